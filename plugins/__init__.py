@@ -1,0 +1,1 @@
+"""Built-in detector plugins, each registered through the ``streamproc`` entry-point group."""

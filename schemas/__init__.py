@@ -1,0 +1,1 @@
+"""The Avro schemas of every topic (``*.avsc``): the public contract of streamproc."""

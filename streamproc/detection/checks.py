@@ -1,0 +1,168 @@
+"""The shared contract suite every detector must pass (river's ``check_estimator`` idea).
+
+``tests/detection/test_contract.py`` runs every registered detector through
+:func:`yield_checks` with its spec's ``small_config``; a third-party plugin can do the same
+in its own tests::
+
+    from streamproc.detection.checks import yield_checks
+    for check in yield_checks(my_spec):
+        check()
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Detector, sliding_windows
+from ._spec import DetectorSpec
+
+PLANTED_AUC_FLOOR = 0.8
+
+
+@dataclass(frozen=True)
+class CheckData:
+    train: np.ndarray
+    windows: np.ndarray
+    window_labels: np.ndarray
+
+
+@functools.lru_cache(maxsize=8)
+def check_data(window: int, seed: int = 7) -> CheckData:
+    """Small scaled synthetic data with planted anomalies, shared by all checks of a window size."""
+    from streamproc.datasets.synthetic import SyntheticConfig, generate_synthetic
+
+    data = generate_synthetic(SyntheticConfig(n_features=4, train_steps=1500, test_steps=1200,
+                                              anomaly_ratio=0.08, seed=seed))
+    from ._scaling import RobustScaler
+
+    scaler = RobustScaler.fit(data.train)
+    test = scaler.transform(data.test)
+    windows = np.ascontiguousarray(sliding_windows(test, window))
+    labels = data.labels[window - 1:]
+    return CheckData(scaler.transform(data.train), windows, labels)
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula (ties get average ranks)."""
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1
+    ranks[order] = np.repeat(avg, counts)
+    pos = labels.astype(bool)
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+class _Fitted:
+    """One fitted detector per spec, reused by the checks that only score."""
+
+    def __init__(self, spec: DetectorSpec) -> None:
+        self.spec = spec
+        self.config = dict(spec.small_config if spec.small_config is not None else spec.default_config)
+        self.data = check_data(int(self.config["window"]))
+        self._detector: Detector | None = None
+
+    def build(self) -> Detector:
+        return self.spec.build(**self.config)
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            self._detector = self.build()
+            self._detector.fit(self.data.train)
+        return self._detector
+
+
+def check_shapes(f: _Fitted) -> None:
+    windows = f.data.windows[:32]
+    scores, contributions = f.detector.score(windows)
+    assert scores.shape == (32,), scores.shape
+    assert contributions.shape == (32, windows.shape[2]), contributions.shape
+    assert np.isfinite(scores).all() and np.isfinite(contributions).all()
+    assert (contributions >= 0).all(), "contributions must be non-negative"
+    empty = f.detector.score(windows[:0])
+    assert empty.scores.shape == (0,)
+
+
+def check_rejects_wrong_shape(f: _Fitted) -> None:
+    windows = f.data.windows[:4]
+    for bad in (windows[:, :-1], windows[..., :-1], windows[0]):
+        try:
+            f.detector.score(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"score accepted windows of shape {bad.shape}")
+
+
+def check_deterministic(f: _Fitted) -> None:
+    windows = f.data.windows[:64]
+    other = f.build()
+    other.fit(f.data.train)
+    np.testing.assert_allclose(other.score(windows).scores, f.detector.score(windows).scores, rtol=1e-4, atol=1e-6)
+
+
+def check_save_load(f: _Fitted) -> None:
+    windows = f.data.windows[:64]
+    with tempfile.TemporaryDirectory() as tmp:
+        f.detector.save(tmp, metadata={"note": "contract"})
+        loaded = type(f.detector).load(tmp)
+    before, after = f.detector.score(windows), loaded.score(windows)
+    np.testing.assert_allclose(after.scores, before.scores, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after.contributions, before.contributions, rtol=1e-5, atol=1e-6)
+
+
+def check_batch_invariant(f: _Fitted) -> None:
+    windows = f.data.windows[:40]
+    whole = f.detector.score(windows).scores
+    singles = np.concatenate([f.detector.score(windows[i:i + 1]).scores for i in range(len(windows))])
+    sevens = np.concatenate([f.detector.score(windows[i:i + 7]).scores for i in range(0, len(windows), 7)])
+    np.testing.assert_allclose(singles, whole, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sevens, whole, rtol=1e-4, atol=1e-5)
+
+
+def check_nan_handling(f: _Fitted) -> None:
+    windows = f.data.windows[:8].copy()
+    windows[0, -1, 0] = np.nan
+    windows[1, 0, :] = np.inf
+    scores, contributions = f.detector.score(windows)
+    assert np.isfinite(scores).all() and np.isfinite(contributions).all()
+    train = f.data.train.copy()
+    train[5, 0] = np.nan
+    try:
+        f.build().fit(train)
+    except ValueError:
+        return
+    raise AssertionError("fit accepted training data with NaN")
+
+
+def check_finds_planted_anomalies(f: _Fitted) -> None:
+    scores = f.detector.score(f.data.windows).scores
+    auc = _auc(scores, f.data.window_labels)
+    assert auc >= PLANTED_AUC_FLOOR, f"ROC AUC on planted anomalies {auc:.3f} < {PLANTED_AUC_FLOOR}"
+
+
+CHECKS: tuple[Callable[[_Fitted], None], ...] = (
+    check_shapes,
+    check_rejects_wrong_shape,
+    check_deterministic,
+    check_save_load,
+    check_batch_invariant,
+    check_nan_handling,
+    check_finds_planted_anomalies,
+)
+
+
+def yield_checks(spec: DetectorSpec) -> Iterator[Callable[[], None]]:
+    """Each check bound to one shared fitted detector; call them in any order."""
+    fitted = _Fitted(spec)
+    for check in CHECKS:
+        bound = functools.partial(check, fitted)
+        bound.__name__ = check.__name__  # type: ignore[attr-defined]
+        yield bound
