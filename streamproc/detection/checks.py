@@ -66,8 +66,11 @@ class _Fitted:
     def __init__(self, spec: DetectorSpec) -> None:
         self.spec = spec
         self.config = dict(spec.small_config if spec.small_config is not None else spec.default_config)
-        self.data = check_data(int(self.config["window"]))
         self._detector: Detector | None = None
+
+    @property
+    def data(self) -> CheckData:
+        return check_data(int(self.config["window"]))
 
     def build(self) -> Detector:
         return self.spec.build(**self.config)
