@@ -29,7 +29,8 @@ class PCADetector(Detector):
         self.mean: np.ndarray | None = None
         self.basis: np.ndarray | None = None
 
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None) -> FitReport:
+    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
+             validation: np.ndarray | None = None) -> FitReport:
         start = time.perf_counter()
         windows = sliding_windows(train, self.window)
         if len(windows) > self.max_train_windows:
@@ -55,8 +56,12 @@ class PCADetector(Detector):
         if progress:
             progress(1, 1, {"components": float(k)})
         residual = self._residual(windows[: min(len(windows), 4096)])
+        # PCA has nothing to stop early; the held-out reconstruction error shows how far the
+        # in-sample residual understates the error on unseen normal data.
+        held_out = None if validation is None else sliding_windows(validation, self.window)
+        validation_loss = float(self._residual(held_out).mean()) if held_out is not None and len(held_out) else None
         return FitReport(seconds=time.perf_counter() - start, train_windows=len(flat),
-                         final_loss=float(residual.mean()))
+                         final_loss=float(residual.mean()), validation_loss=validation_loss)
 
     def _residual(self, windows: np.ndarray) -> np.ndarray:
         flat = windows.reshape(len(windows), -1) - self.mean

@@ -8,6 +8,10 @@ from streamproc import __version__
 from streamproc.errors import StreamprocError
 
 from . import _plugins
+from . import _broker
+from . import _datasets
+from . import _schemas
+from . import _config
 
 app = typer.Typer(
     name="streamproc",
@@ -18,6 +22,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(_plugins.app, name="plugins")
+app.add_typer(_broker.app, name="broker")
+app.add_typer(_datasets.app, name="datasets")
+app.add_typer(_schemas.app, name="schemas")
+app.add_typer(_config.app, name="config")
 
 
 def _version(value: bool) -> None:

@@ -34,4 +34,25 @@ __all__ = [
     "hookspec",
     "read_metadata",
     "sliding_windows",
+    "DeviceError",
+    "FeatureRange",
+    "TorchDetector",
+    "TrainStep",
+    "module_arrays",
+    "resolve_device",
+    "restore_module",
+    "window_tensor",
 ]
+
+# The torch plumbing is imported on first use so that importing the plugin API (the CLI, the
+# registry, non-neural detectors) does not pay for importing torch.
+_TORCH_NAMES = frozenset({"DeviceError", "FeatureRange", "TorchDetector", "TrainStep", "module_arrays", "resolve_device",
+                          "restore_module", "window_tensor"})
+
+
+def __getattr__(name: str):
+    if name in _TORCH_NAMES:
+        from . import _torch
+
+        return getattr(_torch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

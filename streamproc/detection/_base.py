@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ class FitReport:
     epochs: int = 0
     final_loss: float | None = None
     history: list[float] = field(default_factory=list)
+    validation_loss: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,16 @@ class Detector(abc.ABC):
     def fitted(self) -> bool:
         return self.n_features is not None
 
-    def fit(self, train: np.ndarray, *, progress: ProgressCallback | None = None) -> FitReport:
-        """Learn normal behaviour from ``train[T, C]`` (already scaled)."""
+    def fit(self, train: np.ndarray, *, progress: ProgressCallback | None = None,
+            validation: np.ndarray | None = None) -> FitReport:
+        """Learn normal behaviour from ``train[T, C]`` (already scaled).
+
+        ``validation[T_v, C]`` is held-out normal data that follows ``train`` (its first
+        ``window - 1`` steps may repeat the end of ``train`` so that every held-out step ends a
+        window), for detectors that stop early or report a held-out loss. It reaches ``_fit``
+        as the ``validation`` keyword; a detector whose ``_fit`` has no such parameter (written
+        before it existed) is fitted without it.
+        """
         train = np.asarray(train, dtype=np.float32)
         if train.ndim != 2:
             raise ValueError(f"train must be [T, C], got shape {train.shape}")
@@ -84,7 +95,15 @@ class Detector(abc.ABC):
             raise ValueError(f"need more than window={self.window} training steps, got {train.shape[0]}")
         if not np.isfinite(train).all():
             raise ValueError("train contains NaN or infinite values")
+        if validation is not None:
+            validation = np.asarray(validation, dtype=np.float32)
+            if validation.ndim != 2 or validation.shape[1] != train.shape[1]:
+                raise ValueError(f"validation must be [T, {train.shape[1]}], got shape {validation.shape}")
+            if not np.isfinite(validation).all():
+                raise ValueError("validation contains NaN or infinite values")
         self.n_features = int(train.shape[1])
+        if _accepts_validation(type(self)):
+            return self._fit(train, progress, validation=validation)
         return self._fit(train, progress)
 
     def score(self, windows: np.ndarray) -> ScoreBatch:
@@ -135,7 +154,8 @@ class Detector(abc.ABC):
         return detector
 
     @abc.abstractmethod
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None) -> FitReport: ...
+    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
+             validation: np.ndarray | None = None) -> FitReport: ...
 
     @abc.abstractmethod
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
@@ -147,6 +167,11 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Inverse of ``_arrays``."""
+
+
+@functools.cache
+def _accepts_validation(cls: type[Detector]) -> bool:
+    return "validation" in inspect.signature(cls._fit).parameters
 
 
 def read_metadata(directory: Path | str) -> dict[str, Any]:

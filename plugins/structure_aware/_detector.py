@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from streamproc.detection import TorchDetector, TrainStep
+from streamproc.errors import StreamprocError
+
+from ._network import StructureAwareNetwork
+
+
+class StructureAwareConfigError(StreamprocError, ValueError):
+    """A structure_aware setting is out of range; the message starts with the key."""
+
+
+class StructureAwareDetector(TorchDetector):
+    """The paper's structure-aware detector: multi-scale convolutions, structural attention,
+    and joint reconstruction / next-step prediction.
+
+    A window's score belongs to its last step, so the network reads the first ``window - 1``
+    steps, reconstructs them and predicts step ``window``. Training minimises
+    ``λ·L_rec + (1-λ)·L_pred`` with ``λ = rec_loss_weight``. The per-feature contribution is
+    ``α·rec_err_c + (1-α)·pred_err_c`` (``α = alpha``) and the score is their sum, where
+    ``pred_err_c`` is the squared error of the prediction and ``rec_err_c`` the squared
+    reconstruction error averaged over the input steps with weights that halve every
+    ``recency_halflife`` steps back from the end (``0``: a plain mean over the window).
+
+    ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
+    ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.
+    """
+
+    name = "structure_aware"
+
+    def __init__(self, *, window: int = 100, d_model: int = 32, layers: int = 3,
+                 kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
+                 dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
+                 recency_halflife: float = 0.0, threads: int = 0, epochs: int = 10, batch_size: int = 64,
+                 learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
+                 max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
+                 device: str = "auto", seed: int = 0) -> None:
+        kernel_sizes = [int(k) for k in kernel_sizes]
+        dilations = [int(q) for q in dilations]
+        _check(int(window) >= 3, "window", f"must be >= 3 (one step to predict, two to read), got {window}")
+        _check(int(d_model) >= 1, "d_model", f"must be >= 1, got {d_model}")
+        _check(int(layers) >= 1, "layers", f"must be >= 1, got {layers}")
+        _check(len(kernel_sizes) >= 1, "kernel_sizes", "must name at least one branch")
+        _check(len(kernel_sizes) == len(dilations), "dilations",
+               f"must pair with kernel_sizes (one per branch): {len(dilations)} vs {len(kernel_sizes)}")
+        _check(all(k >= 1 and k % 2 == 1 for k in kernel_sizes), "kernel_sizes",
+               f"must be odd and >= 1 (for 'same' padding), got {kernel_sizes}")
+        _check(all(q >= 1 for q in dilations), "dilations", f"must be >= 1, got {dilations}")
+        _check(0.0 <= dropout < 1.0, "dropout", f"must be in [0, 1), got {dropout}")
+        _check(0.0 <= alpha <= 1.0, "alpha", f"must be in [0, 1], got {alpha}")
+        _check(0.0 <= rec_loss_weight <= 1.0, "rec_loss_weight", f"must be in [0, 1], got {rec_loss_weight}")
+        _check(recency_halflife >= 0.0, "recency_halflife", f"must be >= 0, got {recency_halflife}")
+        _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
+        try:
+            super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                             patience=patience, validation_tail=validation_tail,
+                             max_train_windows=max_train_windows, train_stride=train_stride,
+                             score_batch_size=score_batch_size, device=device, seed=seed,
+                             d_model=int(d_model), layers=int(layers), kernel_sizes=kernel_sizes,
+                             dilations=dilations, dropout=float(dropout), alpha=float(alpha),
+                             rec_loss_weight=float(rec_loss_weight), recency_halflife=float(recency_halflife),
+                             threads=int(threads))
+        except StreamprocError:
+            raise
+        except ValueError as exc:  # the shared training settings report themselves as "key must ..."
+            raise StructureAwareConfigError(str(exc)) from exc
+        self.d_model = int(d_model)
+        self.layers = int(layers)
+        self.kernel_sizes = kernel_sizes
+        self.dilations = dilations
+        self.dropout = float(dropout)
+        self.alpha = float(alpha)
+        self.rec_loss_weight = float(rec_loss_weight)
+        self.recency_halflife = float(recency_halflife)
+        self.threads = int(threads)
+        self._step_weights: torch.Tensor | None = None
+
+    # -- the model and its losses -------------------------------------------------------------
+
+    def _build_module(self, n_features: int) -> nn.Module:
+        return StructureAwareNetwork(n_features, self.d_model, self.layers, self.kernel_sizes,
+                                     self.dilations, self.dropout)
+
+    def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
+        history, target = windows[:, :-1], windows[:, -1]
+        output = self.module(history)
+        return (history - output.reconstruction) ** 2, (target - output.prediction) ** 2
+
+    def _objective(self, rec: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        """Per-window training loss ``λ·L_rec + (1-λ)·L_pred``."""
+        return self.rec_loss_weight * rec.mean(dim=(1, 2)) + (1.0 - self.rec_loss_weight) * pred.mean(dim=1)
+
+    def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
+        rec, pred = self._squared_errors(batch)
+        loss = self._objective(rec, pred).mean()
+        (optimizer,) = step.optimizers
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), "rec_loss": rec.detach().mean().item(), "pred_loss": pred.detach().mean().item()}
+
+    def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
+        return self._objective(*self._squared_errors(windows))
+
+    def _score_tensor(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rec, pred = self._squared_errors(windows)
+        rec_per_feature = torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device))
+        contributions = self.alpha * rec_per_feature + (1.0 - self.alpha) * pred
+        return contributions.sum(dim=1), contributions
+
+    def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
+        """Weights over the input steps (sum 1) that average the reconstruction error."""
+        if self._step_weights is None or self._step_weights.device != device:
+            if self.recency_halflife > 0:
+                age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
+                weights = torch.pow(0.5, age / self.recency_halflife)
+            else:
+                weights = torch.ones(steps)
+            self._step_weights = (weights / weights.sum()).to(device)
+        return self._step_weights
+
+    # -- thread control -----------------------------------------------------------------------
+
+    def _fit(self, train, progress, validation=None):
+        with self._thread_limit():
+            return super()._fit(train, progress, validation)
+
+    def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self._thread_limit():
+            return super()._score(windows)
+
+    @contextlib.contextmanager
+    def _thread_limit(self) -> Iterator[None]:
+        previous = torch.get_num_threads()
+        if self.threads == 0 or self.threads == previous:
+            yield
+            return
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def explain(self, windows: np.ndarray) -> dict[str, np.ndarray]:
+        """The structural attention the network paid to ``windows[B, W, C]``.
+
+        Returns ``channel_mask[B, d_model]`` (the sigmoid mask over hidden channels, in
+        ``(0, 1)``) and ``time_attention[B, W-1]`` (softmax weights over the input steps; the
+        last entry is the step just before the scored one).
+        """
+        if not self.fitted:
+            raise RuntimeError(f"detector {self.name!r} is not fitted")
+        windows = np.asarray(windows, dtype=np.float32)
+        expected = (self.window, self.n_features)
+        if windows.ndim != 3 or windows.shape[1:] != expected:
+            raise ValueError(f"windows must be [B, {expected[0]}, {expected[1]}], got {windows.shape}")
+        windows = np.nan_to_num(windows, nan=0.0, posinf=0.0, neginf=0.0)
+        masks, attention = [], []
+        self.module.eval()
+        with self._thread_limit(), torch.inference_mode():
+            for start in range(0, len(windows), self.score_batch_size):
+                chunk = torch.from_numpy(windows[start:start + self.score_batch_size, :-1]).to(self._device)
+                output = self.module(chunk)
+                masks.append(output.channel_mask.float().cpu().numpy())
+                attention.append(output.time_attention.float().cpu().numpy())
+        if not masks:
+            return {"channel_mask": np.zeros((0, self.d_model), np.float32),
+                    "time_attention": np.zeros((0, self.window - 1), np.float32)}
+        return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
+
+
+def _check(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise StructureAwareConfigError(f"{key} {message}")

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import typer
+
+from streamproc.datasets import load_telemanom
+from streamproc.detection import DetectorRegistry
+from streamproc.errors import StreamprocError
+from streamproc.thresholds import ThresholdConfig
+from streamproc.training import (
+    ModelStore,
+    TrainingError,
+    TrainingOptions,
+    data_fingerprint,
+    resolve_config,
+    resolve_spec,
+    train_channel,
+)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, lists, booleans)."""
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise StreamprocError(f"--set expects key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except ValueError:
+            settings[key.strip()] = raw
+    return settings
+
+
+def select_channels(available: list[str], requested: str | None, where: str) -> list[str]:
+    if not requested:
+        return list(available)
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise StreamprocError(f"{where}: unknown channel(s) {', '.join(unknown)}")
+    return names
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class _PlainProgress:
+    """One line per epoch and per channel on stderr, for logs and pipes."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __enter__(self) -> _PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def epoch(self, channel: str, step: int, steps: int, values: Mapping[str, float]) -> None:
+        losses = " ".join(f"{k} {v:.4g}" for k, v in values.items())
+        typer.echo(f"  {channel} {step}/{steps} {losses}", err=True)
+
+    def channel_done(self, index: int, line: str, eta: float | None) -> None:
+        suffix = f" (ETA {_duration(eta)})" if eta is not None else ""
+        typer.echo(f"[{index}/{self.total}] {line}{suffix}", err=True)
+
+
+class _RichProgress(_PlainProgress):
+    """A live bar over channels and one over the current channel's steps, with losses and ETA."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[losses]}"), TimeRemainingColumn(),
+                                  console=Console(stderr=True))
+        self._channels = self._progress.add_task("channels", total=total, losses="")
+        self._steps = self._progress.add_task("", total=1, losses="", visible=False)
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def epoch(self, channel: str, step: int, steps: int, values: Mapping[str, float]) -> None:
+        losses = " ".join(f"{k} {v:.4g}" for k, v in values.items())
+        self._progress.update(self._steps, description=channel, completed=step, total=steps, losses=losses,
+                              visible=True)
+
+    def channel_done(self, index: int, line: str, eta: float | None) -> None:
+        self._progress.console.print(f"[{index}/{self.total}] {line}", markup=False, highlight=False)
+        self._progress.update(self._channels, completed=index)
+
+
+def _make_deterministic() -> None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    # cuBLAS needs a fixed workspace for reproducible results; setting it is harmless on CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train(
+    detector: str = typer.Option(..., "--detector", help="Detector name (see `streamproc plugins list`)."),
+    data: Path = typer.Option(..., "--data", help="A telemanom directory (train/, test/, labeled_anomalies.csv)."),
+    out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
+    channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
+    settings: list[str] = typer.Option([], "--set", help="Detector config override key=value (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Retrain channels whose model is up to date."),
+    validation_fraction: float = typer.Option(0.2, "--validation-fraction",
+                                              help="Share of each channel's training data held out for "
+                                                   "early stopping and threshold calibration."),
+    risk: float = typer.Option(ThresholdConfig.risk, "--risk", help="POT risk q: target exceedance probability."),
+    level: float = typer.Option(ThresholdConfig.level, "--level", help="POT initial quantile."),
+    adaptation: str = typer.Option(ThresholdConfig.adaptation, "--adaptation",
+                                   help="Online threshold adaptation stored in the model: none, spot or dspot."),
+    depth: int = typer.Option(ThresholdConfig.depth, "--depth", help="DSPOT moving-average depth."),
+) -> None:
+    """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
+    registry = DetectorRegistry()
+    spec = resolve_spec(detector, registry)
+    config = resolve_config(spec, parse_settings(settings))
+    options = TrainingOptions(validation_fraction=validation_fraction,
+                              threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth))
+    dataset = load_telemanom(data)
+    selected = select_channels(dataset.channels, channels, str(data))
+    if not selected:
+        raise TrainingError(f"{data}: no channels to train")
+    store = ModelStore(out, registry)
+    _make_deterministic()
+
+    started = time.perf_counter()
+    trained = skipped = 0
+    spent_training = 0.0
+    progress = _RichProgress(len(selected)) if sys.stderr.isatty() else _PlainProgress(len(selected))
+    with progress:
+        for index, name in enumerate(selected, start=1):
+            channel = dataset.channel(name)
+            if not force and store.is_current(spec.name, name, config=config, options=options.to_json(),
+                                              fingerprint=data_fingerprint(channel.train)):
+                skipped += 1
+                progress.channel_done(index, f"{name}: up to date, skipped", None)
+                continue
+            began = time.perf_counter()
+            model = train_channel(spec, name, channel.train, config=config, options=options,
+                                  feature_names=channel.feature_names, registry=registry,
+                                  progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values))
+            store.save(model)
+            trained += 1
+            spent_training += time.perf_counter() - began
+            remaining = len(selected) - index
+            eta = spent_training / trained * remaining if remaining else None
+            report = model.metadata["training"]
+            fit = report["fit_report"]
+            loss = "" if fit.get("final_loss") is None else f", loss {fit['final_loss']:.4g}"
+            if fit.get("validation_loss") is not None:
+                loss += f", val_loss {fit['validation_loss']:.4g}"
+            state = model.threshold_state
+            note = f" ({state.note})" if state.note else ""
+            progress.channel_done(index, f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
+                                         f"[{state.method}, {report['calibration']['source']}]{note}", eta)
+    typer.echo(f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
+               f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}")

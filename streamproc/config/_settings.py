@@ -1,0 +1,162 @@
+"""The settings tree: one frozen dataclass per section, defaults included."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+from ._fields import setting
+from ._kafka import KafkaSettings
+from ._secret import MASK, Secret
+
+TOPIC_NAME = r"[A-Za-z0-9._-]{1,249}"
+# The Alert schema's Severity symbols, lowest first; severity bands are keyed by them.
+SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+FUSION_POLICIES = ("max", "mean", "weighted", "k_of_n")
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """Topic names and how the embedded broker or `streamproc` creates them."""
+
+    readings: str = setting("sensors.readings", "Input: SensorReading records.", pattern=TOPIC_NAME)
+    scores: str = setting("scores", "Output: AnomalyScore records.", pattern=TOPIC_NAME)
+    alerts: str = setting("alerts", "Output: Alert records.", pattern=TOPIC_NAME)
+    dead_letter: str = setting("readings.dlq", "Output: DeadLetter records.", pattern=TOPIC_NAME)
+    feedback: str = setting("alerts.feedback", "Input: Feedback records.", pattern=TOPIC_NAME)
+    partitions: int = setting(4, "Partitions of topics streamproc creates.", min=1)
+    replication: int = setting(1, "Replication factor of topics streamproc creates.", min=1)
+
+    def by_schema(self) -> dict[str, str]:
+        """The topic of each schema of the contract, by schema short name."""
+        return {"SensorReading": self.readings, "AnomalyScore": self.scores, "Alert": self.alerts,
+                "DeadLetter": self.dead_letter, "Feedback": self.feedback}
+
+
+@dataclass(frozen=True)
+class WindowSettings:
+    """The sliding window each detector scores."""
+
+    size: int = setting(100, "Samples per window (W).", min=2)
+    stride: int = setting(10, "New samples between two scored windows.", min=1)
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Which detectors run, where their models are and on what device."""
+
+    enabled: list[str] = setting(["pca"], "Detector plugin names to run.", nonempty=True)
+    models_dir: str = setting("models", "Folder of trained model artifacts, one subfolder per detector.",
+                              nonempty=True)
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N.", pattern=r"auto|cpu|cuda(:\d+)?")
+    config: dict[str, dict[str, Any]] = setting({}, "Per-detector overrides of the plugin's default config.")
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """How detector scores become alerts."""
+
+    policy: str = setting("max", "How normalised detector scores are combined.", choices=FUSION_POLICIES)
+    weights: dict[str, float] = setting({}, "Per-detector weights of the weighted policy (default 1).")
+    k: int = setting(1, "Detectors that must agree under the k_of_n policy.", min=1)
+    threshold: float = setting(1.0, "Fused score (1.0 = a detector's threshold) above which a window "
+                                    "counts as anomalous.", min=0.0)
+    open_after: int = setting(3, "Consecutive anomalous windows that open an alert.", min=1)
+    resolve_after: int = setting(5, "Consecutive normal windows that resolve an open alert.", min=1)
+    severity_bands: dict[str, float] = setting(
+        {"LOW": 1.0, "MEDIUM": 2.0, "HIGH": 4.0, "CRITICAL": 8.0},
+        "Lowest fused score of each severity (LOW, MEDIUM, HIGH, CRITICAL), increasing.")
+
+    def __post_init__(self) -> None:
+        # Environment keys arrive lower-cased; severities are the Alert schema's upper-case symbols.
+        object.__setattr__(self, "severity_bands", {k.upper(): v for k, v in self.severity_bands.items()})
+        unknown = sorted(set(self.severity_bands) - set(SEVERITIES))
+        if unknown:
+            raise ConfigError(f"fusion.severity_bands: unknown severity {unknown[0]!r}; "
+                              f"expected some of {', '.join(SEVERITIES)}")
+        bounds = [self.severity_bands[s] for s in SEVERITIES if s in self.severity_bands]
+        if not bounds or any(a >= b for a, b in zip(bounds, bounds[1:])):
+            raise ConfigError("fusion.severity_bands: expected at least one band, bounds increasing "
+                              "from LOW to CRITICAL")
+        negative = sorted(name for name, weight in self.weights.items() if weight < 0)
+        if negative:
+            raise ConfigError(f"fusion.weights.{negative[0]}: expected a non-negative number")
+
+    def severity(self, fused_score: float) -> str | None:
+        """The highest severity whose band starts at or below ``fused_score``; None below every band."""
+        found = None
+        for name in SEVERITIES:
+            if name in self.severity_bands and fused_score >= self.severity_bands[name]:
+                found = name
+        return found
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The Faust worker process."""
+
+    web_port: int = setting(6066, "Port of the worker's web server (metrics, health).", min=1, max=65535)
+    batch_size: int = setting(256, "Most windows scored in one detector call.", min=1)
+    batch_within_s: float = setting(0.05, "Longest wait (seconds) to fill a batch.", min=0.0)
+    timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be "
+                                            "accepted.", min=0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything streamproc is configured with; build it with :meth:`load`.
+
+    Each layer overrides the one before: defaults, the TOML config file (``--config`` or
+    ``STREAMPROC_CONFIG``), the environment (``STREAMPROC_<SECTION>__<KEY>``, plus
+    ``KAFKA_BOOTSTRAP``), then explicit overrides (what CLI flags set).
+    """
+
+    kafka: KafkaSettings = setting(KafkaSettings(), "Kafka connection.")
+    topics: TopicSettings = setting(TopicSettings(), "Topics.")
+    window: WindowSettings = setting(WindowSettings(), "Windowing.")
+    detectors: DetectorSettings = setting(DetectorSettings(), "Detectors.")
+    fusion: FusionSettings = setting(FusionSettings(), "Fusion and alerting.")
+    worker: WorkerSettings = setting(WorkerSettings(), "Worker process.")
+    embedded: bool = setting(True, "Start the embedded broker when kafka.bootstrap is unset.")
+
+    def __post_init__(self) -> None:
+        if self.fusion.policy == "k_of_n" and self.fusion.k > len(self.detectors.enabled):
+            raise ConfigError(f"fusion.k: {self.fusion.k} exceeds the {len(self.detectors.enabled)} "
+                              f"enabled detector(s)")
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, *, env: Mapping[str, str] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Resolve the settings from every layer; ConfigError names the first bad key.
+
+        ``config_file`` defaults to ``$STREAMPROC_CONFIG`` (no file when unset); ``env`` to
+        ``os.environ``. ``overrides`` takes dotted keys (``{"window.size": 64}``) or nested
+        mappings; None values are skipped, so unset CLI flags can be passed as they are.
+        """
+        from ._resolve import resolve
+
+        return resolve(cls, config_file, env, overrides)
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        """Whether the embedded broker should be started: no bootstrap configured and embedded on."""
+        return self.embedded and not self.kafka.bootstrap
+
+    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        """Plain nested data; secrets appear as ``***`` unless ``reveal_secrets``."""
+        return _plain(self, reveal_secrets)
+
+
+def _plain(value: Any, reveal: bool) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal() if reveal else MASK
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name), reveal) for f in fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v, reveal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, reveal) for v in value]
+    return value

@@ -1,0 +1,52 @@
+"""Data sets: the telemanom layout (SMAP, MSL), tabular recordings, and a synthetic generator."""
+
+from ._errors import DatasetError
+from ._fetch import FETCH_RECORD, ChecksumError, FetchedFile, FetchResult, fetch_telemanom, telemanom_sources
+from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
+from ._tabular import TabularDataset, load_tabular
+from ._telemanom import (
+    ChannelData,
+    ChannelLabels,
+    ChannelSummary,
+    TelemanomDataset,
+    load_telemanom,
+    read_label_rows,
+    write_telemanom,
+)
+from .synthetic import (
+    ANOMALY_KINDS,
+    PlantedAnomaly,
+    SyntheticConfig,
+    SyntheticData,
+    generate_synthetic,
+    generate_synthetic_channels,
+)
+
+__all__ = [
+    "ANOMALY_KINDS",
+    "FETCH_RECORD",
+    "ChannelData",
+    "ChannelLabels",
+    "ChannelSummary",
+    "ChecksumError",
+    "DatasetError",
+    "FetchResult",
+    "FetchedFile",
+    "PlantedAnomaly",
+    "Segment",
+    "SyntheticConfig",
+    "SyntheticData",
+    "TabularDataset",
+    "TelemanomDataset",
+    "fetch_telemanom",
+    "generate_synthetic",
+    "generate_synthetic_channels",
+    "labels_from_segments",
+    "load_tabular",
+    "load_telemanom",
+    "merge_segments",
+    "read_label_rows",
+    "segments_from_labels",
+    "telemanom_sources",
+    "write_telemanom",
+]

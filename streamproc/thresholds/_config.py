@@ -1,0 +1,69 @@
+"""How a label-free threshold is set and adapted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from streamproc.errors import StreamprocError
+
+ADAPTATIONS = ("none", "spot", "dspot")
+
+
+class ThresholdConfigError(StreamprocError):
+    """A threshold setting is out of range or unknown."""
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    """Settings of POT calibration and of the optional online adaptation.
+
+    - ``risk``: the target probability q that a normal score exceeds the threshold z_q.
+    - ``level``: the quantile of calibration scores used as the initial threshold t; the
+      excesses over t are the peaks the GPD is fitted to.
+    - ``min_peaks``: fewest peaks worth a GPD fit. With few calibration scores the initial
+      level is lowered (to no less than ``min_level``) so that this many peaks exist; below
+      that, the threshold falls back to the empirical ``1 - risk`` quantile and says so.
+    - ``adaptation``: ``none`` keeps the calibrated threshold fixed; ``spot`` updates the GPD
+      with every new peak of the stream (Siffer et al.'s SPOT); ``dspot`` does the same on
+      scores minus the moving average of the last ``depth`` normal scores (DSPOT, for
+      drifting score levels).
+    - ``max_peaks``: the most peaks kept while streaming; the oldest are dropped beyond it
+      (with the observation count scaled to keep the tail ratio) so that state stays bounded.
+    """
+
+    risk: float = 1e-3
+    level: float = 0.98
+    min_peaks: int = 10
+    min_level: float = 0.9
+    adaptation: str = "none"
+    depth: int = 100
+    max_peaks: int = 1000
+
+    def __post_init__(self) -> None:
+        checks = [
+            (0.0 < self.risk < 1.0, "risk must be in (0, 1)"),
+            (0.0 < self.level < 1.0, "level must be in (0, 1)"),
+            (0.0 < self.min_level <= self.level, "min_level must be in (0, level]"),
+            (self.min_peaks >= 3, "min_peaks must be >= 3"),
+            (self.adaptation in ADAPTATIONS, f"adaptation must be one of {', '.join(ADAPTATIONS)}"),
+            (self.depth >= 1, "depth must be >= 1"),
+            (self.max_peaks >= self.min_peaks, "max_peaks must be >= min_peaks"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ThresholdConfigError(f"threshold config: {message} (got {self._value_of(message)})")
+
+    def _value_of(self, message: str) -> Any:
+        return getattr(self, message.split()[0])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ThresholdConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ThresholdConfigError(f"threshold config: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)

@@ -1,0 +1,22 @@
+"""Training: per-channel models with robust scaling and label-free thresholds, stored as artifacts."""
+
+from ._errors import TrainingError
+from ._fingerprint import data_fingerprint
+from ._model import CALIBRATION_FILE, TrainedModel
+from ._options import TrainingOptions
+from ._store import ModelStore
+from ._trainer import resolve_config, resolve_spec, seed_everything, split_validation, train_channel
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "ModelStore",
+    "TrainedModel",
+    "TrainingError",
+    "TrainingOptions",
+    "data_fingerprint",
+    "resolve_config",
+    "resolve_spec",
+    "seed_everything",
+    "split_validation",
+    "train_channel",
+]

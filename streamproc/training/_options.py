@@ -1,0 +1,46 @@
+"""Settings of the training procedure itself (as opposed to a detector's own config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamproc.thresholds import ThresholdConfig
+
+from ._errors import TrainingError
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How a channel is split, fitted and calibrated.
+
+    - ``validation_fraction``: the last share of the training series held out from fitting.
+      It is passed to the detector as ``validation`` (early stopping where supported) and its
+      scores calibrate the threshold: scores of data the model never fitted behave like the
+      stream's, while in-sample scores understate them (a PCA or an auto-encoder reconstructs
+      its own training windows better than unseen normal ones), which would set the threshold
+      too low and flood the stream with alarms.
+    - ``min_calibration``: fewest held-out scores worth calibrating on; a shorter tail (a
+      channel with little training data) calibrates on the scores of all training windows
+      instead, and the artifact says so.
+    - ``threshold``: POT risk, level and online adaptation (:class:`ThresholdConfig`).
+    """
+
+    validation_fraction: float = 0.2
+    min_calibration: int = 100
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.validation_fraction < 0.5:
+            raise TrainingError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction}")
+        if self.min_calibration < 1:
+            raise TrainingError(f"min_calibration must be >= 1, got {self.min_calibration}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"validation_fraction": self.validation_fraction, "min_calibration": self.min_calibration,
+                "threshold": self.threshold.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainingOptions:
+        return cls(validation_fraction=float(data["validation_fraction"]), min_calibration=int(data["min_calibration"]),
+                   threshold=ThresholdConfig.from_json(data["threshold"]))

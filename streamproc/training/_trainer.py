@@ -1,0 +1,139 @@
+"""Train one channel: scale, split, fit, calibrate a label-free threshold."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from streamproc.detection import DetectorRegistry, DetectorSpec, ProgressCallback, RobustScaler
+from streamproc.thresholds import Spot, ThresholdConfigError
+
+from ._errors import TrainingError
+from ._fingerprint import data_fingerprint
+from ._model import TrainedModel
+from ._options import TrainingOptions
+
+
+def resolve_spec(detector: str | DetectorSpec, registry: DetectorRegistry | None = None) -> DetectorSpec:
+    if isinstance(detector, DetectorSpec):
+        return detector
+    try:
+        return (registry or DetectorRegistry()).spec(detector)
+    except KeyError as exc:
+        raise TrainingError(exc.args[0]) from None
+
+
+def resolve_config(spec: DetectorSpec, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The full config a detector is built with: the spec's defaults updated by ``overrides``."""
+    try:
+        return dict(spec.build(**dict(overrides or {})).config)
+    except (TypeError, ValueError) as exc:
+        raise TrainingError(str(exc)) from None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global RNGs a detector might draw from (Python, NumPy, and torch if loaded)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def split_validation(steps: int, window: int, fraction: float) -> int:
+    """How many final training steps to hold out: ``fraction`` of them, while leaving the fit
+    part more than one window long."""
+    held_out = int(round(steps * fraction))
+    return max(0, min(held_out, steps - (window + 1)))
+
+
+def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray, *,
+                  config: Mapping[str, Any] | None = None, options: TrainingOptions | None = None,
+                  feature_names: list[str] | None = None, registry: DetectorRegistry | None = None,
+                  progress: ProgressCallback | None = None) -> TrainedModel:
+    """Fit ``detector`` on one channel's raw training series ``train[T, C]``.
+
+    1. A :class:`RobustScaler` is fitted on ``train`` (training data only).
+    2. The last ``options.validation_fraction`` of the steps is held out; the detector is
+       fitted on the rest and given the held-out tail (with ``window - 1`` steps of context)
+       as ``validation``.
+    3. The held-out windows are scored through :meth:`TrainedModel.score_series`, the code
+       path of the stream, and POT sets the threshold on those scores (all training windows'
+       scores when the tail is shorter than ``options.min_calibration``). No test data and no
+       label is involved.
+
+    Global RNGs are seeded from the config's ``seed`` (0 when the detector has none) so that
+    a run gives the same model whatever was trained before it in the same process.
+    """
+    started = time.perf_counter()
+    options = options or TrainingOptions()
+    spec = resolve_spec(detector, registry)
+    resolved = resolve_config(spec, config)
+    train = np.asarray(train, dtype=np.float32)
+    if train.ndim != 2:
+        raise TrainingError(f"channel {channel}: training data must be [T, C], got shape {train.shape}")
+    if not np.isfinite(train).all():
+        raise TrainingError(f"channel {channel}: training data contains NaN or infinite values")
+    window = int(resolved["window"])
+    if len(train) < window + 1:
+        raise TrainingError(f"channel {channel}: {len(train)} training steps, {spec.name} needs more than "
+                            f"window={window}")
+    fingerprint = data_fingerprint(train)
+    names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(train.shape[1])]
+    if len(names) != train.shape[1]:
+        raise TrainingError(f"channel {channel}: {len(names)} feature names for {train.shape[1]} features")
+
+    seed = int(resolved.get("seed", 0))
+    seed_everything(seed)
+    model = spec.build(**resolved)
+    scaler = RobustScaler.fit(train)
+    scaled = scaler.transform(train)
+    held_out = split_validation(len(train), window, options.validation_fraction)
+    fit_end = len(train) - held_out
+    validation = scaled[fit_end - (window - 1):] if held_out else None
+    try:
+        report = model.fit(scaled[:fit_end], progress=progress, validation=validation)
+    except ValueError as exc:
+        raise TrainingError(f"channel {channel}: {spec.name} cannot be fitted: {exc}") from None
+
+    threshold = Spot(options.threshold)
+    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train)
+    if held_out >= options.min_calibration:
+        source, calibration = "validation", scores[fit_end:]
+    else:
+        source, calibration = "train", scores[window - 1:]
+    try:
+        threshold.fit(calibration)
+    except ThresholdConfigError as exc:
+        raise TrainingError(f"channel {channel}: {exc}") from None
+
+    trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    version = hashlib.sha256(json.dumps([fingerprint["sha256"], resolved, options.to_json(), trained_at],
+                                        sort_keys=True, default=str).encode()).hexdigest()[:12]
+    metadata = {
+        "channel": channel,
+        "feature_names": names,
+        "version": version,
+        "training": {
+            "options": options.to_json(),
+            "data_fingerprint": fingerprint,
+            "fit_steps": fit_end,
+            "validation_steps": held_out,
+            "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
+            # numpy scalars in a plugin's report become plain floats for metadata.json
+            "fit_report": json.loads(json.dumps(asdict(report), default=float)),
+            "seconds": time.perf_counter() - started,
+            "trained_at": trained_at,
+            "seed": seed,
+        },
+    }
+    return TrainedModel(model, scaler, threshold, calibration, metadata)

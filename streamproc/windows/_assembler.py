@@ -1,0 +1,52 @@
+"""Turning a channel's readings into the windows its detectors score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._ring import NO_OFFSET, Admission, ChannelWindow
+from ._window import Window
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One decoded sample of a channel and where it came from."""
+
+    channel: str
+    timestamp: int
+    values: Sequence[float]
+    feature_names: tuple[str, ...] | None = None
+    offset: int = NO_OFFSET
+    produced_at: float = 0.0
+
+
+class WindowAssembler:
+    """Applies readings to per-channel :class:`ChannelWindow` states and emits due windows.
+
+    Every ``stride`` accepted samples (once ``window`` samples exist) the window ending at the
+    newest sample is emitted. Its end is the newest timestamp accepted so far, which only
+    grows, so ``(channel, end)`` orders a channel's windows even when a reading arrived late
+    within the grace period.
+    """
+
+    def __init__(self, window: int, stride: int, grace_ms: int = 0) -> None:
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        if grace_ms < 0:
+            raise ValueError(f"grace_ms must be >= 0, got {grace_ms}")
+        self.window = int(window)
+        self.stride = int(stride)
+        self.grace_ms = int(grace_ms)
+
+    def new_state(self, n_features: int) -> ChannelWindow:
+        return ChannelWindow(self.window, n_features)
+
+    def add(self, state: ChannelWindow, reading: Reading) -> tuple[Admission, Window | None]:
+        """Offer ``reading`` to its channel's ``state``; return the decision and a due window."""
+        admission = state.admit(reading.values, reading.timestamp, reading.offset, self.grace_ms)
+        if admission is not Admission.ACCEPTED or not state.due(self.stride):
+            return admission, None
+        assert state.last_timestamp is not None
+        return admission, Window(reading.channel, state.last_timestamp, state.count, state.values(),
+                                 reading.feature_names, reading.produced_at)

@@ -1,0 +1,162 @@
+"""Per-channel sliding-window state: a ring buffer of the last W samples and its bookkeeping.
+
+The state is what a Faust changelog Table stores for each channel, so its encoding is compact
+(a fixed header plus the float32 buffer, never JSON lists) and self-describing enough to be
+rejected cleanly when it was written by an incompatible version.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+
+import numpy as np
+
+from streamproc.errors import StreamprocError
+
+_MAGIC = b"SPW"
+_VERSION = 1
+# magic, version, window, features, head, count, last timestamp, last offset
+_HEADER = struct.Struct("<3sBIIIQqq")
+NO_OFFSET = -1
+# The most negative int64 stands for "no timestamp yet"; epoch-millisecond timestamps never reach it.
+_NO_TIMESTAMP = -(2 ** 63)
+
+
+class WindowStateError(StreamprocError):
+    """Bytes that are not a window state this version can read."""
+
+
+class Admission(enum.Enum):
+    """What :meth:`ChannelWindow.admit` decided about one reading.
+
+    ``ACCEPTED`` readings were appended; ``REPLAYED`` ones had already been applied (the worker
+    is re-reading offsets it processed before a restart) and are ignored. Every other member
+    is a rejection whose value is the dead-letter reason code.
+    """
+
+    ACCEPTED = "accepted"
+    REPLAYED = "replayed"
+    WRONG_LENGTH = "wrong-length"
+    NON_FINITE = "non-finite"
+    TIMESTAMP_REPEATED = "timestamp-repeated"
+    TIMESTAMP_BACKWARDS = "timestamp-backwards"
+
+    @property
+    def rejected(self) -> bool:
+        return self not in (Admission.ACCEPTED, Admission.REPLAYED)
+
+
+class ChannelWindow:
+    """The last ``window`` samples of one channel, plus what restarts and validation need.
+
+    ``count`` is the number of samples ever appended: windows are due when
+    ``count >= window`` and ``(count - window) % stride == 0``, which aligns streaming windows
+    with an offline ``sliding_windows(series, window)[::stride]`` over the same samples and
+    survives restarts (it is part of the stored state). ``last_timestamp`` is the largest
+    timestamp accepted; ``last_offset`` the source offset of the last applied reading, so that
+    readings re-delivered after a restart are recognised and skipped.
+    """
+
+    __slots__ = ("window", "n_features", "buffer", "head", "count", "last_timestamp", "last_offset")
+
+    def __init__(self, window: int, n_features: int) -> None:
+        if window < 2:
+            raise ValueError(f"window must be >= 2, got {window}")
+        if n_features < 1:
+            raise ValueError(f"n_features must be >= 1, got {n_features}")
+        self.window = int(window)
+        self.n_features = int(n_features)
+        self.buffer = np.zeros((self.window, self.n_features), dtype=np.float32)
+        self.head = 0
+        self.count = 0
+        self.last_timestamp: int | None = None
+        self.last_offset = NO_OFFSET
+
+    # -- validation and appending ---------------------------------------------------------------
+
+    def admit(self, values: list[float] | np.ndarray, timestamp: int, offset: int = NO_OFFSET,
+              grace_ms: int = 0) -> Admission:
+        """Validate one reading and append it when valid.
+
+        A reading at or below ``last_offset`` whose timestamp is not newer than the state is a
+        re-delivery and is skipped. Otherwise a repeated timestamp, or one more than
+        ``grace_ms`` older than the newest accepted, is rejected; readings late by at most
+        ``grace_ms`` are appended in arrival order.
+        """
+        if (offset != NO_OFFSET and offset <= self.last_offset and self.last_timestamp is not None
+                and timestamp <= self.last_timestamp):
+            return Admission.REPLAYED
+        if len(values) != self.n_features:
+            return Admission.WRONG_LENGTH
+        row = np.asarray(values, dtype=np.float64)
+        # Checked in float64: a finite double can still overflow float32 to infinity.
+        if not np.isfinite(row).all() or np.abs(row).max(initial=0.0) > np.finfo(np.float32).max:
+            return Admission.NON_FINITE
+        if self.last_timestamp is not None:
+            if timestamp == self.last_timestamp:
+                return Admission.TIMESTAMP_REPEATED
+            if timestamp < self.last_timestamp - grace_ms:
+                return Admission.TIMESTAMP_BACKWARDS
+        self.append(row, timestamp, offset)
+        return Admission.ACCEPTED
+
+    def append(self, row: np.ndarray, timestamp: int, offset: int = NO_OFFSET) -> None:
+        """Append one already validated sample."""
+        self.buffer[self.head] = row
+        self.head = (self.head + 1) % self.window
+        self.count += 1
+        if self.last_timestamp is None or timestamp > self.last_timestamp:
+            self.last_timestamp = int(timestamp)
+        if offset != NO_OFFSET:
+            self.last_offset = int(offset)
+
+    def due(self, stride: int) -> bool:
+        """Whether the sample just appended completes a window to score."""
+        return self.count >= self.window and (self.count - self.window) % stride == 0
+
+    def values(self) -> np.ndarray:
+        """A copy of the window, oldest sample first: ``float32[window, n_features]``."""
+        if self.head == 0:
+            return self.buffer.copy()
+        return np.concatenate((self.buffer[self.head:], self.buffer[:self.head]))
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        header = _HEADER.pack(_MAGIC, _VERSION, self.window, self.n_features, self.head, self.count,
+                              _NO_TIMESTAMP if self.last_timestamp is None else self.last_timestamp,
+                              self.last_offset)
+        return header + self.buffer.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ChannelWindow:
+        if len(data) < _HEADER.size:
+            raise WindowStateError(f"window state of {len(data)} bytes is shorter than its header")
+        magic, version, window, n_features, head, count, last_ts, last_offset = _HEADER.unpack_from(data)
+        if magic != _MAGIC or version != _VERSION:
+            raise WindowStateError(f"not a version-{_VERSION} window state (header {data[:4].hex()})")
+        expected = _HEADER.size + window * n_features * 4
+        if len(data) != expected or head >= window:
+            raise WindowStateError(f"window state of {len(data)} bytes, expected {expected} for "
+                                   f"window={window} features={n_features}")
+        state = cls(window, n_features)
+        state.buffer[:] = np.frombuffer(data, dtype=np.float32, offset=_HEADER.size).reshape(window, n_features)
+        state.head = head
+        state.count = count
+        state.last_timestamp = None if last_ts == _NO_TIMESTAMP else last_ts
+        state.last_offset = last_offset
+        return state
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChannelWindow):
+            return NotImplemented
+        return (self.window, self.n_features, self.count, self.last_timestamp, self.last_offset) == \
+            (other.window, other.n_features, other.count, other.last_timestamp, other.last_offset) \
+            and np.array_equal(self.values(), other.values())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"ChannelWindow(window={self.window}, n_features={self.n_features}, count={self.count}, "
+                f"last_timestamp={self.last_timestamp}, last_offset={self.last_offset})")

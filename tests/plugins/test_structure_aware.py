@@ -1,0 +1,236 @@
+"""Model-specific behaviour of the structure_aware detector (the shared contract suite covers the rest)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
+from streamproc.errors import StreamprocError
+from streamproc_plugins.structure_aware import (
+    StructureAwareConfigError,
+    StructureAwareDetector,
+    StructureAwareNetwork,
+)
+
+WINDOW = 12
+TINY = {"window": WINDOW, "d_model": 8, "layers": 3, "kernel_sizes": [3, 5], "dilations": [1, 2],
+        "dropout": 0.0, "epochs": 6, "batch_size": 32, "max_train_windows": 600, "device": "cpu", "seed": 3}
+
+
+def _series(steps: int, seed: int) -> np.ndarray:
+    """Three phase-shifted sines with a little noise: features move together, as sensors do."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None]
+    phases = np.array([0.0, 1.0, 2.0])
+    return (np.sin(2 * np.pi * t / 25 + phases) + 0.05 * rng.standard_normal((steps, 3))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> StructureAwareDetector:
+    detector = StructureAwareDetector(**TINY)
+    detector.fit(_series(800, seed=0))
+    return detector
+
+
+@pytest.fixture(scope="module")
+def test_windows() -> np.ndarray:
+    return np.ascontiguousarray(sliding_windows(_series(200, seed=1), WINDOW))
+
+
+def _twin(detector: StructureAwareDetector, **overrides) -> StructureAwareDetector:
+    """The same weights under another scoring configuration."""
+    twin = StructureAwareDetector(**{**detector.config, **overrides})
+    twin.n_features = detector.n_features
+    twin._restore(detector._arrays())
+    return twin
+
+
+def test_network_output_shapes_and_attention_ranges() -> None:
+    torch.manual_seed(0)
+    net = StructureAwareNetwork(n_features=5, d_model=16, layers=3, kernel_sizes=[3, 3, 3],
+                                dilations=[1, 2, 4], dropout=0.0)
+    out = net(torch.randn(7, 30, 5))
+    assert out.reconstruction.shape == (7, 30, 5)
+    assert out.prediction.shape == (7, 5)
+    assert out.channel_mask.shape == (7, 16)
+    assert out.time_attention.shape == (7, 30)
+    assert ((out.channel_mask > 0) & (out.channel_mask < 1)).all()
+    torch.testing.assert_close(out.time_attention.sum(dim=1), torch.ones(7))
+
+
+@pytest.mark.parametrize("layers, middle", [(1, 0), (2, 0), (3, 1), (4, 1), (5, 2)])
+def test_structural_attention_sits_after_the_middle_block(layers: int, middle: int) -> None:
+    net = StructureAwareNetwork(2, 4, layers, [3], [1], 0.0)
+    assert net.attention_after == middle
+
+
+def test_gradient_reaches_each_head_only_from_its_own_loss() -> None:
+    torch.manual_seed(0)
+    net = StructureAwareNetwork(4, 8, 3, [3, 3], [1, 2], 0.0)
+    history = torch.randn(6, 20, 4)
+    target = torch.randn(6, 4)
+
+    def grads(loss: torch.Tensor) -> dict[str, float]:
+        net.zero_grad(set_to_none=True)
+        loss.backward()
+        return {name: 0.0 if p.grad is None else float(p.grad.abs().sum()) for name, p in net.named_parameters()}
+
+    out = net(history)
+    from_rec = grads(((out.reconstruction - history) ** 2).mean())
+    out = net(history)
+    from_pred = grads(((out.prediction - target) ** 2).mean())
+
+    assert all(v > 0 for k, v in from_rec.items() if k.startswith("reconstruct."))
+    assert all(v == 0 for k, v in from_rec.items() if k.startswith("predict."))
+    assert all(v > 0 for k, v in from_pred.items() if k.startswith("predict."))
+    assert all(v == 0 for k, v in from_pred.items() if k.startswith("reconstruct."))
+    # The shared trunk (embedding, every block's convolutions and gate, the structural
+    # attention) learns from both heads.
+    shared = ("embed.weight", "blocks.0.branches.1.weight", "blocks.2.gate.weight",
+              "attention.channel_gate.weight")
+    for name in shared:
+        assert from_rec[name] > 0 and from_pred[name] > 0, name
+    # Time attention pools the window for the prediction head only.
+    assert from_pred["attention.time_score.0.weight"] > 0
+    assert from_rec["attention.time_score.0.weight"] == 0
+
+
+@pytest.mark.parametrize("rec_loss_weight, frozen, trained", [(1.0, "predict.", "reconstruct."),
+                                                              (0.0, "reconstruct.", "predict.")])
+def test_rec_loss_weight_selects_which_head_is_trained(rec_loss_weight: float, frozen: str, trained: str) -> None:
+    config = {**TINY, "epochs": 1, "rec_loss_weight": rec_loss_weight, "validation_tail": 0.0}
+    detector = StructureAwareDetector(**config)
+    torch.manual_seed(config["seed"])
+    initial = {k: v.clone() for k, v in detector._build_module(3).state_dict().items()}
+    detector.fit(_series(300, seed=0))
+    after = detector.module.state_dict()
+    assert all(torch.equal(initial[k], after[k]) for k in after if k.startswith(frozen))
+    assert any(not torch.equal(initial[k], after[k]) for k in after if k.startswith(trained))
+
+
+def test_alpha_mixes_reconstruction_and_prediction_errors(fitted, test_windows) -> None:
+    rec = _twin(fitted, alpha=1.0).score(test_windows)
+    pred = _twin(fitted, alpha=0.0).score(test_windows)
+    mixed = _twin(fitted, alpha=0.25).score(test_windows)
+    np.testing.assert_allclose(mixed.contributions, 0.25 * rec.contributions + 0.75 * pred.contributions,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(mixed.scores, mixed.contributions.sum(axis=1), rtol=1e-5)
+    assert not np.allclose(rec.scores, pred.scores)
+
+
+def test_recency_halflife_weights_recent_reconstruction_errors(fitted) -> None:
+    weights = _twin(fitted, recency_halflife=2.0)._history_weights(WINDOW - 1, torch.device("cpu"))
+    assert float(weights.sum()) == pytest.approx(1.0)
+    assert float(weights[-1] / weights[-3]) == pytest.approx(2.0)
+    uniform = fitted._history_weights(WINDOW - 1, torch.device("cpu"))
+    torch.testing.assert_close(uniform, torch.full((WINDOW - 1,), 1.0 / (WINDOW - 1)))
+
+
+def test_prediction_error_points_at_the_feature_that_broke(fitted, test_windows) -> None:
+    windows = test_windows[:40].copy()
+    windows[:, -1, 1] += 4.0  # the scored step of feature 1 jumps
+    scores, contributions = _twin(fitted, alpha=0.0).score(windows)
+    baseline = _twin(fitted, alpha=0.0).score(test_windows[:40]).scores
+    assert (contributions.argmax(axis=1) == 1).all()
+    assert scores.min() > 5 * np.median(baseline)
+
+
+def test_explain_returns_attention_of_each_window(fitted, test_windows) -> None:
+    explained = fitted.explain(test_windows[:9])
+    assert explained["channel_mask"].shape == (9, TINY["d_model"])
+    assert explained["time_attention"].shape == (9, WINDOW - 1)
+    np.testing.assert_allclose(explained["time_attention"].sum(axis=1), 1.0, rtol=1e-5)
+    chunked = _twin(fitted, score_batch_size=4).explain(test_windows[:9])
+    np.testing.assert_allclose(chunked["time_attention"], explained["time_attention"], rtol=1e-5, atol=1e-7)
+    assert fitted.explain(test_windows[:0])["time_attention"].shape == (0, WINDOW - 1)
+    with pytest.raises(ValueError):
+        fitted.explain(test_windows[:3, :-1])
+
+
+def test_explain_survives_save_and_load(fitted, test_windows, tmp_path) -> None:
+    fitted.save(tmp_path)
+    loaded = StructureAwareDetector.load(tmp_path)
+    for key, value in fitted.explain(test_windows[:5]).items():
+        np.testing.assert_allclose(loaded.explain(test_windows[:5])[key], value, rtol=1e-6)
+
+
+def test_fit_reports_progress_with_training_and_validation_loss() -> None:
+    calls = []
+    detector = StructureAwareDetector(**{**TINY, "epochs": 3, "patience": 5})
+    report = detector.fit(_series(400, seed=0), progress=lambda step, total, values: calls.append((step, total, values)))
+    assert [(step, total) for step, total, _ in calls] == [(1, 3), (2, 3), (3, 3)]
+    assert all({"loss", "val_loss", "rec_loss", "pred_loss"} <= set(values) for _, _, values in calls)
+    assert calls[-1][2]["loss"] < calls[0][2]["loss"]
+    assert report.epochs == 3
+
+
+def test_cpu_device_and_auto_without_cuda(monkeypatch) -> None:
+    detector = StructureAwareDetector(**{**TINY, "epochs": 1})
+    detector.fit(_series(200, seed=0))
+    assert next(detector.module.parameters()).device.type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    auto = StructureAwareDetector(**{**TINY, "epochs": 1, "device": "auto"})
+    auto.fit(_series(200, seed=0))
+    assert next(auto.module.parameters()).device.type == "cpu"
+    with pytest.raises(DeviceError):
+        StructureAwareDetector(**{**TINY, "device": "cuda"}).fit(_series(200, seed=0))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_device_uses_cuda_and_scores_like_the_cpu(fitted, test_windows) -> None:
+    on_gpu = _twin(fitted, device="auto")
+    assert next(on_gpu.module.parameters()).device.type == "cuda"
+    np.testing.assert_allclose(on_gpu.score(test_windows).scores, fitted.score(test_windows).scores,
+                               rtol=1e-3, atol=1e-5)
+
+
+def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    detector = StructureAwareDetector(**{**TINY, "epochs": 1, "threads": wanted})
+    seen = []
+    detector.fit(_series(200, seed=0), progress=lambda *_: seen.append(torch.get_num_threads()))
+    detector.score(test_windows[:4])
+    assert seen == [wanted]
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"window": 2}, "window"),
+    ({"d_model": 0}, "d_model"),
+    ({"layers": 0}, "layers"),
+    ({"kernel_sizes": []}, "kernel_sizes"),
+    ({"kernel_sizes": [3, 3], "dilations": [1]}, "dilations"),
+    ({"kernel_sizes": [4, 3]}, "kernel_sizes"),
+    ({"dilations": [1, 0]}, "dilations"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"alpha": 1.5}, "alpha"),
+    ({"rec_loss_weight": -0.1}, "rec_loss_weight"),
+    ({"recency_halflife": -1}, "recency_halflife"),
+    ({"threads": -1}, "threads"),
+    ({"epochs": 0}, "epochs"),
+    ({"learning_rate": 0}, "learning_rate"),
+])
+def test_invalid_settings_name_the_key(overrides: dict, key: str) -> None:
+    with pytest.raises(StructureAwareConfigError, match=f"^{key} "):
+        StructureAwareDetector(**{**TINY, **overrides})
+
+
+def test_config_errors_are_user_errors_and_unknown_keys_are_refused() -> None:
+    assert issubclass(StructureAwareConfigError, StreamprocError)
+    with pytest.raises(DeviceError):
+        StructureAwareDetector(**{**TINY, "device": "tpu"})
+    spec = DetectorRegistry(["structure_aware"]).spec("structure_aware")
+    with pytest.raises(ValueError, match="unknown config key"):
+        spec.build(heads=3)
+
+
+def test_spec_defaults_build_and_round_trip_through_json() -> None:
+    spec = DetectorRegistry(["structure_aware"]).spec("structure_aware")
+    import json
+
+    detector = spec.build()
+    assert json.loads(json.dumps(detector.config)) == detector.config
+    assert set(detector.config) == set(spec.default_config)
