@@ -36,6 +36,12 @@ def load_values(path: Path) -> dict:
     return helm_python.values_from_yaml(path.read_text())
 
 
+def effective_values(values: dict) -> dict:
+    """The chart's defaults overlaid with `values`: what a release really runs with."""
+    with helm_python.Chart.load(CHART_DIR) as chart:
+        return chart.merge_values(values)
+
+
 def render_documents(values: dict, *, release: str = RELEASE_NAME,
                      namespace: str = NAMESPACE) -> list[tuple[str, str]]:
     """(template path, YAML document) pairs of a release, in template order; NOTES.txt excluded.

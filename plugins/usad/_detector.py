@@ -26,8 +26,8 @@ class USADDetector(TorchDetector):
 
     name = "usad"
 
-    def __init__(self, *, window: int = 5, latent: int = 40, alpha: float = 0.5, beta: float = 0.5,
-                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 1e-3, patience: int = 5,
+    def __init__(self, *, window: int = 5, latent: int = 16, alpha: float = 0.5, beta: float = 0.5,
+                 epochs: int = 30, batch_size: int = 64, learning_rate: float = 1e-3, patience: int = 5,
                  validation_tail: float = 0.1, max_train_windows: int = 20000, train_stride: int = 1,
                  score_batch_size: int = 4096, device: str = "auto", seed: int = 0) -> None:
         if int(latent) < 1:

@@ -12,6 +12,8 @@ from . import _broker
 from . import _datasets
 from . import _schemas
 from . import _config
+from . import _replay
+from . import _train
 
 app = typer.Typer(
     name="streamproc",
@@ -26,6 +28,8 @@ app.add_typer(_broker.app, name="broker")
 app.add_typer(_datasets.app, name="datasets")
 app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_config.app, name="config")
+app.command("train")(_train.train)
+app.command("replay")(_replay.replay)
 
 
 def _version(value: bool) -> None:

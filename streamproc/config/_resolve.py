@@ -304,6 +304,8 @@ def _to_mapping(value: Any) -> dict[str, Any] | None:
 
 
 def _check_text(key: str, value: Any, meta: Mapping[str, Any], fail: Any) -> str:
+    if isinstance(value, os.PathLike):   # CLI flags typed as paths
+        value = os.fspath(value)
     if not isinstance(value, str):
         fail("text")
     text = value.strip()

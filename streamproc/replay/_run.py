@@ -14,13 +14,13 @@ from streamproc import __version__
 from streamproc.datasets import load_telemanom
 from streamproc.detection import DetectorRegistry
 from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, HEADLINE, ChannelSeries, evaluate_channels
-from streamproc.thresholds import ThresholdConfig
-from streamproc.training import ModelStore, data_fingerprint
+from streamproc.thresholds import Spot
+from streamproc.training import ModelStore, TrainedModel, data_fingerprint
 
 from ._errors import ReplayError
 from ._plots import plot_channel
 from ._report import render_report
-from ._stream import ReplayedChannel, random_baseline, replay_model
+from ._stream import random_baseline, replay_model
 
 SANITY_DETECTORS = frozenset({"range"})
 METRICS_FILE = "metrics.json"
@@ -158,10 +158,8 @@ def _select_channels(available: list[str], requested: Sequence[str] | None, data
     return list(requested)
 
 
-def _threshold_for(model, settings: ReplaySettings):
+def _threshold_for(model: TrainedModel, settings: ReplaySettings) -> Spot:
     if settings.adaptation is None and settings.risk is None:
         return model.threshold_state.copy()
-    stored = model.threshold_state.config
-    config = dataclasses.replace(stored, **{k: v for k, v in (("adaptation", settings.adaptation),
-                                                                ("risk", settings.risk)) if v is not None})
-    return model.recalibrated(ThresholdConfig(**dataclasses.asdict(config)))
+    overrides = {k: v for k, v in (("adaptation", settings.adaptation), ("risk", settings.risk)) if v is not None}
+    return model.recalibrated(dataclasses.replace(model.threshold_state.config, **overrides))

@@ -10,6 +10,7 @@ from ._check import check_schemas, sample_record, undocumented_fields
 from ._codec import Codec, Decoded
 from ._compat import Compatibility, check_compatibility
 from ._errors import DECODE_REASONS, DecodeError, EncodeError, RegistryError, SchemaError, SerdeError
+from ._factory import codec_for
 from ._schemas import AvroSchema, SchemaSet, load_schemas, parse_schema
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SerdeError",
     "check_compatibility",
     "check_schemas",
+    "codec_for",
     "load_schemas",
     "parse_schema",
     "sample_record",

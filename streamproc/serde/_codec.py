@@ -73,9 +73,9 @@ class Codec:
             self.schemas[name]  # noqa: B018 -- raises SchemaError naming an unknown schema
         self._auto_register = auto_register
         self._validate = validate
-        self._headers: dict[str, bytes] = {}
-        if registry is None:
-            self._headers = {name: SINGLE_OBJECT_MARKER + s.fingerprint for name, s in self.schemas.items()}
+        # With a registry, a schema's header (its id) is known once it is registered, on first use.
+        self._headers: dict[str, bytes] = {} if registry is not None else {
+            name: SINGLE_OBJECT_MARKER + schema.fingerprint for name, schema in self.schemas.items()}
         self._by_id: dict[int, _WriterSchema] = {}
         self._unknown_ids: dict[int, DecodeError] = {}
         self._lock = threading.Lock()

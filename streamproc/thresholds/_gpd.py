@@ -24,9 +24,10 @@ import numpy as np
 # Shape parameters this close to zero use the exponential form (the limit γ -> 0).
 _EXPONENTIAL_TOLERANCE = 1e-8
 _SMALLEST_ROOT = 1e-8
-_POINTS_PER_DECADE = 12
-_POINTS_NEAR_END = 24
-_BISECTION_STEPS = 60
+_POINTS_PER_DECADE = 8
+_POINTS_NEAR_END = 16
+_REFINE_STEPS = 40
+_RELATIVE_TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def fit_gpd(excesses: np.ndarray) -> GPDFit:
         if ll > best_ll:
             best_shape, best_scale, best_ll = shape, scale, ll
     # Log-likelihood of the original excesses: the density picks up a factor 1/unit per point.
-    return GPDFit(shape=best_shape, scale=best_scale * unit, log_likelihood=best_ll - len(y) * np.log(unit))
+    return GPDFit(shape=float(best_shape), scale=float(best_scale * unit),
+                  log_likelihood=float(best_ll - len(y) * np.log(unit)))
 
 
 def _w(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -91,14 +93,14 @@ def _w(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (1.0 + np.log(s).mean(axis=-1)) * (1.0 / s).mean(axis=-1) - 1.0
 
 
-def _grimshaw_roots(y: np.ndarray) -> list[float]:
+def _grimshaw_roots(y: np.ndarray) -> np.ndarray:
     y_min, y_max, y_mean = y.min(), y.max(), y.mean()
     upper = 2.0 * (y_mean - y_min) / (y_min * y_min)
     lower = -1.0 / y_max
-    roots: list[float] = []
     # w(0) = 0 always (the trivial root), so each grid starts a small step away from 0. On
     # excesses of mean 1, |x| ~ |γ| / σ: a logarithmic grid from 1e-8 covers shapes of every
     # size, and extra points close to the interval's far end catch roots where 1 + x·max(Y) -> 0.
+    grids = []
     for end in (lower, upper):
         if not np.isfinite(end) or abs(end) <= _SMALLEST_ROOT:
             continue
@@ -107,23 +109,30 @@ def _grimshaw_roots(y: np.ndarray) -> list[float]:
             np.geomspace(_SMALLEST_ROOT, abs(end), max(2, int(decades * _POINTS_PER_DECADE))),
             abs(end) * (1.0 - np.geomspace(1e-9, 0.5, _POINTS_NEAR_END)),
         ])
-        grid = np.sign(end) * np.unique(magnitudes[magnitudes < abs(end)])
-        values = _w(grid, y)
-        finite = np.isfinite(values)
-        signs = np.sign(values)
-        for i in np.flatnonzero(finite[:-1] & finite[1:] & (signs[:-1] * signs[1:] < 0)):
-            roots.append(_bisect(grid[i], grid[i + 1], values[i], y))
-    return roots
+        grids.append(np.sign(end) * np.unique(magnitudes[magnitudes < abs(end)]))
+    if not grids:
+        return np.zeros(0)
+    grid = np.sort(np.concatenate(grids))
+    values = _w(grid, y)
+    finite = np.isfinite(values)
+    # Sign changes between neighbours on the same side of 0 bracket one root each.
+    same_side = np.sign(grid[:-1]) == np.sign(grid[1:])
+    change = finite[:-1] & finite[1:] & same_side & (np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+    brackets = np.flatnonzero(change)
+    return _refine(grid[brackets], grid[brackets + 1], values[brackets], values[brackets + 1], y)
 
 
-def _bisect(a: float, b: float, wa: float, y: np.ndarray) -> float:
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (a + b)
-        wm = float(_w(np.array([mid]), y)[0])
-        if wm == 0.0:
-            return mid
-        if np.sign(wm) == np.sign(wa):
-            a, wa = mid, wm
-        else:
-            b = mid
+def _refine(a: np.ndarray, b: np.ndarray, wa: np.ndarray, wb: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Roots in every bracket ``[a, b]`` at once, by the Illinois variant of regula falsi
+    (superlinear, and the bracket is kept so it cannot diverge)."""
+    for _ in range(_REFINE_STEPS):
+        if len(a) == 0 or np.all(np.abs(b - a) <= _RELATIVE_TOLERANCE * np.abs(a)):
+            break
+        c = b - wb * (b - a) / (wb - wa)
+        wc = _w(c, y)
+        same = np.sign(wc) == np.sign(wb)
+        # Illinois: when the same end survives twice, halve its value so that it moves next time.
+        wa = np.where(same, wa * 0.5, wb)
+        a = np.where(same, a, b)
+        b, wb = c, wc
     return 0.5 * (a + b)

@@ -48,6 +48,10 @@ def test_streamproc_bootstrap_variable_beats_kafka_bootstrap():
     assert settings.kafka.bootstrap == "specific:9092"
 
 
+def test_path_overrides_are_accepted_for_text_settings(tmp_path):
+    assert load(overrides={"detectors.models_dir": tmp_path}).detectors.models_dir == str(tmp_path)
+
+
 def test_none_overrides_are_ignored_so_unset_flags_can_be_passed_through():
     assert load({"STREAMPROC_WINDOW__SIZE": "64"}, overrides={"window.size": None}).window.size == 64
 

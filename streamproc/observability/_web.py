@@ -1,0 +1,43 @@
+"""Health, readiness and metrics pages on the Faust worker's own web server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._metrics import WorkerMetrics
+
+
+def readiness(app: Any) -> tuple[bool, str]:
+    """Whether ``app`` (a faust.App) is processing: started, not rebalancing, tables recovered."""
+    if app.crashed:
+        return False, "crashed"
+    if not app.started:
+        return False, "starting"
+    if app.rebalancing or app.in_recovery:
+        return False, "rebalancing" if app.rebalancing else "recovering tables"
+    if not app.consumer.assignment():
+        return False, "no partitions assigned"
+    return True, "ready"
+
+
+def add_health_views(app: Any, metrics: WorkerMetrics) -> None:
+    """Serve ``/metrics`` (Prometheus), ``/healthz`` (liveness) and ``/readyz`` (readiness).
+
+    ``/healthz`` fails only when the worker has crashed: restarting it is then the fix.
+    ``/readyz`` also fails while partitions are being rebalanced or tables recovered, which
+    is when the worker should not count as serving.
+    """
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.exposition(), content_type=metrics.content_type)
+
+    @app.page("/healthz")
+    async def health_page(web: Any, request: Any) -> Any:
+        alive = not app.crashed
+        return web.json({"status": "ok" if alive else "crashed"}, status=200 if alive else 503)
+
+    @app.page("/readyz")
+    async def ready_page(web: Any, request: Any) -> Any:
+        ready, why = readiness(app)
+        return web.json({"status": why}, status=200 if ready else 503)

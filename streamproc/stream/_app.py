@@ -1,0 +1,342 @@
+"""The Faust application of one worker role: topics, tables, agents and web pages.
+
+Roles (``all`` runs the whole pipeline in one agent, without internal topics):
+
+- ``window``: readings -> per-channel window state -> due windows on the internal windows topic;
+- ``detect``: windows -> each enabled detector (or ``--detector``) -> ``scores``;
+- ``fuse``: ``scores`` -> per-channel fusion state -> ``alerts``.
+
+Each batch follows the same order, which is what makes restarts safe: outputs are published
+and flushed first, then the changed states are written to their changelogs, and only then are
+the batch's source offsets acknowledged (Faust flushes the producer again before committing).
+A crash can therefore repeat a batch's outputs but never lose them; repeated readings are
+recognised by their offsets in the window state and repeated windows by their end in the
+fusion state, so a restarted worker neither skips nor re-alerts a window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streamproc.config import Settings
+from streamproc.errors import StreamprocError
+from streamproc.fusion import ChannelFusion, Fuser, WindowVerdicts
+from streamproc.kafka import EMBEDDED_OVERRIDES
+from streamproc.observability import WorkerMetrics, add_health_views
+from streamproc.serde import Codec, DecodeError
+from streamproc.training import ModelStore
+from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowStateError
+
+from ._catalog import ModelCatalog
+from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
+from ._scoring import ScoredBatch, score_windows
+from ._stages import PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
+
+ROLES = ("all", "window", "detect", "fuse")
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """What a worker process runs, beyond the settings.
+
+    ``app_id`` names the consumer group and prefixes the changelog and internal topics; roles
+    other than ``all`` append their name (and ``detect`` its detector) so that each role is its
+    own group. ``embedded_broker`` applies the embedded broker's client workarounds.
+    """
+
+    role: str = "all"
+    detectors: tuple[str, ...] | None = None
+    app_id: str = "streamproc"
+    embedded_broker: bool = False
+    web_enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise StreamprocError(f"--role: {self.role!r} is not one of {', '.join(ROLES)}")
+        if self.detectors is not None and not self.detectors:
+            raise StreamprocError("--detector: give at least one detector name")
+
+    def group(self) -> str:
+        """The consumer group (Faust app id): one per role, and per detector set for ``detect``."""
+        if self.role == "all":
+            return self.app_id
+        if self.role == "detect" and self.detectors:
+            return f"{self.app_id}-detect-{'-'.join(self.detectors)}"
+        return f"{self.app_id}-{self.role}"
+
+    def windows_topic(self) -> str:
+        """The internal topic linking the window role to the detect roles."""
+        return f"{self.app_id}-windows"
+
+
+class _StateCodec(faust.Codec):
+    """Changelog encoding of a state class with ``to_bytes``/``from_bytes``."""
+
+    def __init__(self, state_class: type, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state_class = state_class
+
+    def _dumps(self, obj: Any) -> bytes:
+        return obj.to_bytes()
+
+    def _loads(self, s: bytes) -> Any:
+        return self.state_class.from_bytes(s)
+
+
+def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]:
+    """The ``faust.App`` settings of a worker."""
+    kafka = settings.kafka
+    conf: dict[str, Any] = {
+        "broker": kafka.faust_broker(),
+        "broker_credentials": kafka.faust_credentials(),
+        "topic_partitions": settings.topics.partitions,
+        "topic_replication_factor": settings.topics.replication,
+        "topic_disable_leader": True,
+        "store": "memory://",
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": options.web_enabled,
+        "web_port": settings.worker.web_port,
+        "web_bind": "0.0.0.0",
+        # A batch holds up to batch_size windows' worth of readings; the stream buffer must fit one.
+        "stream_buffer_maxsize": max(4096, 2 * _readings_per_batch(settings)),
+    }
+    if options.embedded_broker:
+        conf = EMBEDDED_OVERRIDES.faust_settings(conf)
+    return conf
+
+
+def _readings_per_batch(settings: Settings) -> int:
+    return settings.worker.batch_size * settings.window.stride
+
+
+class PipelineApp:
+    """A worker's Faust app for one role; ``app`` is what ``faust.Worker`` runs."""
+
+    def __init__(self, settings: Settings, options: WorkerOptions | None = None, *,
+                 store: ModelStore | None = None) -> None:
+        self.settings = settings
+        self.options = options = options or WorkerOptions()
+        detectors = list(options.detectors or settings.detectors.enabled)
+        self.metrics = WorkerMetrics()
+        self.codec = Codec(validate=False)
+        self.catalog = ModelCatalog(store or ModelStore(settings.detectors.models_dir), detectors,
+                                    settings.window.size)
+        self.assembler = WindowAssembler(settings.window.size, settings.window.stride,
+                                         settings.worker.timestamp_grace_ms)
+        self.ingest = IngestStage(self.codec, self.catalog, self.assembler)
+        self.fusion = FusionStage(Fuser.from_settings(settings.fusion))
+        # One thread: models are not assumed thread-safe, and batches are scored in order.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamproc-score")
+        self.app = faust.App(options.group(), **faust_settings(settings, options))
+        self.window_table: Any = None
+        self.fusion_table: Any = None
+        self._declare()
+        if options.web_enabled:
+            add_health_views(self.app, self.metrics)
+        self.metrics.track_consumer_lag(self._consumer_lag)
+
+    # -- topology -------------------------------------------------------------------------
+
+    def _topic(self, name: str) -> Any:
+        return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                              value_serializer="raw", partitions=self.settings.topics.partitions)
+
+    def _table(self, name: str, state_class: type) -> Any:
+        return self.app.Table(name, partitions=self.settings.topics.partitions, key_serializer="raw",
+                              value_serializer=_StateCodec(state_class))
+
+    def _declare(self) -> None:
+        topics = self.settings.topics
+        role = self.options.role
+        self.scores_topic = self._topic(topics.scores)
+        self.alerts_topic = self._topic(topics.alerts)
+        self.dead_letter_topic = self._topic(topics.dead_letter)
+        if role != "all":
+            self.windows_topic = self._topic(self.options.windows_topic())
+        batch, within = self.settings.worker.batch_size, self.settings.worker.batch_within_s
+        if role in ("all", "window"):
+            self.window_table = self._table("windows", ChannelWindow)
+            readings = self._topic(topics.readings)
+            handler = self._run_all if role == "all" else self._run_window
+
+            async def readings_agent(stream: Any) -> None:
+                async for events in stream.take_events(_readings_per_batch(self.settings), within=within):
+                    await handler([RawMessage.from_faust(e.message) for e in events])
+
+            self.app.agent(readings, name=f"{role}-readings")(readings_agent)
+        if role in ("all", "fuse"):
+            self.fusion_table = self._table("fusion", ChannelFusion)
+            self.metrics.track_open_alerts(lambda: count_open_alerts(self.fusion_table.data.values()))
+        if role == "detect":
+            async def windows_agent(stream: Any) -> None:
+                async for events in stream.take_events(batch, within=within):
+                    await self._run_detect([RawMessage.from_faust(e.message) for e in events])
+
+            self.app.agent(self.windows_topic, name="detect-windows")(windows_agent)
+        if role == "fuse":
+            async def scores_agent(stream: Any) -> None:
+                async for events in stream.take_events(batch * len(self.catalog.detectors), within=within):
+                    await self._run_fuse([RawMessage.from_faust(e.message) for e in events])
+
+            self.app.agent(self.scores_topic, name="fuse-scores")(scores_agent)
+
+    def topics(self) -> dict[str, int]:
+        """The topics this role reads or writes, with their partition counts, to create up front."""
+        topics, partitions = self.settings.topics, self.settings.topics.partitions
+        names = [topics.readings, topics.scores, topics.alerts, topics.dead_letter, topics.feedback]
+        if self.options.role != "all":
+            names.append(self.options.windows_topic())
+        return dict.fromkeys(names, partitions)
+
+    # -- batch handlers -------------------------------------------------------------------
+
+    async def _in_executor(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _ingest(self, messages: Sequence[RawMessage]) -> tuple[Any, StateBuffer[ChannelWindow]]:
+        self.metrics.batch_size.labels("readings").observe(len(messages))
+        decoded = self.ingest.decode(messages)
+        unknown = self.catalog.unknown(decoded.channels)
+        if unknown:
+            await self._in_executor(self.catalog.prepare, unknown)
+        states: StateBuffer[ChannelWindow] = StateBuffer(self.window_table.data)
+        result = self.ingest.apply(decoded, states)
+        for outcome, count in result.outcomes.items():
+            self.metrics.readings.labels(outcome).inc(count)
+        for message, record in result.dead_letters:
+            self._send_dead_letter(message, record)
+        return result, states
+
+    async def _score(self, windows: Sequence[Window]) -> ScoredBatch:
+        if not windows:
+            return ScoredBatch([])
+        self.metrics.batch_size.labels("windows").observe(len(windows))
+        scored: ScoredBatch = await self._in_executor(score_windows, self.catalog, windows)
+        for detector, seconds in scored.seconds.items():
+            self.metrics.scoring_seconds.labels(detector).observe(seconds)
+            self.metrics.windows_scored.labels(detector).inc(scored.windows[detector])
+        return scored
+
+    async def _run_all(self, messages: Sequence[RawMessage]) -> None:
+        result, window_states = await self._ingest(messages)
+        scored = await self._score([window for window, _ in result.windows])
+        fusion_states: StateBuffer[ChannelFusion] = StateBuffer(self.fusion_table.data)
+        latencies: list[tuple[Any, float]] = []
+        for index, (window, message) in enumerate(result.windows):
+            verdicts = scored.verdicts[index]
+            if index in scored.failures:
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR,
+                                                                   scored.failures[index]))
+            if not verdicts:
+                continue
+            for verdict in verdicts:
+                self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
+            latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
+            events = self.fusion.fuse(WindowVerdicts(window.channel, window.end, verdicts, window.feature_names,
+                                                     window.produced_at), message.partition, fusion_states)
+            latencies += self._send_alerts(events)
+        await self._commit_batch(latencies, (self.window_table, window_states),
+                                 (self.fusion_table, fusion_states))
+
+    async def _run_window(self, messages: Sequence[RawMessage]) -> None:
+        result, window_states = await self._ingest(messages)
+        for window, _ in result.windows:
+            self.windows_topic.send_soon(key=window.channel.encode(), value=window.to_bytes(),
+                                         headers=produced_at_header(window.produced_at))
+        await self._commit_batch([], (self.window_table, window_states))
+
+    async def _run_detect(self, messages: Sequence[RawMessage]) -> None:
+        windows, sources = [], []
+        for message in messages:
+            try:
+                windows.append(Window.from_bytes(message.value or b""))
+                sources.append(message)
+            except WindowStateError as exc:
+                self._send_dead_letter(message, dead_letter_record(message, "malformed", str(exc)))
+        unknown = self.catalog.unknown(w.channel for w in windows)
+        if unknown:
+            await self._in_executor(self.catalog.prepare, unknown)
+        usable = [(w, m) for w, m in zip(windows, sources) if self.catalog.get(w.channel).problem is None]
+        scored = await self._score([w for w, _ in usable])
+        latencies = []
+        for index, (window, message) in enumerate(usable):
+            if index in scored.failures:
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR,
+                                                                   scored.failures[index]))
+            for verdict in scored.verdicts[index]:
+                self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
+                latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
+        await self._commit_batch(latencies)
+
+    async def _run_fuse(self, messages: Sequence[RawMessage]) -> None:
+        self.metrics.batch_size.labels("scores").observe(len(messages))
+        states: StateBuffer[ChannelFusion] = StateBuffer(self.fusion_table.data)
+        latencies = []
+        for message in messages:
+            try:
+                record = self.codec.decode(message.value or b"", expect="AnomalyScore").record
+            except DecodeError as exc:
+                self._send_dead_letter(message, dead_letter_record(message, exc.reason, exc.detail))
+                continue
+            expected = self.catalog.available(record["channel"])
+            latencies += self._send_alerts(self.fusion.join(message, record, expected, states))
+        await self._commit_batch(latencies, (self.fusion_table, states))
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any,
+                    produced_at: float) -> None:
+        value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
+        self.scores_topic.send_soon(key=channel.encode(), value=value, headers=produced_at_header(produced_at))
+
+    def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
+        for event in events:
+            self.alerts_topic.send_soon(key=event.channel.encode(),
+                                        value=self.codec.encode("Alert", event.to_record()))
+            self.metrics.alerts.labels(event.state).inc()
+        return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
+
+    def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
+        self.dead_letter_topic.send_soon(key=message.key, value=self.codec.encode("DeadLetter", record))
+        self.metrics.dead_letters.labels(record["reason"]).inc()
+
+    async def _commit_batch(self, latencies: Sequence[tuple[Any, float]],
+                            *changes: tuple[Any, StateBuffer]) -> None:
+        """Flush the batch's outputs, then record its state changes (see the module's docstring).
+
+        The changed states are already in the tables' memory; they are written to the changelog
+        of the partition of the message that changed them (Faust's ``table[key] = value`` would
+        use the partition of whichever event is current, which in a batch is only the last one).
+        """
+        await self.app.producer.flush()
+        now = time.time()
+        for histogram, produced_at in latencies:
+            if produced_at > 0:
+                histogram.observe(max(now - produced_at, 0.0))
+        for table, buffer in changes:
+            for key, (partition, state) in buffer.changed.items():
+                table.send_changelog(partition, key, state)
+
+    def _consumer_lag(self) -> dict[tuple[str, int], int]:
+        consumer = self.app.consumer
+        read = self.app.monitor.tp_read_offsets
+        lag = {}
+        for tp in consumer.assignment():
+            if tp.topic.endswith("-changelog"):
+                continue
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # not fetched yet, or the consumer is rebalancing
+                continue
+            if highwater is not None and tp in read:
+                lag[(tp.topic, tp.partition)] = highwater - read[tp] - 1
+        return lag

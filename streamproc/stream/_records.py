@@ -1,0 +1,70 @@
+"""The pipeline's messages: what a consumed Kafka message carries, and the records it publishes."""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamproc.fusion import DetectorVerdict
+
+# Kafka header carrying the producer timestamp (seconds, float64) of the reading that completed a
+# window, so that reading-to-score and reading-to-alert latency can be measured after each hop.
+PRODUCED_AT_HEADER = "streamproc-produced-at"
+_SECONDS = struct.Struct(">d")
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A consumed message, independent of the client library that read it."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+    headers: Mapping[str, bytes] | None = None
+
+    @classmethod
+    def from_faust(cls, message: Any) -> RawMessage:
+        headers = message.headers
+        if headers is not None and not isinstance(headers, Mapping):
+            headers = {k: v for k, v in headers}
+        return cls(message.key, message.value, message.topic, message.partition, message.offset,
+                   message.timestamp, headers)
+
+    def produced_at(self) -> float:
+        """When the originating reading was produced: the header when present, else this message's time."""
+        raw = (self.headers or {}).get(PRODUCED_AT_HEADER)
+        if raw is not None and len(raw) == _SECONDS.size:
+            return _SECONDS.unpack(raw)[0]
+        return self.timestamp
+
+
+def produced_at_header(seconds: float) -> dict[str, bytes]:
+    return {PRODUCED_AT_HEADER: _SECONDS.pack(seconds)}
+
+
+def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[str, Any]:
+    """The DeadLetter record of ``message``: the original bytes, where they came from and why."""
+    return {"payload": message.value, "key": message.key, "topic": message.topic,
+            "partition": message.partition, "offset": message.offset, "reason": reason,
+            "detail": detail, "failed_at": int(time.time() * 1000)}
+
+
+def score_record(channel: str, window_end: int, verdict: DetectorVerdict,
+                 feature_names: Sequence[str] | None) -> dict[str, Any]:
+    """The AnomalyScore record of one detector's verdict on one window."""
+    return {"channel": channel, "window_end": window_end, "detector": verdict.detector,
+            "model_version": verdict.model_version, "score": float(verdict.score),
+            "threshold": float(verdict.threshold), "anomalous": bool(verdict.score > verdict.threshold),
+            "contributions": [float(c) for c in verdict.contributions],
+            "feature_names": list(feature_names) if feature_names is not None else None}
+
+
+def verdict_from_score(record: Mapping[str, Any]) -> DetectorVerdict:
+    return DetectorVerdict(record["detector"], record["model_version"], record["score"],
+                           record["threshold"], tuple(record["contributions"]))

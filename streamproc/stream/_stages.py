@@ -1,0 +1,178 @@
+"""The pipeline's stages as plain code: readings to windows, verdicts to alerts.
+
+The Faust agents only move messages in and out; everything they decide is decided here, on
+in-memory state objects, so it can be tested without a broker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from streamproc.fusion import AlertEvent, ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
+from streamproc.serde import Codec, DecodeError
+from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler
+
+from ._catalog import ModelCatalog
+from ._records import RawMessage, dead_letter_record, verdict_from_score
+
+State = TypeVar("State")
+
+NO_MODEL = "no-model"
+KEY_MISMATCH = "key-mismatch"
+PROCESSING_ERROR = "processing-error"
+
+
+class StateBuffer(Generic[State]):
+    """Per-channel state objects read from a store, and which of them a batch changed.
+
+    ``store`` is the table's in-memory mapping (keys are UTF-8 channel names). Changed states
+    are written back to it at once and listed in :attr:`changed` with the partition whose
+    changelog must record them: the partition of the message that changed them.
+    """
+
+    def __init__(self, store: MutableMapping[bytes, State]) -> None:
+        self.store = store
+        self.changed: dict[bytes, tuple[int, State]] = {}
+
+    def get(self, channel: str) -> State | None:
+        return self.store.get(channel.encode())
+
+    def put(self, channel: str, partition: int, state: State) -> None:
+        key = channel.encode()
+        self.store[key] = state
+        self.changed[key] = (partition, state)
+
+
+@dataclass
+class DecodedBatch:
+    readings: list[tuple[RawMessage, Reading]] = field(default_factory=list)
+    dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(dict.fromkeys(reading.channel for _, reading in self.readings))
+
+
+@dataclass
+class IngestResult:
+    """Windows now due (each with the message that completed it), rejected readings and counts
+    of readings by outcome (``accepted``, ``replayed``, ``rejected``)."""
+
+    windows: list[tuple[Window, RawMessage]] = field(default_factory=list)
+    dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+class IngestStage:
+    """Decodes readings, validates them against their channel's models and window state, and
+    emits the windows due for scoring. Readings that cannot be used become dead letters."""
+
+    def __init__(self, codec: Codec, catalog: ModelCatalog, assembler: WindowAssembler) -> None:
+        self.codec = codec
+        self.catalog = catalog
+        self.assembler = assembler
+
+    def decode(self, messages: Iterable[RawMessage]) -> DecodedBatch:
+        batch = DecodedBatch()
+        for message in messages:
+            try:
+                if message.value is None:
+                    raise DecodeError("truncated", "message has no value")
+                record = self.codec.decode(message.value, expect="SensorReading").record
+            except DecodeError as exc:
+                batch.dead_letters.append((message, dead_letter_record(message, exc.reason, exc.detail)))
+                continue
+            channel = record["channel"]
+            if message.key is None or message.key != channel.encode():
+                detail = (f"message key {message.key!r} is not the reading's channel {channel!r}; readings "
+                          f"must be keyed by channel so that each channel stays on one partition")
+                batch.dead_letters.append((message, dead_letter_record(message, KEY_MISMATCH, detail)))
+                continue
+            names = record.get("feature_names")
+            batch.readings.append((message, Reading(channel, record["timestamp"], record["values"],
+                                                    tuple(names) if names else None, message.offset,
+                                                    message.timestamp)))
+        return batch
+
+    def apply(self, batch: DecodedBatch, states: StateBuffer[ChannelWindow]) -> IngestResult:
+        """Apply decoded readings to their channels' states (the catalog must know the channels)."""
+        result = IngestResult(dead_letters=list(batch.dead_letters))
+        result.outcomes["rejected"] += len(batch.dead_letters)
+        for message, reading in batch.readings:
+            models = self.catalog.get(reading.channel)
+            if models.problem is not None:
+                result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, models.problem)))
+                result.outcomes["rejected"] += 1
+                continue
+            state = states.get(reading.channel)
+            if state is None or state.n_features != models.n_features:
+                state = self.assembler.new_state(models.n_features)
+            if reading.feature_names is None or len(reading.feature_names) != models.n_features:
+                names = models.feature_names
+                reading = Reading(reading.channel, reading.timestamp, reading.values,
+                                  tuple(names) if names else None, reading.offset, reading.produced_at)
+            admission, window = self.assembler.add(state, reading)
+            if admission.rejected:
+                detail = describe_rejection(admission, reading, state, self.assembler.grace_ms)
+                result.dead_letters.append((message, dead_letter_record(message, admission.value, detail)))
+                result.outcomes["rejected"] += 1
+                continue
+            result.outcomes[admission.value] += 1
+            if admission is Admission.ACCEPTED:
+                states.put(reading.channel, message.partition, state)
+            if window is not None:
+                result.windows.append((window, message))
+        return result
+
+
+def describe_rejection(admission: Admission, reading: Reading, state: ChannelWindow, grace_ms: int) -> str:
+    """A human-readable explanation of why ``reading`` was rejected."""
+    if admission is Admission.WRONG_LENGTH:
+        return (f"channel {reading.channel!r} has {state.n_features} features; the reading has "
+                f"{len(reading.values)} values")
+    if admission is Admission.NON_FINITE:
+        bad = [i for i, v in enumerate(reading.values) if not math.isfinite(v) or abs(v) > 3.4e38]
+        return f"values at positions {bad[:10]} are NaN, infinite or beyond float32 range"
+    if admission is Admission.TIMESTAMP_REPEATED:
+        return f"timestamp {reading.timestamp} repeats the channel's newest timestamp"
+    return (f"timestamp {reading.timestamp} is {state.last_timestamp - reading.timestamp} ms older than the "
+            f"channel's newest ({state.last_timestamp}); the grace is {grace_ms} ms")
+
+
+class FusionStage:
+    """Fuses each window's verdicts into alert events, with per-channel state."""
+
+    def __init__(self, fuser: Fuser) -> None:
+        self.fuser = fuser
+
+    def fuse(self, window: WindowVerdicts, partition: int,
+             states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
+        state = states.get(window.channel) or ChannelFusion()
+        before = state.last_window_end
+        events = self.fuser.fuse(state, window)
+        if state.last_window_end != before:
+            states.put(window.channel, partition, state)
+        return events
+
+    def join(self, message: RawMessage, record: dict[str, Any], expected: Sequence[str],
+             states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
+        """Add one AnomalyScore record; fuse the windows that are now complete."""
+        channel = record["channel"]
+        state = states.get(channel) or ChannelFusion()
+        verdict: DetectorVerdict = verdict_from_score(record)
+        ready = self.fuser.join(state, channel, record["window_end"], verdict, expected,
+                                record.get("feature_names"), message.produced_at())
+        events = []
+        for window in ready:
+            events += self.fuser.fuse(state, window)
+        states.put(channel, message.partition, state)
+        return events
+
+
+def count_open_alerts(states: Iterable[ChannelFusion]) -> int:
+    return sum(1 for state in states if state.alert is not None)
+

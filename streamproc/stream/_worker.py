@@ -1,0 +1,86 @@
+"""Running a worker process: the cluster, its topics, and the Faust worker itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from streamproc.config import Settings
+from streamproc.errors import StreamprocError
+from streamproc.kafka import TopicCreationError, create_topics, open_cluster
+
+from ._app import PipelineApp, WorkerOptions
+
+_LOG = logging.getLogger(__name__)
+
+
+def with_bootstrap(settings: Settings, bootstrap: str) -> Settings:
+    """``settings`` pointing at ``bootstrap``."""
+    return dataclasses.replace(settings, kafka=dataclasses.replace(settings.kafka, bootstrap=bootstrap))
+
+
+@contextmanager
+def worker_cluster(settings: Settings, options: WorkerOptions) -> Iterator[tuple[Settings, WorkerOptions]]:
+    """The settings and options to run with: as given for a configured cluster; with the
+    address of a freshly started embedded broker (and its workarounds) otherwise."""
+    if not settings.uses_embedded_broker:
+        settings.kafka.bootstrap_servers()  # ConfigError when unset and the embedded broker is off
+        yield settings, options
+        return
+    with open_cluster() as cluster:
+        print(f"embedded broker (memory only) at {cluster.bootstrap}; point producers at it with "
+              f"KAFKA_BOOTSTRAP={cluster.bootstrap}", file=sys.stderr, flush=True)
+        yield with_bootstrap(settings, cluster.bootstrap), dataclasses.replace(options, embedded_broker=True)
+
+
+def prepare_topics(settings: Settings, topics: Mapping[str, int]) -> None:
+    """Create the topics a role uses, and check that the keyed ones have the partitions its
+    tables expect (a table's changelog has as many partitions as its source topic)."""
+    config = settings.kafka.confluent_config()
+    bootstrap = config.pop("bootstrap.servers")
+    try:
+        create_topics(bootstrap, topics, replication=settings.topics.replication, client_config=config)
+    except TopicCreationError as exc:
+        # Clusters often forbid clients to create topics; if they exist, that is fine.
+        _LOG.warning("could not create topics (%s); assuming they exist", exc)
+    existing = topic_partitions(settings, list(topics))
+    for name in (settings.topics.readings, settings.topics.scores):
+        found = existing.get(name)
+        if found is not None and found != settings.topics.partitions:
+            raise StreamprocError(f"topics.partitions: topic {name!r} has {found} partitions but "
+                                  f"topics.partitions is {settings.topics.partitions}; set it to {found}")
+
+
+def topic_partitions(settings: Settings, names: list[str], timeout: float = 10.0) -> dict[str, int]:
+    """Partition counts of the ``names`` that exist."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({**settings.kafka.confluent_config(), "logger": _LOG})
+    metadata = admin.list_topics(timeout=timeout)
+    return {name: len(metadata.topics[name].partitions) for name in names
+            if name in metadata.topics and metadata.topics[name].error is None}
+
+
+def run_worker(settings: Settings, options: WorkerOptions, *, loglevel: str = "warn") -> None:
+    """Run one worker in the foreground until SIGINT or SIGTERM (blocking)."""
+    import faust
+
+    with worker_cluster(settings, options) as (settings, options):
+        pipeline = PipelineApp(settings, options)
+        prepare_topics(settings, pipeline.topics())
+        print("worker " + " ".join(f"{k}={v}" for k, v in describe(pipeline).items()), file=sys.stderr, flush=True)
+        worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+        try:
+            worker.execute_from_commandline()
+        finally:
+            pipeline.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def describe(pipeline: PipelineApp) -> dict[str, Any]:
+    """What a worker runs, for its start-up line."""
+    return {"group": pipeline.options.group(), "role": pipeline.options.role,
+            "detectors": pipeline.catalog.detectors, "web_port": pipeline.settings.worker.web_port}
