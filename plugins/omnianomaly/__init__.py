@@ -19,6 +19,6 @@ def streamproc_detectors():
                         "score_batch_size": 1024, "device": "auto", "seed": 0},
         small_config={"window": 16, "hidden": 16, "dense": 16, "latent": 3, "flows": 4, "min_std": 0.1,
                       "samples": 4, "epochs": 3, "batch_size": 32, "learning_rate": 3e-3, "patience": 3,
-                      "validation_tail": 0.0, "max_train_windows": 20000, "train_stride": 2,
+                      "validation_tail": 0.0, "max_train_windows": 20000, "train_stride": 4,
                       "score_batch_size": 1024, "device": "cpu", "seed": 0},
     )

@@ -19,6 +19,6 @@ def streamproc_detectors():
                         "score_batch_size": 4096, "device": "auto", "seed": 0},
         small_config={"window": 10, "d_model": 16, "heads": 2, "layers": 1, "feedforward": 32, "dropout": 0.1,
                       "epochs": 3, "batch_size": 32, "learning_rate": 3e-3, "patience": 5,
-                      "validation_tail": 0.0, "max_train_windows": 20000, "train_stride": 1,
+                      "validation_tail": 0.0, "max_train_windows": 20000, "train_stride": 4,
                       "score_batch_size": 4096, "device": "cpu", "seed": 0},
     )

@@ -14,6 +14,7 @@ from . import _schemas
 from . import _config
 from . import _replay
 from . import _train
+from . import _stream
 
 app = typer.Typer(
     name="streamproc",
@@ -30,6 +31,7 @@ app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_config.app, name="config")
 app.command("train")(_train.train)
 app.command("replay")(_replay.replay)
+app.command("run")(_stream.run)
 
 
 def _version(value: bool) -> None:

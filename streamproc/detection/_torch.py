@@ -228,16 +228,12 @@ class TorchDetector(Detector):
                 module.load_state_dict(best_state)
         module.eval()
         return FitReport(seconds=time.perf_counter() - started, train_windows=len(pool), epochs=epochs_run,
-                         final_loss=history[-1] if history else None, history=history)
+                         final_loss=history[-1] if history else None, history=history,
+                         validation_loss=None if held_out is None else best_loss)
 
     def _split_validation(self, train: np.ndarray, validation: np.ndarray | None
                           ) -> tuple[np.ndarray, np.ndarray | None]:
-        if validation is not None:
-            validation = np.asarray(validation, dtype=np.float32)
-            if validation.ndim != 2 or validation.shape[1] != train.shape[1]:
-                raise ValueError(f"validation must be [T, {train.shape[1]}], got shape {validation.shape}")
-            if not np.isfinite(validation).all():
-                raise ValueError("validation contains NaN or infinite values")
+        if validation is not None:  # already checked by ``Detector.fit``
             return train, (validation if len(validation) >= self.window else None)
         tail = int(len(train) * self.validation_tail)
         if tail < 1 or len(train) - tail < self.window + 1:

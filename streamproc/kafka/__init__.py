@@ -21,13 +21,12 @@ from ._errors import (
     TopicCreationError,
 )
 from ._overrides import EMBEDDED_OVERRIDES, NO_OVERRIDES, ClientOverrides
-from ._topics import PIPELINE_TOPICS, create_topics
+from ._topics import create_topics
 
 __all__ = [
     "BOOTSTRAP_ENV_VAR",
     "EMBEDDED_OVERRIDES",
     "NO_OVERRIDES",
-    "PIPELINE_TOPICS",
     "BootstrapError",
     "BrokerExitedError",
     "BrokerStartError",

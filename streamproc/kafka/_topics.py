@@ -5,20 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from ._errors import BootstrapError, TopicCreationError
-
-#: The pipeline's topics (DESIGN.md's data flow) and their partition counts. Partitions are the
-#: unit of parallelism for the keyed streams; the dead-letter and feedback topics are low-volume.
-PIPELINE_TOPICS: Mapping[str, int] = MappingProxyType({
-    "sensors.readings": 4,
-    "scores": 4,
-    "alerts": 4,
-    "readings.dlq": 1,
-    "alerts.feedback": 1,
-})
 
 _LOG = logging.getLogger(__name__)
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")

@@ -34,7 +34,8 @@ class _LagCollector:
 class WorkerMetrics:
     """Everything a worker reports; :meth:`exposition` renders the Prometheus text format."""
 
-    content_type = CONTENT_TYPE_LATEST
+    # aiohttp takes the charset separately from the media type; the exposition is UTF-8 either way.
+    content_type = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()

@@ -78,20 +78,6 @@ class WorkerOptions:
         return f"{self.app_id}-windows"
 
 
-class _StateCodec(faust.Codec):
-    """Changelog encoding of a state class with ``to_bytes``/``from_bytes``."""
-
-    def __init__(self, state_class: type, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.state_class = state_class
-
-    def _dumps(self, obj: Any) -> bytes:
-        return obj.to_bytes()
-
-    def _loads(self, s: bytes) -> Any:
-        return self.state_class.from_bytes(s)
-
-
 def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]:
     """The ``faust.App`` settings of a worker."""
     kafka = settings.kafka
@@ -150,9 +136,10 @@ class PipelineApp:
         return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                               value_serializer="raw", partitions=self.settings.topics.partitions)
 
-    def _table(self, name: str, state_class: type) -> Any:
-        return self.app.Table(name, partitions=self.settings.topics.partitions, key_serializer="raw",
-                              value_serializer=_StateCodec(state_class))
+    def _table(self, name: str) -> Any:
+        # Keys are channel names and values encoded states, both raw bytes: the stages decode.
+        return self.app.Table(name, partitions=self.settings.topics.partitions, key_type=bytes,
+                              value_type=bytes)
 
     def _declare(self) -> None:
         topics = self.settings.topics
@@ -164,7 +151,7 @@ class PipelineApp:
             self.windows_topic = self._topic(self.options.windows_topic())
         batch, within = self.settings.worker.batch_size, self.settings.worker.batch_within_s
         if role in ("all", "window"):
-            self.window_table = self._table("windows", ChannelWindow)
+            self.window_table = self._table("windows")
             readings = self._topic(topics.readings)
             handler = self._run_all if role == "all" else self._run_window
 
@@ -174,7 +161,7 @@ class PipelineApp:
 
             self.app.agent(readings, name=f"{role}-readings")(readings_agent)
         if role in ("all", "fuse"):
-            self.fusion_table = self._table("fusion", ChannelFusion)
+            self.fusion_table = self._table("fusion")
             self.metrics.track_open_alerts(lambda: count_open_alerts(self.fusion_table.data.values()))
         if role == "detect":
             async def windows_agent(stream: Any) -> None:
@@ -208,7 +195,7 @@ class PipelineApp:
         unknown = self.catalog.unknown(decoded.channels)
         if unknown:
             await self._in_executor(self.catalog.prepare, unknown)
-        states: StateBuffer[ChannelWindow] = StateBuffer(self.window_table.data)
+        states = StateBuffer(self.window_table.data, ChannelWindow)
         result = self.ingest.apply(decoded, states)
         for outcome, count in result.outcomes.items():
             self.metrics.readings.labels(outcome).inc(count)
@@ -229,7 +216,7 @@ class PipelineApp:
     async def _run_all(self, messages: Sequence[RawMessage]) -> None:
         result, window_states = await self._ingest(messages)
         scored = await self._score([window for window, _ in result.windows])
-        fusion_states: StateBuffer[ChannelFusion] = StateBuffer(self.fusion_table.data)
+        fusion_states = StateBuffer(self.fusion_table.data, ChannelFusion)
         latencies: list[tuple[Any, float]] = []
         for index, (window, message) in enumerate(result.windows):
             verdicts = scored.verdicts[index]
@@ -279,7 +266,7 @@ class PipelineApp:
 
     async def _run_fuse(self, messages: Sequence[RawMessage]) -> None:
         self.metrics.batch_size.labels("scores").observe(len(messages))
-        states: StateBuffer[ChannelFusion] = StateBuffer(self.fusion_table.data)
+        states = StateBuffer(self.fusion_table.data, ChannelFusion)
         latencies = []
         for message in messages:
             try:
@@ -323,8 +310,8 @@ class PipelineApp:
             if produced_at > 0:
                 histogram.observe(max(now - produced_at, 0.0))
         for table, buffer in changes:
-            for key, (partition, state) in buffer.changed.items():
-                table.send_changelog(partition, key, state)
+            for key, partition, data in buffer.changes():
+                table.send_changelog(partition, key, data)
 
     def _consumer_lag(self) -> dict[tuple[str, int], int]:
         consumer = self.app.consumer

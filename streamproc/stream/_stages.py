@@ -6,12 +6,14 @@ in-memory state objects, so it can be tested without a broker.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from streamproc.errors import StreamprocError
 from streamproc.fusion import AlertEvent, ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
 from streamproc.serde import Codec, DecodeError
 from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler
@@ -20,6 +22,7 @@ from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, verdict_from_score
 
 State = TypeVar("State")
+_LOG = logging.getLogger(__name__)
 
 NO_MODEL = "no-model"
 KEY_MISMATCH = "key-mismatch"
@@ -27,24 +30,46 @@ PROCESSING_ERROR = "processing-error"
 
 
 class StateBuffer(Generic[State]):
-    """Per-channel state objects read from a store, and which of them a batch changed.
+    """Per-channel states of one batch, read from a table's store and written back changed.
 
-    ``store`` is the table's in-memory mapping (keys are UTF-8 channel names). Changed states
-    are written back to it at once and listed in :attr:`changed` with the partition whose
-    changelog must record them: the partition of the message that changed them.
+    ``store`` maps UTF-8 channel names to encoded states (a Faust table's in-memory data).
+    States are decoded on first use in the batch; :meth:`changes` encodes the changed ones once,
+    writes them to the store and yields each with the partition whose changelog must record
+    it: the partition of the message that changed it. An unreadable stored state is logged
+    and replaced by a fresh one rather than stopping the worker.
     """
 
-    def __init__(self, store: MutableMapping[bytes, State]) -> None:
+    def __init__(self, store: MutableMapping[bytes, bytes], state_class: type[State]) -> None:
         self.store = store
-        self.changed: dict[bytes, tuple[int, State]] = {}
+        self.state_class = state_class
+        self._states: dict[bytes, State | None] = {}
+        self._changed: dict[bytes, int] = {}
 
     def get(self, channel: str) -> State | None:
-        return self.store.get(channel.encode())
+        key = channel.encode()
+        if key not in self._states:
+            raw = self.store.get(key)
+            state = None
+            if raw is not None:
+                try:
+                    state = self.state_class.from_bytes(raw)  # type: ignore[attr-defined]
+                except StreamprocError as exc:
+                    _LOG.error("discarding the unreadable %s of channel %r: %s",
+                               self.state_class.__name__, channel, exc)
+            self._states[key] = state
+        return self._states[key]
 
     def put(self, channel: str, partition: int, state: State) -> None:
         key = channel.encode()
-        self.store[key] = state
-        self.changed[key] = (partition, state)
+        self._states[key] = state
+        self._changed[key] = partition
+
+    def changes(self) -> Iterator[tuple[bytes, int, bytes]]:
+        """``(key, partition, encoded state)`` of each changed state, stored as it is yielded."""
+        for key, partition in self._changed.items():
+            data = self._states[key].to_bytes()  # type: ignore[union-attr]
+            self.store[key] = data
+            yield key, partition, data
 
 
 @dataclass
@@ -173,6 +198,13 @@ class FusionStage:
         return events
 
 
-def count_open_alerts(states: Iterable[ChannelFusion]) -> int:
-    return sum(1 for state in states if state.alert is not None)
+def count_open_alerts(encoded_states: Iterable[bytes]) -> int:
+    """Open alerts among encoded fusion states (unreadable ones count as none)."""
+    count = 0
+    for raw in encoded_states:
+        try:
+            count += ChannelFusion.from_bytes(raw).alert is not None
+        except StreamprocError:
+            continue
+    return count
 

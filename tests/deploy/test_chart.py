@@ -158,6 +158,71 @@ def test_configuration_is_toml_the_worker_reads(example, rendered_example, rende
         assert mounts["config"] == "/etc/streamproc/config", owner
 
 
+def test_every_option_at_once_still_renders_valid_objects(render, minimal_values, validation_errors):
+    values = copy.deepcopy(minimal_values)
+    values.update({
+        "fullnameOverride": "anomalies",
+        "image": {"repository": "registry.example.com/streamproc", "tag": "1.2.3",
+                  "pullSecrets": ["registry-credentials"]},
+        "kafka": {"bootstrap": {"secretName": "kafka", "key": "servers"},
+                  "securityProtocol": "SASL_SSL",
+                  "sasl": {"mechanism": "PLAIN", "secretName": "sasl", "usernameKey": "user",
+                           "passwordKey": "pass"},
+                  "tls": {"caSecretName": "ca", "clientSecretName": "client"},
+                  "schemaRegistryUrl": "https://registry.example.com"},
+        "config": {"window": {"size": 128, "stride": 16},
+                   "fusion": {"policy": "k_of_n", "openAfter": 2, "resolveAfter": 4},
+                   "worker": {"webPort": 7070, "batchSize": 512},
+                   "extraToml": "[detectors.config.pca]\ncomponents = 0.9\n"},
+        "detectors": [{"name": "pca", "replicas": 3, "nodeSelector": {"pool": "cpu"},
+                       "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml",
+                                        "effect": "NoSchedule"}],
+                       "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                           {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                                                               "labelSelector": {"matchLabels": {"streamproc/detector": "pca"}}}}]}}},
+                      {"name": "usad", "gpu": True}],
+        "models": {"pvc": {"existingClaim": "models"}, "version": "7"},
+        "training": {"enabled": True, "runId": 8, "data": {"existingClaim": "history"},
+                     "args": ["--force"], "activeDeadlineSeconds": 3600},
+        "keda": {"enabled": True, "minReplicas": 0, "topic": "streamproc-windows"},
+        "strimzi": {"enabled": True, "clusterName": "events", "apiVersion": "kafka.strimzi.io/v1beta2",
+                    "keepOnUninstall": False},
+        "metrics": {"podAnnotations": False},
+        "podDisruptionBudget": {"enabled": False},
+        "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
+        "serviceAccount": {"create": False, "name": "workers"},
+        "extraEnv": [{"name": "STREAMPROC_WORKER__TIMESTAMP_GRACE_MS", "value": "5000"}],
+        "podAnnotations": {"team": "reliability"},
+        "podLabels": {"cost-center": "plant-7"},
+        "priorityClassName": "streaming",
+    })
+    objects = render(values)
+    assert [f"{o['kind']}/{o['metadata']['name']}: {e}" for o in objects for e in validation_errors(o)] == []
+    assert {o["kind"] for o in objects} == {"ConfigMap", "Deployment", "Job", "KafkaTopic", "ScaledObject",
+                                            "TriggerAuthentication"}
+    config = config_toml(objects)
+    assert config["detectors"]["config"] == {"pca": {"components": 0.9}}
+    assert config["worker"] == {"web_port": 7070, "batch_size": 512}
+    pod = named(objects, "Deployment", "anomalies-detect-pca")["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["serviceAccountName"] == "workers" and pod["priorityClassName"] == "streaming"
+    assert pod["containers"][0]["ports"][0]["containerPort"] == 7070
+    assert {job["metadata"]["name"] for job in of_kind(objects, "Job")} == {
+        "anomalies-train-pca-8", "anomalies-train-usad-8"}
+
+
+def test_install_notes_name_objects_and_labels_of_the_release(example, renderer, rendered_example):
+    objects = rendered_example(example)
+    notes = renderer.render_notes(renderer.load_values(renderer.EXAMPLES_DIR / example / "values.yaml"))
+    deployments = {obj["metadata"]["name"] for obj in of_kind(objects, "Deployment")}
+    labels = {f"{k}={v}" for obj in objects for k, v in obj["metadata"].get("labels", {}).items()}
+    mentioned = set(re.findall(r"deployment/([a-z0-9-]+)", notes))
+    assert mentioned == deployments
+    for selector in re.findall(r" -l (\S+)", notes):
+        assert set(selector.split(",")) <= labels, selector
+    assert ("training run" in notes.lower()) == bool(of_kind(objects, "Job"))
+
+
 # --- topology --------------------------------------------------------------------------------
 
 def test_split_mode_runs_one_deployment_per_role_and_detector(rendered_example):
@@ -212,6 +277,9 @@ def test_gpu_detectors_get_gpus_cuda_image_node_selector_and_toleration(rendered
     assert env_of(gpu_container)["STREAMPROC_DETECTORS__DEVICE"]["value"] == "cuda"
     assert gpu_pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in gpu_pod["tolerations"]
+
+    gpu_strategy = named(objects, "Deployment", "streamproc-detect-structure-aware")["spec"]["strategy"]
+    assert gpu_strategy["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
 
     assert "nvidia.com/gpu" not in cpu_container["resources"].get("limits", {})
     assert cpu_container["image"] == "registry.example.com/analytics/streamproc:0.1.0"
@@ -287,6 +355,13 @@ def test_strimzi_declares_every_topic(rendered_example):
         assert topic["spec"]["config"] == {"retention.ms": 604800000, "min.insync.replicas": 2}
 
 
+def test_split_mode_also_declares_the_internal_windows_topic(render, minimal_values):
+    values = {**minimal_values, "strimzi": {"enabled": True, "clusterName": "events"}}
+    topics = {t["spec"]["topicName"] for t in of_kind(render(values), "KafkaTopic")}
+    assert topics == {"sensors.readings", "scores", "alerts", "readings.dlq", "alerts.feedback",
+                      "streamproc-windows"}
+
+
 def test_training_job_runs_streamproc_train_into_the_models_volume(rendered_example):
     objects = rendered_example("gpu")
     (job,) = of_kind(objects, "Job")
@@ -302,6 +377,13 @@ def test_training_job_runs_streamproc_train_into_the_models_volume(rendered_exam
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod["restartPolicy"] == "Never"
     assert "KAFKA_BOOTSTRAP" not in env_of(container)
+
+
+def test_training_passes_further_arguments_through(render, renderer):
+    values = renderer.load_values(renderer.EXAMPLES_DIR / "gpu" / "values.yaml")
+    values["training"]["args"] = ["--channels", "P-1,P-2"]
+    (job,) = of_kind(render(values), "Job")
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--channels", "P-1,P-2"]
 
 
 def test_models_can_come_from_an_image_volume(rendered_example):

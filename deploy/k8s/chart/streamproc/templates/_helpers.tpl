@@ -71,7 +71,7 @@ Every other template (Deployments, PodDisruptionBudgets, ScaledObjects) iterates
 {{- $fullname := include "streamproc.fullname" . -}}
 {{- $items := list -}}
 {{- if eq .Values.mode "all-in-one" -}}
-{{- $items = append $items (dict "name" $fullname "role" "all" "consumerGroup" (printf "%s-all" .Values.appId) "settings" .Values.allInOne "gpu" .Values.allInOne.gpu "models" true) -}}
+{{- $items = append $items (dict "name" $fullname "role" "all" "consumerGroup" .Values.appId "settings" .Values.allInOne "gpu" .Values.allInOne.gpu "models" true) -}}
 {{- else -}}
 {{- $items = append $items (dict "name" (printf "%s-window" $fullname) "role" "window" "consumerGroup" (printf "%s-window" .Values.appId) "settings" .Values.window "gpu" false "models" false) -}}
 {{- range .Values.detectors -}}

@@ -1,0 +1,72 @@
+"""Reading the pipeline's output topics outside a consumer group (alerts tail, demo, tests)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamproc.errors import StreamprocError
+from streamproc.serde import Codec, DecodeError
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicRecord:
+    """A decoded message: its topic, schema, record and Kafka timestamp (seconds)."""
+
+    topic: str
+    schema: str
+    record: dict[str, Any]
+    timestamp: float
+    partition: int
+    offset: int
+
+
+class TopicReader:
+    """Reads every partition of some topics, from their beginning or their end, without joining a
+    consumer group: nothing is committed, and several readers never share the messages."""
+
+    def __init__(self, consumer_config: Mapping[str, Any], topics: Sequence[str], *,
+                 from_beginning: bool = True, codec: Codec | None = None, timeout: float = 10.0) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
+        self.codec = codec or Codec()
+        config = {"group.id": "streamproc-reader", "logger": _LOG, **consumer_config,
+                  "enable.auto.commit": False, "enable.auto.offset.store": False}
+        self._consumer = Consumer(config)
+        metadata = self._consumer.list_topics(timeout=timeout)
+        start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+        partitions = []
+        for topic in topics:
+            found = metadata.topics.get(topic)
+            if found is None or found.error is not None:
+                raise StreamprocError(f"topic {topic!r} does not exist on {config.get('bootstrap.servers')}")
+            partitions += [TopicPartition(topic, p, start) for p in sorted(found.partitions)]
+        self._consumer.assign(partitions)
+
+    def poll(self, timeout: float = 0.5) -> Iterator[TopicRecord]:
+        """Decoded messages available within ``timeout``; undecodable ones are logged and skipped."""
+        for message in self._consumer.consume(10_000, timeout):
+            if message.error() is not None:
+                _LOG.debug("consumer: %s", message.error())
+                continue
+            try:
+                schema, record = self.codec.decode(message.value() or b"")
+            except DecodeError as exc:
+                _LOG.warning("skipping an undecodable message at %s[%d]@%d: %s", message.topic(),
+                             message.partition(), message.offset(), exc)
+                continue
+            yield TopicRecord(message.topic(), schema, record, message.timestamp()[1] / 1000.0,
+                              message.partition(), message.offset())
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def __enter__(self) -> TopicReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

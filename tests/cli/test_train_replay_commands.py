@@ -1,0 +1,229 @@
+"""``streamproc train`` then ``streamproc replay`` on a small synthetic telemanom directory."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamproc.cli import main
+from streamproc.datasets import SyntheticConfig, generate_synthetic_channels, write_telemanom
+
+CHANNELS = ["S-1", "S-2", "S-3"]
+WINDOW = 8
+TEST_STEPS = 700
+N_FEATURES = 3
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["streamproc", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code or 0
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue()
+
+
+def train_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--detector", "pca", "--data", str(data), "--out", str(out),
+            "--set", f"window={WINDOW}", "--set", "max_train_windows=2000", *extra]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    data = root / "data"
+    channels = generate_synthetic_channels(SyntheticConfig(n_features=N_FEATURES, train_steps=800,
+                                                           test_steps=TEST_STEPS, anomaly_ratio=0.06, seed=5),
+                                           n_channels=3)
+    write_telemanom(data, channels)
+    code, out, err = run_cli(*train_args(data, root / "models"))
+    assert code == 0, err
+    assert "trained 3, skipped 0" in out
+    code, out, err = run_cli("replay", "--data", str(data), "--models", str(root / "models"), "--detectors", "pca",
+                             "--out", str(root / "out"))
+    assert code == 0, err
+    return root, channels, out
+
+
+def _labels(channels, name):
+    return np.asarray(channels[name].labels, bool)
+
+
+def test_models_are_written_per_channel(run) -> None:
+    root, _, _ = run
+    for name in CHANNELS:
+        files = {p.name for p in (root / "models" / "pca" / name).iterdir()}
+        assert files == {"metadata.json", "arrays.npz", "calibration.npy"}
+        meta = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())
+        assert meta["config"]["window"] == WINDOW
+        assert meta["training"]["calibration"]["source"] == "validation"
+
+
+def test_replay_writes_score_arrays_of_the_documented_shapes(run) -> None:
+    root, _, _ = run
+    for name in CHANNELS:
+        with np.load(root / "out" / "scores" / "pca" / f"{name}.npz", allow_pickle=False) as arrays:
+            assert set(arrays.files) == {"score", "threshold", "alarm", "contributions"}
+            score, threshold, alarm = arrays["score"], arrays["threshold"], arrays["alarm"]
+            contributions = arrays["contributions"]
+        assert score.shape == threshold.shape == alarm.shape == (TEST_STEPS,)
+        assert contributions.shape == (TEST_STEPS, N_FEATURES)
+        assert alarm.dtype == bool
+        assert np.isnan(score[:WINDOW - 1]).all() and np.isfinite(score[WINDOW - 1:]).all()
+        assert np.isnan(contributions[:WINDOW - 1]).all() and np.isfinite(contributions[WINDOW - 1:]).all()
+        assert not alarm[:WINDOW - 1].any()
+        np.testing.assert_array_equal(alarm[WINDOW - 1:], score[WINDOW - 1:] > threshold[WINDOW - 1:])
+        assert len(np.unique(threshold)) == 1, "no adaptation was asked for"
+
+
+def test_metrics_report_and_plots(run) -> None:
+    root, channels, stdout = run
+    metrics = json.loads((root / "out" / "metrics.json").read_text())
+    assert metrics["headline"] == "micro"
+    assert set(metrics["detectors"]) == {"pca", "random_2pct"}
+    assert metrics["detectors"]["random_2pct"]["sanity"] and not metrics["detectors"]["pca"]["sanity"]
+    pca = metrics["detectors"]["pca"]
+    assert set(pca["channels"]) == set(CHANNELS)
+    assert pca["micro"]["n_labelled"] == sum(int(_labels(channels, c).sum()) for c in CHANNELS)
+    for key in ("point_adjusted", "point_wise", "event_wise", "oracle_best_f1", "oracle_best_f1_point_adjusted"):
+        assert 0.0 <= pca["micro"][key]["f1"] <= 1.0
+    assert 0.0 <= pca["micro"]["vus_pr"] <= 1.0
+    # The planted anomalies are easy: PCA must beat the random sanity row without point adjustment.
+    assert pca["micro"]["point_wise"]["f1"] > metrics["detectors"]["random_2pct"]["micro"]["point_wise"]["f1"]
+    assert pca["micro"]["vus_pr"] > metrics["detectors"]["random_2pct"]["micro"]["vus_pr"]
+    random_rate = metrics["detectors"]["random_2pct"]["micro"]["alarm_rate"]
+    assert random_rate == pytest.approx(0.02, abs=0.002)
+    report = (root / "out" / "report.md").read_text()
+    assert "random_2pct (sanity)" in report and "(oracle)" in report and "Headline: micro" in report
+    assert "| **total (micro)** |" in report
+    for name in CHANNELS:
+        png = root / "out" / "plots" / "pca" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "pca: PA-F1" in stdout and "random_2pct (sanity)" in stdout
+
+
+def _rewrite_labels(data: Path) -> None:
+    """Move every labelled span elsewhere: the test labels now say something entirely different."""
+    path = data / "labeled_anomalies.csv"
+    rows = list(csv.DictReader(path.open()))
+    for row in rows:
+        steps = int(row["num_values"])
+        row["anomaly_sequences"] = json.dumps([[steps // 3, steps // 3 + 40], [steps - 60, steps - 30]])
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_thresholds_and_scores_never_depend_on_test_labels(run, tmp_path) -> None:
+    root, _, _ = run
+    relabelled = tmp_path / "data"
+    shutil.copytree(root / "data", relabelled)
+    _rewrite_labels(relabelled)
+    assert run_cli(*train_args(relabelled, tmp_path / "models"))[0] == 0
+    code, _, err = run_cli("replay", "--data", str(relabelled), "--models", str(tmp_path / "models"),
+                           "--detectors", "pca", "--out", str(tmp_path / "out"), "--no-plots")
+    assert code == 0, err
+    for name in CHANNELS:
+        original = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())
+        retrained = json.loads((tmp_path / "models" / "pca" / name / "metadata.json").read_text())
+        assert retrained["threshold"] == original["threshold"]
+        with np.load(root / "out" / "scores" / "pca" / f"{name}.npz") as a, \
+                np.load(tmp_path / "out" / "scores" / "pca" / f"{name}.npz") as b:
+            for key in ("score", "threshold", "alarm", "contributions"):
+                np.testing.assert_array_equal(a[key], b[key])
+    before = json.loads((root / "out" / "metrics.json").read_text())["detectors"]["pca"]["micro"]
+    after = json.loads((tmp_path / "out" / "metrics.json").read_text())["detectors"]["pca"]["micro"]
+    assert before["point_wise"] != after["point_wise"], "the labels did change the evaluation"
+
+
+def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
+    root, _, _ = run
+    models = tmp_path / "models"
+    shutil.copytree(root / "models", models)
+    stamp = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())["training"]["trained_at"]
+    code, out, err = run_cli(*train_args(root / "data", models))
+    assert code == 0 and "trained 0, skipped 3" in out
+    assert "S-2: up to date, skipped" in err
+    assert json.loads((models / "pca" / "S-2" / "metadata.json").read_text())["training"]["trained_at"] == stamp
+    code, out, _ = run_cli(*train_args(root / "data", models, "--force", "--channels", "S-2"))
+    assert code == 0 and "trained 1, skipped 0 of 1" in out
+    code, out, _ = run_cli(*train_args(root / "data", models, "--set", "components=2"))
+    assert code == 0 and "trained 3, skipped 0" in out, "a changed config retrains"
+    code, out, _ = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
+    assert code == 0 and "trained 3, skipped 0" in out, "changed threshold options retrain"
+
+
+def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:
+    root, _, _ = run
+    code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(root / "models"),
+                           "--detectors", "pca", "--out", str(tmp_path / "out"), "--adaptation", "spot",
+                           "--no-plots", "--channels", "S-1,S-3", "--vus-max-buffer", "10")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["settings"]["channels"] == ["S-1", "S-3"]
+    assert metrics["detectors"]["pca"]["thresholds"]["S-1"]["adaptation"] == "spot"
+    moved = False
+    for name in ("S-1", "S-3"):
+        calibrated = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())["threshold"]
+        with np.load(tmp_path / "out" / "scores" / "pca" / f"{name}.npz") as arrays:
+            threshold = arrays["threshold"]
+        assert threshold[0] == pytest.approx(calibrated["threshold"], rel=1e-6)
+        moved |= len(np.unique(threshold)) > 1
+    assert moved, "SPOT adapts the threshold to the peaks of the stream"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--detector", "nope", "--data", "{data}", "--out", "{tmp}/m"], "unknown detector 'nope'"),
+    (["train", "--detector", "pca", "--data", "{tmp}/missing", "--out", "{tmp}/m"], "not a directory"),
+    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "window"], "key=value"),
+    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "bogus=1"], "bogus"),
+    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--channels", "S-9"], "S-9"),
+    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--risk", "2"], "risk"),
+    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--adaptation", "kalman"],
+     "adaptation"),
+    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "nope", "--out", "{tmp}/o"],
+     "no trained 'nope' models"),
+    (["replay", "--data", "{data}", "--models", "{tmp}", "--detectors", "pca", "--out", "{tmp}/o"],
+     "no trained 'pca' models"),
+    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
+      "--channels", "S-9"], "S-9"),
+    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
+      "--adaptation", "kalman"], "adaptation"),
+    (["replay", "--data", "{data}", "--models", "{models}", "--out", "{tmp}/o"], "--detectors"),
+])
+def test_bad_inputs_fail_with_one_line(run, tmp_path, args, message) -> None:
+    root, _, _ = run
+    filled = [a.format(data=root / "data", models=root / "models", tmp=tmp_path) for a in args]
+    code, _, err = run_cli(*filled)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message in lines[0]
+
+
+def test_replay_refuses_channels_without_a_model(run, tmp_path) -> None:
+    root, _, _ = run
+    models = tmp_path / "models"
+    shutil.copytree(root / "models", models)
+    shutil.rmtree(models / "pca" / "S-3")
+    code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(models), "--detectors", "pca",
+                           "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert err.strip().splitlines() == ["error: no trained model for some channels (pca: S-3); "
+                                        "train them or pass --channels"]

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from streamproc.datasets import SyntheticConfig, generate_synthetic
+from streamproc.detection import ArtifactError, Detector, DetectorSpec, FitReport
+from streamproc.thresholds import ThresholdConfig
+from streamproc.training import (
+    CALIBRATION_FILE,
+    ModelStore,
+    TrainingError,
+    TrainingOptions,
+    data_fingerprint,
+    split_validation,
+    train_channel,
+)
+
+SMALL = {"window": 12, "components": 0.95, "max_train_windows": 2000, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate_synthetic(SyntheticConfig(n_features=4, train_steps=1200, test_steps=900,
+                                              anomaly_ratio=0.06, seed=21))
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return train_channel("pca", "S-1", data.train, config=SMALL, feature_names=data.feature_names)
+
+
+def test_trained_model_exposes_what_the_stream_needs(model, data) -> None:
+    assert (model.window, model.n_features, model.detector_name, model.channel) == (12, 4, "pca", "S-1")
+    assert isinstance(model.version, str) and len(model.version) == 12
+    assert np.isfinite(model.threshold) and model.threshold > 0
+    assert model.threshold_state.threshold == model.threshold
+    assert model.feature_names == data.feature_names
+    windows = np.stack([data.test[i:i + 12] for i in range(5)])
+    batch = model.score(windows)
+    assert batch.scores.shape == (5,) and batch.contributions.shape == (5, 4)
+
+
+def test_score_takes_raw_data_and_applies_the_stored_scaler(model, data) -> None:
+    window = data.test[:12][None]
+    expected = model.detector.score(model.scaler.transform(window)).scores
+    np.testing.assert_allclose(model.score(window).scores, expected)
+    # The scaler was fitted on training data only: its centre is the training median.
+    np.testing.assert_allclose(model.scaler.center, np.median(data.train, axis=0), rtol=1e-5)
+
+
+def test_score_series_places_each_window_at_its_last_step(model, data) -> None:
+    scores, contributions = model.score_series(data.test, batch_size=100)
+    assert scores.shape == (900,) and contributions.shape == (900, 4)
+    assert np.isnan(scores[:11]).all() and np.isfinite(scores[11:]).all()
+    np.testing.assert_allclose(scores[11 + 37], model.score(data.test[37:49][None]).scores[0], rtol=1e-6)
+    again, _ = model.score_series(data.test, batch_size=7)
+    np.testing.assert_allclose(again, scores, rtol=1e-5)
+
+
+def test_threshold_is_calibrated_on_the_held_out_tail(model) -> None:
+    training = model.metadata["training"]
+    assert training["validation_steps"] == 240 and training["fit_steps"] == 960
+    assert training["calibration"] == {"source": "validation", "scores": 240}
+    assert len(model.calibration_scores) == 240
+    assert model.threshold >= np.quantile(model.calibration_scores, 0.98)
+
+
+def test_fingerprint_and_metadata(model, data) -> None:
+    training = model.metadata["training"]
+    assert training["data_fingerprint"] == data_fingerprint(data.train)
+    assert training["data_fingerprint"]["shape"] == [1200, 4]
+    assert training["fit_report"]["validation_loss"] is not None
+    json.dumps(model.metadata)
+
+
+def test_training_is_deterministic(data) -> None:
+    again = train_channel("pca", "S-1", data.train, config=SMALL)
+    first = train_channel("pca", "S-1", data.train, config=SMALL)
+    assert again.threshold == first.threshold
+    np.testing.assert_array_equal(again.score_series(data.test)[0], first.score_series(data.test)[0])
+
+
+def test_fingerprint_changes_with_values_and_shape(data) -> None:
+    base = data_fingerprint(data.train)
+    changed = data.train.copy()
+    changed[0, 0] += 1e-3
+    assert data_fingerprint(changed)["sha256"] != base["sha256"]
+    assert data_fingerprint(data.train.reshape(600, 8))["sha256"] != base["sha256"]
+
+
+def test_short_channels_calibrate_on_all_training_windows(data) -> None:
+    model = train_channel("pca", "tiny", data.train[:300], config=SMALL)
+    assert model.metadata["training"]["calibration"]["source"] == "train"
+    assert len(model.calibration_scores) == 300 - 11
+
+
+def test_split_leaves_the_fit_part_longer_than_a_window() -> None:
+    assert split_validation(1000, 100, 0.2) == 200
+    assert split_validation(150, 100, 0.2) == 30
+    assert split_validation(110, 100, 0.2) == 9
+    assert split_validation(101, 100, 0.2) == 0
+
+
+class _ValidationProbe(Detector):
+    name = "probe"
+    seen: list = []
+
+    def __init__(self, *, window: int = 5) -> None:
+        super().__init__(window=window)
+
+    def _fit(self, train, progress, validation=None):
+        _ValidationProbe.seen.append((train.copy(), None if validation is None else validation.copy()))
+        return FitReport(seconds=0.0, train_windows=len(train))
+
+    def _score(self, windows):
+        return np.abs(windows[:, -1]).sum(axis=1), np.abs(windows[:, -1])
+
+    def _arrays(self):
+        return {}
+
+    def _restore(self, arrays):
+        return None
+
+
+def test_detector_gets_the_fit_part_and_the_tail_with_window_context(data) -> None:
+    spec = DetectorSpec(name="probe", summary="", factory=_ValidationProbe, default_config={"window": 5})
+    _ValidationProbe.seen.clear()
+    model = train_channel(spec, "S-1", data.train[:500], options=TrainingOptions(validation_fraction=0.2))
+    fit_part, validation = _ValidationProbe.seen[-1]
+    scaled = model.scaler.transform(data.train[:500])
+    np.testing.assert_array_equal(fit_part, scaled[:400])
+    np.testing.assert_array_equal(validation, scaled[396:])
+
+
+def test_threshold_options_are_used_and_stored(data) -> None:
+    options = TrainingOptions(threshold=ThresholdConfig(risk=1e-2, adaptation="spot"))
+    loose = train_channel("pca", "S-1", data.train, config=SMALL, options=options)
+    strict = train_channel("pca", "S-1", data.train, config=SMALL,
+                           options=TrainingOptions(threshold=ThresholdConfig(risk=1e-4)))
+    assert loose.threshold < strict.threshold
+    assert loose.threshold_state.config.adaptation == "spot"
+    assert loose.metadata["training"]["options"]["threshold"]["risk"] == 1e-2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"config": {"no_such_key": 1}}, "unknown config key"),
+    ({"config": {"window": 2000}}, "training steps"),
+])
+def test_bad_requests_raise_training_errors(data, kwargs, message) -> None:
+    with pytest.raises(TrainingError, match=message):
+        train_channel("pca", "S-1", data.train, **kwargs)
+
+
+def test_unknown_detector_and_nan_data_are_training_errors(data) -> None:
+    with pytest.raises(TrainingError, match="unknown detector"):
+        train_channel("no_such_detector", "S-1", data.train)
+    broken = data.train.copy()
+    broken[3, 1] = np.nan
+    with pytest.raises(TrainingError, match="NaN"):
+        train_channel("pca", "S-1", broken, config=SMALL)
+
+
+def test_store_round_trip(tmp_path, model, data) -> None:
+    store = ModelStore(tmp_path)
+    path = store.save(model)
+    assert path == tmp_path / "pca" / "S-1" == store.path("pca", "S-1")
+    assert {p.name for p in path.iterdir()} == {"metadata.json", "arrays.npz", CALIBRATION_FILE}
+    assert store.channels("pca") == ["S-1"] and store.detectors() == ["pca"]
+    loaded = store.load("pca", "S-1")
+    assert (loaded.version, loaded.threshold, loaded.window) == (model.version, model.threshold, model.window)
+    np.testing.assert_array_equal(loaded.score_series(data.test)[0], model.score_series(data.test)[0])
+    np.testing.assert_array_equal(loaded.calibration_scores, model.calibration_scores)
+    assert loaded.threshold_state.to_json() == model.threshold_state.to_json()
+    assert not list(tmp_path.glob("pca/.S-1.*")), "no staging directory is left behind"
+
+
+def test_store_errors(tmp_path) -> None:
+    store = ModelStore(tmp_path)
+    assert store.channels("pca") == []
+    with pytest.raises(ArtifactError, match="no 'pca' model"):
+        store.load("pca", "S-9")
+    with pytest.raises(ArtifactError, match="invalid"):
+        store.path("pca", "../escape")
+
+
+def test_is_current_compares_config_options_and_data(tmp_path, model, data) -> None:
+    store = ModelStore(tmp_path)
+    store.save(model)
+    config = model.detector.config
+    options = TrainingOptions().to_json()
+    fingerprint = data_fingerprint(data.train)
+    assert store.is_current("pca", "S-1", config=config, options=options, fingerprint=fingerprint)
+    assert not store.is_current("pca", "S-1", config={**config, "components": 2}, options=options,
+                                fingerprint=fingerprint)
+    assert not store.is_current("pca", "S-1", config=config, options={**options, "validation_fraction": 0.1},
+                                fingerprint=fingerprint)
+    assert not store.is_current("pca", "S-1", config=config, options=options,
+                                fingerprint=data_fingerprint(data.train[:-1]))
+    assert not store.is_current("pca", "S-2", config=config, options=options, fingerprint=fingerprint)
