@@ -23,7 +23,7 @@ def kafka_cluster() -> Iterator[KafkaCluster]:
         from streamproc.config import Settings
 
         client_config = Settings.load(env=os.environ).kafka.confluent_config()
-        client_config.pop("bootstrap.servers")
+        bootstrap = client_config.pop("bootstrap.servers")
     with open_cluster(bootstrap, client_config=client_config) as cluster:
         yield cluster
 

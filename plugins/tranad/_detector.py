@@ -63,23 +63,30 @@ class TranADDetector(TorchDetector):
         return [torch.optim.Adam(first, lr=self.learning_rate), torch.optim.Adam(second, lr=self.learning_rate)]
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
-        net: TranADNetwork = self.module
-        scaled = net.feature_range(batch)
+        scaled = self.module.feature_range(batch)
         weight = 1.0 / step.epoch
         optimizer1, optimizer2 = step.optimizers
+        loss1 = self._phase_one(scaled, weight, optimizer1)
+        loss2 = self._phase_two(scaled, weight, optimizer2)
+        return {"loss": loss1, "loss_decoder2": loss2}
 
-        output1, _, focused2 = net(scaled)
-        loss1 = weight * _mse(scaled, output1) + (1 - weight) * _mse(scaled, focused2)
-        optimizer1.zero_grad()
-        loss1.backward()
-        optimizer1.step()
+    def _phase_one(self, scaled: torch.Tensor, weight: float, optimizer: torch.optim.Optimizer) -> float:
+        """Encoders and decoder 1: reconstruct, and make the self-conditioned Ô2 reconstruct too."""
+        output1, _, focused2 = self.module(scaled)
+        loss = weight * _mse(scaled, output1) + (1 - weight) * _mse(scaled, focused2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
 
-        _, output2, focused2 = net(scaled)
-        loss2 = weight * _mse(scaled, output2) - (1 - weight) * _mse(scaled, focused2)
-        optimizer2.zero_grad()
-        loss2.backward()
-        optimizer2.step()
-        return {"loss": loss1.item(), "loss_decoder2": loss2.item()}
+    def _phase_two(self, scaled: torch.Tensor, weight: float, optimizer: torch.optim.Optimizer) -> float:
+        """Decoder 2: reconstruct from phase 1, but push the self-conditioned Ô2 away from the input."""
+        _, output2, focused2 = self.module(scaled)
+        loss = weight * _mse(scaled, output2) - (1 - weight) * _mse(scaled, focused2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
 
     def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
         # The phase-1 reconstruction of real windows, which both phases want small; the score's

@@ -52,16 +52,24 @@ class TranADNetwork(nn.Module):
         self.output1 = nn.Sequential(nn.Linear(d_model, n_features), nn.Sigmoid())
         self.output2 = nn.Sequential(nn.Linear(d_model, n_features), nn.Sigmoid())
 
+    def query(self, scaled: torch.Tensor) -> torch.Tensor:
+        """The window encoder's embedding of each step from the steps up to it."""
+        return self.window_encoder(self.window_embedding(scaled) + self.positions, mask=self.causal, is_causal=True)
+
+    def encode(self, scaled: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
+        """The encoder's context from the window and a focus score of the same shape."""
+        return self.encoder(self.context_embedding(torch.cat([scaled, focus], dim=-1)) + self.positions)
+
+    def decode1(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.output1(self.decoder1(query, context, tgt_mask=self.causal, tgt_is_causal=True))
+
+    def decode2(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.output2(self.decoder2(query, context, tgt_mask=self.causal, tgt_is_causal=True))
+
     def forward(self, scaled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(O1, O2, Ô2)`` of range-scaled windows: both phase-1 outputs, then the phase-2 output."""
-        query = self.window_encoder(self.window_embedding(scaled) + self.positions, mask=self.causal,
-                                    is_causal=True)
-        context = self._encode(scaled, torch.zeros_like(scaled))
-        output1 = self.output1(self.decoder1(query, context, tgt_mask=self.causal, tgt_is_causal=True))
-        output2 = self.output2(self.decoder2(query, context, tgt_mask=self.causal, tgt_is_causal=True))
-        focused = self._encode(scaled, (output1 - scaled) ** 2)
-        return output1, output2, self.output2(self.decoder2(query, focused, tgt_mask=self.causal,
-                                                            tgt_is_causal=True))
-
-    def _encode(self, scaled: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
-        return self.encoder(self.context_embedding(torch.cat([scaled, focus], dim=-1)) + self.positions)
+        query = self.query(scaled)
+        context = self.encode(scaled, torch.zeros_like(scaled))
+        output1 = self.decode1(query, context)
+        output2 = self.decode2(query, context)
+        return output1, output2, self.decode2(query, self.encode(scaled, (output1 - scaled) ** 2))

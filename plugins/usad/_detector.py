@@ -54,25 +54,32 @@ class USADDetector(TorchDetector):
         return [torch.optim.Adam(ae1, lr=self.learning_rate), torch.optim.Adam(ae2, lr=self.learning_rate)]
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
-        net: USADNetwork = self.module
-        flat = net.inputs(batch)
+        flat = self.module.inputs(batch)
         weight = 1.0 / step.epoch
         optimizer1, optimizer2 = step.optimizers
+        loss1 = self._phase_one(flat, weight, optimizer1)
+        loss2 = self._phase_two(flat, weight, optimizer2)
+        return {"loss": loss1, "loss_ae2": loss2}
 
+    def _phase_one(self, flat: torch.Tensor, weight: float, optimizer: torch.optim.Optimizer) -> float:
+        """AE1 learns to reconstruct and, as ``weight`` = 1/n falls, to fool AE2."""
+        net: USADNetwork = self.module
         reconstruction1 = net.ae1(flat)
-        loss1 = (weight * _mse(flat, reconstruction1)
-                 + (1 - weight) * _mse(flat, net.ae2(reconstruction1)))
-        optimizer1.zero_grad()
-        loss1.backward()
-        optimizer1.step()
+        loss = weight * _mse(flat, reconstruction1) + (1 - weight) * _mse(flat, net.ae2(reconstruction1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
 
+    def _phase_two(self, flat: torch.Tensor, weight: float, optimizer: torch.optim.Optimizer) -> float:
+        """AE2 learns to reconstruct and, as ``weight`` falls, to tell real windows from AE1's outputs."""
+        net: USADNetwork = self.module
         latent = net.encoder(flat)
-        loss2 = (weight * _mse(flat, net.decoder2(latent))
-                 - (1 - weight) * _mse(flat, net.ae2(net.decoder1(latent))))
-        optimizer2.zero_grad()
-        loss2.backward()
-        optimizer2.step()
-        return {"loss": loss1.item(), "loss_ae2": loss2.item()}
+        loss = weight * _mse(flat, net.decoder2(latent)) - (1 - weight) * _mse(flat, net.ae2(net.decoder1(latent)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
 
     def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
         # The score is a poor stopping criterion here: its β term grows by design as AE2's

@@ -63,7 +63,8 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
         channels = len(data["channels"])
         fig.suptitle(f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), "
                      f"micro over {channels} channel(s); grey = random sanity baseline", fontsize=11)
-        fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+        # Fixed margins: tight_layout measures every tick label and costs more than the drawing.
+        fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.14, wspace=0.2, hspace=0.32)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=90)
     finally:

@@ -15,6 +15,8 @@ from . import _config
 from . import _replay
 from . import _train
 from . import _stream
+from . import _bench
+from . import _report
 
 app = typer.Typer(
     name="streamproc",
@@ -32,6 +34,10 @@ app.add_typer(_config.app, name="config")
 app.command("train")(_train.train)
 app.command("replay")(_replay.replay)
 app.command("run")(_stream.run)
+app.command("demo")(_stream.demo)
+app.add_typer(_stream.alerts_app, name="alerts")
+app.add_typer(_bench.app, name="bench")
+app.command("report")(_report.report)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""``streamproc run``: one worker of the streaming pipeline."""
+"""The streaming commands: ``run`` (a worker), ``demo`` and ``alerts tail``."""
 
 from __future__ import annotations
 
@@ -42,3 +42,63 @@ def run(
     options = WorkerOptions(role=role, detectors=tuple(detector) if detector else None, app_id=app_id,
                             embedded_broker=embedded_broker)
     run_worker(settings, options, loglevel=log_level)
+
+
+def demo(
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="A telemanom directory (e.g. SMAP) to stream instead of synthetic data."),
+    channels: Optional[str] = typer.Option(
+        None, "--channels", help="Comma-separated channels of --data (default: all), or how many synthetic "
+                                 "channels to generate (default: 4)."),
+    rate: float = typer.Option(500.0, "--rate", min=1.0, help="Readings per second, over all channels."),
+    duration: Optional[float] = typer.Option(
+        None, "--duration", min=1.0, help="Stop after this many seconds (default: when every window is scored)."),
+    detector: str = typer.Option("pca", "--detector", help="Detector to train (if needed) and run."),
+    models: Optional[Path] = typer.Option(
+        None, "--models", help="Models directory (default: a cache folder under ~/.cache/streamproc/demo)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+) -> None:
+    """Stream data with planted anomalies through a worker and print alerts as they open and resolve.
+
+    Starts the embedded broker (or uses KAFKA_BOOTSTRAP), trains a model per channel on the
+    first run, runs a worker, and ends by itself once every window is scored (Ctrl-C stops it
+    earlier).
+    """
+    from streamproc.errors import StreamprocError
+    from streamproc.stream import DemoOptions, run_demo
+
+    names: tuple[str, ...] | None = None
+    count = 4
+    if channels:
+        if data is None:
+            if not channels.isdigit() or int(channels) < 1:
+                raise StreamprocError(f"--channels: without --data, give a number of synthetic channels, "
+                                      f"not {channels!r}")
+            count = int(channels)
+        else:
+            names = tuple(c.strip() for c in channels.split(",") if c.strip())
+    settings = Settings.load(config)
+    run_demo(settings, DemoOptions(data=data, channels=names, synthetic_channels=count, rate=rate,
+                                   duration=duration, detector=detector, models_dir=models, config_file=config),
+             typer.echo)
+
+
+alerts_app = typer.Typer(help="The alerts topic.", no_args_is_help=True)
+
+
+@alerts_app.command("tail")
+def tail(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+    from_beginning: bool = typer.Option(False, "--from-beginning", help="Start with the oldest alert kept."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel's alerts."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON record per line."),
+    follow: bool = typer.Option(True, "--follow/--no-follow",
+                                help="Keep waiting for alerts (default), or stop once none arrive for 2s."),
+) -> None:
+    """Print alerts as they are published (KAFKA_BOOTSTRAP or kafka.bootstrap must point at the cluster)."""
+    from streamproc.stream import TopicReader, tail_alerts
+
+    settings = Settings.load(config)
+    with TopicReader(settings.kafka.confluent_config(), [settings.topics.alerts],
+                     from_beginning=from_beginning) as reader:
+        tail_alerts(reader, typer.echo, channel=channel, as_json=as_json, follow=follow)

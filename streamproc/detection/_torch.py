@@ -208,16 +208,14 @@ class TorchDetector(Detector):
                     batches += 1
                 values = {key: total / batches for key, total in sums.items()}
                 epochs_run = epoch
+                history.append(values["loss"])
                 if held_out is not None:
                     values["val_loss"] = self._held_out_loss(held_out)
-                    history.append(values["val_loss"])
-                else:
-                    history.append(values["loss"])
                 if progress:
                     progress(epoch, self.epochs, values)
                 if held_out is None:
                     continue
-                if values["val_loss"] < best_loss - _RELATIVE_IMPROVEMENT * abs(best_loss):
+                if best_state is None or values["val_loss"] < best_loss - _RELATIVE_IMPROVEMENT * abs(best_loss):
                     best_loss, stale = values["val_loss"], 0
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
                 else:

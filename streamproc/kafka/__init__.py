@@ -7,7 +7,6 @@ clients apply :data:`EMBEDDED_OVERRIDES` to work around its quirks.
 
 from ._broker import EmbeddedBroker
 from ._cluster import (
-    BOOTSTRAP_ENV_VAR,
     KafkaCluster,
     open_cluster,
     resolve_bootstrap,
@@ -24,7 +23,6 @@ from ._overrides import EMBEDDED_OVERRIDES, NO_OVERRIDES, ClientOverrides
 from ._topics import create_topics
 
 __all__ = [
-    "BOOTSTRAP_ENV_VAR",
     "EMBEDDED_OVERRIDES",
     "NO_OVERRIDES",
     "BootstrapError",

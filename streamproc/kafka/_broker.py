@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import IO
 
 from ._errors import BrokerStartError
@@ -263,7 +264,7 @@ def _answers_metadata(bootstrap: str, timeout: float) -> bool:
     return True
 
 
-def _die_with_parent_hook():
+def _die_with_parent_hook() -> Callable[[], None] | None:
     """A pre-exec hook asking Linux to SIGKILL the child when this thread's process dies.
 
     The kernel ties the signal to the *thread* that forked, so it is only requested from the

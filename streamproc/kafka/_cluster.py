@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from streamproc.config import BOOTSTRAP_ENV
+
 from ._broker import EmbeddedBroker
 from ._errors import BootstrapError
 from ._overrides import EMBEDDED_OVERRIDES, NO_OVERRIDES, ClientOverrides
-
-BOOTSTRAP_ENV_VAR = "KAFKA_BOOTSTRAP"
 
 _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
@@ -26,7 +26,7 @@ def resolve_bootstrap(explicit: str | None = None,
     An explicit value wins over ``KAFKA_BOOTSTRAP``; an empty or blank value counts as unset.
     """
     environ = os.environ if environ is None else environ
-    for source, value in (("bootstrap", explicit), (BOOTSTRAP_ENV_VAR, environ.get(BOOTSTRAP_ENV_VAR))):
+    for source, value in (("bootstrap", explicit), (BOOTSTRAP_ENV, environ.get(BOOTSTRAP_ENV))):
         if value is not None and value.strip():
             return validate_bootstrap(value, source=source)
     return None

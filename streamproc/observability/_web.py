@@ -20,12 +20,21 @@ def readiness(app: Any) -> tuple[bool, str]:
     return True, "ready"
 
 
+def assigned_partitions(app: Any) -> dict[str, list[int]]:
+    """The source partitions (changelogs excluded) the worker's consumer holds, by topic."""
+    found: dict[str, list[int]] = {}
+    for tp in app.consumer.assignment():
+        if not tp.topic.endswith("-changelog"):
+            found.setdefault(tp.topic, []).append(tp.partition)
+    return {topic: sorted(partitions) for topic, partitions in sorted(found.items())}
+
+
 def add_health_views(app: Any, metrics: WorkerMetrics) -> None:
     """Serve ``/metrics`` (Prometheus), ``/healthz`` (liveness) and ``/readyz`` (readiness).
 
     ``/healthz`` fails only when the worker has crashed: restarting it is then the fix.
     ``/readyz`` also fails while partitions are being rebalanced or tables recovered, which
-    is when the worker should not count as serving.
+    is when the worker should not count as serving; its body lists the partitions held.
     """
 
     @app.page("/metrics")
@@ -40,4 +49,5 @@ def add_health_views(app: Any, metrics: WorkerMetrics) -> None:
     @app.page("/readyz")
     async def ready_page(web: Any, request: Any) -> Any:
         ready, why = readiness(app)
-        return web.json({"status": why}, status=200 if ready else 503)
+        body = {"status": why, "partitions": assigned_partitions(app) if app.started else {}}
+        return web.json(body, status=200 if ready else 503)

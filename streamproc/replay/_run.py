@@ -14,7 +14,7 @@ from streamproc import __version__
 from streamproc.datasets import load_telemanom
 from streamproc.detection import DetectorRegistry
 from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, HEADLINE, ChannelSeries, evaluate_channels
-from streamproc.thresholds import Spot
+from streamproc.thresholds import ADAPTATIONS, Spot
 from streamproc.training import ModelStore, TrainedModel, data_fingerprint
 
 from ._errors import ReplayError
@@ -48,6 +48,10 @@ class ReplaySettings:
             raise ReplayError(f"random rate must be in (0, 1), got {self.random_rate}")
         if self.vus_max_buffer < 0:
             raise ReplayError(f"VUS max buffer must be >= 0, got {self.vus_max_buffer}")
+        if self.adaptation is not None and self.adaptation not in ADAPTATIONS:
+            raise ReplayError(f"adaptation must be one of {', '.join(ADAPTATIONS)}, got {self.adaptation!r}")
+        if self.risk is not None and not 0.0 < self.risk < 1.0:
+            raise ReplayError(f"risk must be in (0, 1), got {self.risk}")
 
     @property
     def random_name(self) -> str:

@@ -41,7 +41,8 @@ def replay_model(model: TrainedModel, test: np.ndarray, threshold: Spot | None =
     calibrated = spot.threshold
     scores, contributions = model.score_series(test, batch_size)
     thresholds, alarms = spot.run(scores)
-    return ReplayedChannel(scores, thresholds.astype(np.float32), alarms, contributions, float(calibrated))
+    # Thresholds stay float64, the precision alarms were decided in: alarm == (score > threshold) exactly.
+    return ReplayedChannel(scores, thresholds, alarms, contributions, float(calibrated))
 
 
 def random_baseline(channel: str, n_steps: int, n_features: int, rate: float = 0.02, seed: int = 0) -> ReplayedChannel:
@@ -53,5 +54,5 @@ def random_baseline(channel: str, n_steps: int, n_features: int, rate: float = 0
     rng = np.random.default_rng([seed, zlib.crc32(channel.encode())])
     scores = rng.random(n_steps)
     cut = float(np.quantile(scores, 1.0 - rate))
-    return ReplayedChannel(scores.astype(np.float32), np.full(n_steps, cut, np.float32), scores > cut,
+    return ReplayedChannel(scores, np.full(n_steps, cut), scores > cut,
                            np.zeros((n_steps, n_features), np.float32), cut)

@@ -7,10 +7,13 @@ foreground. :class:`ReadingFeed` produces series onto the readings topic (``stre
 
 from ._app import ROLES, PipelineApp, WorkerOptions, faust_settings
 from ._catalog import ChannelModels, ModelCatalog
+from ._demo import DemoOptions, DemoResult, run_demo
 from ._feed import ChannelSeries, FeedReport, ReadingFeed
+from ._reader import TopicReader, TopicRecord
 from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, score_record
 from ._scoring import ScoredBatch, score_windows
 from ._stages import KEY_MISMATCH, NO_MODEL, PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer
+from ._tail import format_alert, tail_alerts
 from ._worker import prepare_topics, run_worker, with_bootstrap, worker_cluster
 
 __all__ = [
@@ -21,6 +24,8 @@ __all__ = [
     "ROLES",
     "ChannelModels",
     "ChannelSeries",
+    "DemoOptions",
+    "DemoResult",
     "FeedReport",
     "FusionStage",
     "IngestStage",
@@ -30,13 +35,18 @@ __all__ = [
     "ReadingFeed",
     "ScoredBatch",
     "StateBuffer",
+    "TopicReader",
+    "TopicRecord",
     "WorkerOptions",
     "dead_letter_record",
     "faust_settings",
+    "format_alert",
     "prepare_topics",
+    "run_demo",
     "run_worker",
     "score_record",
     "score_windows",
+    "tail_alerts",
     "with_bootstrap",
     "worker_cluster",
 ]

@@ -31,20 +31,24 @@ class TopicReader:
 
     def __init__(self, consumer_config: Mapping[str, Any], topics: Sequence[str], *,
                  from_beginning: bool = True, codec: Codec | None = None, timeout: float = 10.0) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         self.codec = codec or Codec()
         config = {"group.id": "streamproc-reader", "logger": _LOG, **consumer_config,
                   "enable.auto.commit": False, "enable.auto.offset.store": False}
         self._consumer = Consumer(config)
         metadata = self._consumer.list_topics(timeout=timeout)
-        start = OFFSET_BEGINNING if from_beginning else OFFSET_END
         partitions = []
         for topic in topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None:
                 raise StreamprocError(f"topic {topic!r} does not exist on {config.get('bootstrap.servers')}")
-            partitions += [TopicPartition(topic, p, start) for p in sorted(found.partitions)]
+            for partition in sorted(found.partitions):
+                # The end is looked up now rather than left to the first fetch, so that
+                # messages produced between this call and that fetch are not missed.
+                start = OFFSET_BEGINNING if from_beginning else self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=timeout)[1]
+                partitions.append(TopicPartition(topic, partition, start))
         self._consumer.assign(partitions)
 
     def poll(self, timeout: float = 0.5) -> Iterator[TopicRecord]:

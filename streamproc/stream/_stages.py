@@ -126,7 +126,8 @@ class IngestStage:
     def apply(self, batch: DecodedBatch, states: StateBuffer[ChannelWindow]) -> IngestResult:
         """Apply decoded readings to their channels' states (the catalog must know the channels)."""
         result = IngestResult(dead_letters=list(batch.dead_letters))
-        result.outcomes["rejected"] += len(batch.dead_letters)
+        if batch.dead_letters:
+            result.outcomes["rejected"] += len(batch.dead_letters)
         for message, reading in batch.readings:
             models = self.catalog.get(reading.channel)
             if models.problem is not None:

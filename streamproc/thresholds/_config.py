@@ -42,20 +42,17 @@ class ThresholdConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (0.0 < self.risk < 1.0, "risk must be in (0, 1)"),
-            (0.0 < self.level < 1.0, "level must be in (0, 1)"),
-            (0.0 < self.min_level <= self.level, "min_level must be in (0, level]"),
-            (self.min_peaks >= 3, "min_peaks must be >= 3"),
-            (self.adaptation in ADAPTATIONS, f"adaptation must be one of {', '.join(ADAPTATIONS)}"),
-            (self.depth >= 1, "depth must be >= 1"),
-            (self.max_peaks >= self.min_peaks, "max_peaks must be >= min_peaks"),
+            ("risk", 0.0 < self.risk < 1.0, "must be in (0, 1)"),
+            ("level", 0.0 < self.level < 1.0, "must be in (0, 1)"),
+            ("min_level", 0.0 < self.min_level <= self.level, "must be in (0, level]"),
+            ("min_peaks", self.min_peaks >= 3, "must be >= 3"),
+            ("adaptation", self.adaptation in ADAPTATIONS, f"must be one of {', '.join(ADAPTATIONS)}"),
+            ("depth", self.depth >= 1, "must be >= 1"),
+            ("max_peaks", self.max_peaks >= self.min_peaks, "must be >= min_peaks"),
         ]
-        for ok, message in checks:
+        for key, ok, message in checks:
             if not ok:
-                raise ThresholdConfigError(f"threshold config: {message} (got {self._value_of(message)})")
-
-    def _value_of(self, message: str) -> Any:
-        return getattr(self, message.split()[0])
+                raise ThresholdConfigError(f"threshold config: {key} {message} (got {getattr(self, key)!r})")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

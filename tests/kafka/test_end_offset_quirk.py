@@ -18,6 +18,8 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from streamproc.kafka import EMBEDDED_OVERRIDES
+
 BATCH = 5
 
 
@@ -34,7 +36,8 @@ def _end_offset(cluster, topic: str) -> int:
 @pytest.mark.broker
 def test_one_record_per_batch_gives_the_true_end_offset(kafka_cluster, kafka_io, make_topic):
     topic = make_topic(partitions=1)
-    kafka_io.produce(kafka_cluster.producer_config(), topic, [(None, b"r%d" % i) for i in range(BATCH)])
+    one_per_batch = {**kafka_cluster.admin_config(), **EMBEDDED_OVERRIDES.producer}
+    kafka_io.produce(one_per_batch, topic, [(None, b"r%d" % i) for i in range(BATCH)])
     stored = kafka_io.read_all(kafka_cluster.admin_config(), topic, partitions=1, expected=BATCH)
     assert [m.offset() for m in stored] == list(range(BATCH))
     assert _end_offset(kafka_cluster, topic) == BATCH

@@ -1,0 +1,56 @@
+"""The reading guides shown above each section of the HTML report (trusted, static HTML)."""
+
+METRICS = """
+<p>Every number compares the detector's <b>alarms</b> (scores above a threshold set without labels:
+Peaks-Over-Threshold on held-out training scores) with the labelled anomaly segments.</p>
+<ul>
+<li><b>Point-adjusted (PA) precision / recall / F1</b> &mdash; if any point of a labelled segment is alarmed,
+the whole segment counts as detected. One alarm inside a 1,000-step segment earns 1,000 true positives, so
+PA rewards luck on long segments: on SMAP channel P-1 a random score flagging 2% of the points reaches a PA F1
+of about 0.90, as high as published deep models. <b>Never read PA alone.</b></li>
+<li><b>Point-wise (PW)</b> &mdash; every time step counts once, as it is. Strict, and what an operator
+experiences: how many alarmed steps were anomalous, how many anomalous steps were alarmed.</li>
+<li><b>Event-wise F1</b> &mdash; each labelled segment counts once (found or missed); each run of alarms
+outside every segment counts as one false event.</li>
+<li><b>VUS-PR</b> &mdash; threshold-free: the area under range-based precision-recall curves, averaged over
+buffer lengths that tolerate small misalignments at segment edges (Paparrizos et al., VLDB 2022). A score
+that ranks anomalous steps first scores high whatever the threshold; chance level is about the anomaly
+share.</li>
+<li><b>Oracle columns</b> &mdash; the best F1 over all thresholds, chosen <i>with the test labels</i>. No
+deployed detector can pick that threshold: it is an upper bound on threshold choice, not a result.</li>
+<li><b>Sanity rows</b> &mdash; <code>random_*</code> scores uniform noise and alarms on its top share of
+points; <code>range</code> measures how far values leave the training range. A detector that does not beat
+them has not shown skill, whatever its PA F1.</li>
+<li><b>Micro</b> totals take all channels as one stream (the headline); <b>macro</b> is the unweighted mean
+over channels.</li>
+</ul>
+"""
+
+TABLE1 = """
+<p>One row per detector over the whole data set (micro totals). Compare rows column by column, and weigh a
+high PA F1 against the PW F1, event F1 and VUS-PR beside it and against the sanity rows: a gap between PA
+and PW means the detector hits long segments somewhere rather than tracking them. <code>train_seconds</code>
+is the total training time and <code>windows_per_s</code> the scoring throughput on the machine the table
+was made on. <b>Quoted</b> numbers are copied from publications, not reproduced here; they usually follow the
+PA protocol with a threshold tuned on the test labels, so they are not comparable to label-free rows.</p>
+"""
+
+REPLAY = """
+<p>A replay streams each channel's test data through the trained models exactly as the live service would
+(windows in time order, label-free thresholds). The summary tables give micro and macro totals. Each
+per-channel figure shows, from top to bottom: the channel's first feature with the labelled spans shaded red;
+the detector's score (black) against its threshold (orange), on a log axis when all values are positive; and
+bars comparing labelled spans (red) with detected spans (orange). Look for scores that rise <i>inside</i> the
+red spans and stay below the threshold elsewhere.</p>
+"""
+
+SENSITIVITY = """
+<p>Each figure varies one condition and keeps everything else fixed: lines are means over seeds, bands are
+&plusmn;1 standard deviation, one colour per detector, grey is the random sanity baseline. Top row: the lenient
+point-adjusted protocol and VUS-PR; bottom row: point-wise and event-wise. <b>Anomaly ratio</b>: evaluation
+streams cut from the labelled test data so that the labelled share is exactly the target; watch the random
+baseline's PA F1 climb with the ratio &mdash; that climb is the point-adjustment inflation, not skill.
+<b>Noise</b>: Gaussian noise of a share of each feature's training standard deviation, on the evaluation
+stream only (solid) or on training data too (dashed, models retrained). <b>Window length</b>: models retrained
+at each window length. A robust detector keeps flat PW F1 and VUS-PR curves with narrow bands.</p>
+"""

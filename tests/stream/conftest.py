@@ -1,0 +1,270 @@
+"""Small trained models and synthetic streams shared by the stream tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamproc.datasets import SyntheticConfig, generate_synthetic
+from streamproc.training import ModelStore, TrainedModel, train_channel
+
+WINDOW = 16
+STRIDE = 4
+N_FEATURES = 4
+
+
+@dataclass(frozen=True)
+class StreamChannel:
+    name: str
+    test: np.ndarray
+    feature_names: list[str]
+    events: list[tuple[int, int]]
+    model: TrainedModel
+
+
+@dataclass(frozen=True)
+class StreamModels:
+    """Models trained with windows of ``window`` samples for every channel, in ``root`` (a model
+    store); the stream tests score every ``stride`` samples."""
+
+    root: Path
+    channels: dict[str, StreamChannel]
+    window: int = WINDOW
+    stride: int = STRIDE
+
+    @property
+    def store(self) -> ModelStore:
+        return ModelStore(self.root)
+
+
+def _channel(name: str, seed: int, anomaly_ratio: float, test_steps: int) -> tuple[np.ndarray, object]:
+    return generate_synthetic(SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=test_steps,
+                                              anomaly_ratio=anomaly_ratio, seed=seed))
+
+
+@pytest.fixture(scope="session")
+def stream_models(tmp_path_factory: pytest.TempPathFactory) -> StreamModels:
+    """Eight channels: ``a0``..``a5`` with planted anomalies, ``clean0``/``clean1`` without."""
+    root = tmp_path_factory.mktemp("models")
+    store = ModelStore(root)
+    specs = [(f"a{i}", 10 + i, 0.06) for i in range(6)] + [("clean0", 30, 0.0), ("clean1", 32, 0.0)]
+    channels = {}
+    for name, seed, ratio in specs:
+        data = _channel(name, seed, ratio, test_steps=600)
+        model = train_channel("pca", name, data.train, config={"window": WINDOW}, feature_names=data.feature_names)
+        store.save(model)
+        channels[name] = StreamChannel(name, data.test, data.feature_names,
+                                       [(e.start, e.end) for e in data.events], store.load("pca", name))
+    return StreamModels(root, channels)
+
+
+# -- running workers against the test broker ---------------------------------------------------
+
+STEP_MS = 1000
+START_MS = 1_700_000_000_000
+
+
+def window_end(step: int) -> int:
+    """The timestamp of test step ``step`` as the harness produces it."""
+    return START_MS + step * STEP_MS
+
+
+def expected_window_ends(steps: int, window: int = WINDOW, stride: int = STRIDE) -> list[int]:
+    return [window_end(i) for i in range(window - 1, steps, stride)]
+
+
+def offline_alerts(channel: StreamChannel, steps: int | None = None, window: int = WINDOW,
+                   stride: int = STRIDE) -> list[tuple[str, str, int]]:
+    """``(alert_id, state, updated_at)`` of the alerts fusion gives for the offline scores."""
+    from streamproc.config import FusionSettings
+    from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
+
+    test = channel.test[:steps]
+    scores, contributions = channel.model.score_series(test)
+    fuser, state, events = Fuser.from_settings(FusionSettings()), ChannelFusion(), []
+    for i in range(window - 1, len(test), stride):
+        verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
+                                  contributions[i])
+        events += fuser.fuse(state, WindowVerdicts(channel.name, window_end(i), [verdict], channel.feature_names))
+    return [(e.alert_id, e.state, e.updated_at) for e in events]
+
+
+class WorkerProcess:
+    """``streamproc run`` in a subprocess, with its log in a file."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int, log_path: Path) -> None:
+        self.port = port
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def readyz(self) -> dict:
+        return json.loads(self.get("/readyz")[1])
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"worker exited early:\n{self.log()[-3000:]}"
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready within {timeout}s:\n{self.log()[-3000:]}")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample on /metrics (0 when absent)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        for family in text_string_to_metric_families(self.get("/metrics")[1].decode()):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return sample.value
+        return 0.0
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+        return self.process.returncode
+
+
+class Pipeline:
+    """Topics of its own on the test cluster, workers running on them, and their outputs."""
+
+    def __init__(self, cluster, models: StreamModels, workdir: Path, name: str) -> None:
+        from streamproc.kafka import create_topics
+
+        self.cluster = cluster
+        self.models = models
+        self.workdir = workdir
+        suffix = uuid.uuid4().hex[:8]
+        self.app_id = f"test-{name}-{suffix}"
+        self.topics = {key: f"test.{name}.{key}.{suffix}"
+                       for key in ("readings", "scores", "alerts", "dead_letter", "feedback")}
+        create_topics(cluster.bootstrap, dict.fromkeys(self.topics.values(), 4),
+                      client_config=dict(cluster.client_config))
+        self.workers: list[WorkerProcess] = []
+        self._records: list = []
+        self._reader = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")}
+        env.update({f"STREAMPROC_TOPICS__{k.upper()}": v for k, v in self.topics.items()})
+        env.update({"KAFKA_BOOTSTRAP": self.cluster.bootstrap, "OMP_NUM_THREADS": "1",
+                    "STREAMPROC_WINDOW__SIZE": str(self.models.window),
+                    "STREAMPROC_WINDOW__STRIDE": str(self.models.stride),
+                    "STREAMPROC_DETECTORS__MODELS_DIR": str(self.models.root)})
+        return env
+
+    def start_worker(self, role: str = "all", *, wait: bool = True) -> WorkerProcess:
+        port = _free_port()
+        command = [sys.executable, "-m", "streamproc", "run", "--role", role, "--app-id", self.app_id,
+                   "--web-port", str(port), "--log-level", "info"]
+        if self.cluster.embedded:
+            command.append("--embedded-broker")
+        worker = WorkerProcess(command, self.env(), port,
+                               self.workdir / f"worker-{role}-{len(self.workers)}.log")
+        self.workers.append(worker)
+        if wait:
+            worker.wait_ready()
+        return worker
+
+    def feed(self):
+        from streamproc.stream import ReadingFeed
+
+        return ReadingFeed(self.cluster.producer_config(), self.topics["readings"])
+
+    def produce(self, channels: list[StreamChannel], start: int = 0, stop: int | None = None,
+                rate: float | None = None) -> None:
+        from streamproc.stream import ChannelSeries
+
+        series = [ChannelSeries(c.name, c.test[start:stop], c.feature_names) for c in channels]
+        self.feed().produce(series, rate=rate, start_ms=window_end(start), step_ms=STEP_MS)
+
+    def records(self, topic: str) -> list:
+        """Everything read so far from one of the pipeline's topics (``scores``, ``alerts``, ...)."""
+        self._poll()
+        return [r for r in self._records if r.topic == self.topics[topic]]
+
+    def _poll(self, timeout: float = 0.2) -> None:
+        from streamproc.stream import TopicReader
+
+        if self._reader is None:
+            self._reader = TopicReader(self.cluster.consumer_config(f"{self.app_id}-reader"),
+                                       [self.topics[k] for k in ("scores", "alerts", "dead_letter")])
+        self._records.extend(self._reader.poll(timeout))
+
+    def wait_for(self, condition, timeout: float = 60.0, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._poll(0.3)
+            if condition():
+                return
+            for worker in self.workers:
+                if worker.process.poll() not in (None, 0, -signal.SIGKILL, -signal.SIGTERM):
+                    raise AssertionError(f"a worker failed:\n{worker.log()[-3000:]}")
+        logs = "\n".join(w.log()[-2000:] for w in self.workers)
+        raise AssertionError(f"timed out waiting for {what}; worker logs:\n{logs}")
+
+    def scored_windows(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for record in self.records("scores"):
+            found.setdefault(record.record["channel"], []).append(record.record["window_end"])
+        return found
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def pipeline(kafka_cluster, stream_models, tmp_path, request) -> Iterator[Pipeline]:
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-")
+    pipe = Pipeline(kafka_cluster, stream_models, tmp_path, name)
+    yield pipe
+    pipe.close()

@@ -1,0 +1,70 @@
+import shutil
+
+from types import SimpleNamespace
+
+import pytest
+
+from streamproc.errors import StreamprocError
+from streamproc.stream import ModelCatalog
+from streamproc.training import ModelStore
+
+
+def test_loads_models_once(stream_models):
+    catalog = ModelCatalog(stream_models.store, ["pca"], stream_models.window)
+    assert catalog.unknown(["a0", "a1", "a0"]) == ["a0", "a1"]
+    catalog.prepare(["a0"])
+    entry = catalog.get("a0")
+    assert entry.problem is None and entry.n_features == 4
+    assert entry.feature_names == stream_models.channels["a0"].feature_names
+    assert catalog.unknown(["a0", "a1"]) == ["a1"]
+
+
+def test_missing_model_is_retried_later(stream_models, tmp_path):
+    clock = [0.0]
+    store = ModelStore(tmp_path)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window, retry_after_s=10, clock=lambda: clock[0])
+    catalog.prepare(["a0"])
+    assert "no 'pca' model for channel 'a0'" in catalog.get("a0").problem
+    shutil.copytree(stream_models.root / "pca", tmp_path / "pca")
+    clock[0] = 5.0
+    assert catalog.unknown(["a0"]) == []
+    clock[0] = 10.0
+    catalog.prepare(catalog.unknown(["a0"]))
+    assert catalog.get("a0").problem is None
+    assert catalog.available("a0") == ["pca"] and catalog.available("zz") == []
+
+
+def test_model_of_another_window_is_unusable(stream_models):
+    catalog = ModelCatalog(stream_models.store, ["pca"], stream_models.window + 1)
+    catalog.prepare(["a0"])
+    assert "uses windows of 16 samples but window.size is 17" in catalog.get("a0").problem
+
+
+class _StubStore:
+    """A model store holding fake models of given feature counts."""
+
+    def __init__(self, features: dict[str, int], window: int = 8) -> None:
+        self.features = features
+        self.window = window
+
+    def load(self, detector: str, channel: str):
+        if detector not in self.features:
+            raise StreamprocError(f"no {detector!r} model for channel {channel!r}")
+        return SimpleNamespace(window=self.window, n_features=self.features[detector], feature_names=None)
+
+
+def test_models_must_agree_on_features():
+    catalog = ModelCatalog(_StubStore({"pca": 3, "usad": 2}), ["pca", "usad"], 8)
+    catalog.prepare(["c"])
+    assert "disagree on its number of features" in catalog.get("c").problem
+
+
+def test_a_channel_is_scored_by_the_detectors_that_have_a_model():
+    catalog = ModelCatalog(_StubStore({"usad": 2}), ["pca", "usad"], 8)
+    catalog.prepare(["c"])
+    assert list(catalog.get("c").models) == ["usad"]
+
+
+def test_needs_a_detector(stream_models):
+    with pytest.raises(StreamprocError, match="detectors.enabled"):
+        ModelCatalog(stream_models.store, [], 16)

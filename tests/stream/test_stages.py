@@ -1,0 +1,176 @@
+"""The pipeline's stages on in-memory state: what the Faust agents do, without a broker."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts, alert_id
+from streamproc.serde import Codec
+from streamproc.stream import (
+    KEY_MISMATCH,
+    NO_MODEL,
+    FusionStage,
+    IngestStage,
+    ModelCatalog,
+    RawMessage,
+    StateBuffer,
+    score_record,
+    score_windows,
+)
+from streamproc.windows import ChannelWindow, WindowAssembler
+
+CODEC = Codec()
+STEP_MS = 1000
+
+
+def reading(channel: str, t: int, values, key: str | None = None, names=None) -> bytes:
+    return CODEC.encode("SensorReading", {"channel": channel, "timestamp": 1_000_000 + t * STEP_MS,
+                                          "values": [float(v) for v in values], "feature_names": names})
+
+
+class Stream:
+    """Messages of one partition with increasing offsets."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def message(self, value: bytes | None, key: bytes | None, partition: int = 0) -> RawMessage:
+        self.offset += 1
+        return RawMessage(key, value, "readings", partition, self.offset, 1.0 + self.offset)
+
+    def readings(self, channel: str, values: np.ndarray, start: int = 0) -> list[RawMessage]:
+        return [self.message(reading(channel, start + t, row), channel.encode()) for t, row in enumerate(values)]
+
+
+@pytest.fixture
+def ingest(stream_models):
+    catalog = ModelCatalog(stream_models.store, ["pca"], stream_models.window)
+    return IngestStage(Codec(), catalog, WindowAssembler(stream_models.window, stream_models.stride, grace_ms=1500))
+
+
+def run(ingest: IngestStage, messages, store: dict):
+    decoded = ingest.decode(messages)
+    ingest.catalog.prepare(decoded.channels)
+    states = StateBuffer(store, ChannelWindow)
+    result = ingest.apply(decoded, states)
+    list(states.changes())
+    return result
+
+
+def test_windows_and_scores_match_offline_scoring(ingest, stream_models):
+    channel = stream_models.channels["a0"]
+    store: dict = {}
+    stream = Stream()
+    result = run(ingest, stream.readings("a0", channel.test[:100]), store)
+    assert result.outcomes == {"accepted": 100}
+    ends = [w.sequence - 1 for w, _ in result.windows]
+    assert ends == list(range(stream_models.window - 1, 100, stream_models.stride))
+    assert result.windows[0][0].feature_names == tuple(channel.feature_names)
+
+    scored = score_windows(ingest.catalog, [w for w, _ in result.windows])
+    offline, contributions = channel.model.score_series(channel.test[:100])
+    np.testing.assert_allclose([v[0].score for v in scored.verdicts], offline[ends], rtol=1e-5)
+    np.testing.assert_allclose(scored.verdicts[3][0].contributions, contributions[ends[3]], rtol=1e-5)
+    assert scored.windows == {"pca": len(ends)} and scored.failures == {}
+
+
+def test_state_survives_batches_and_replays(ingest, stream_models):
+    test = stream_models.channels["a1"].test
+    store: dict = {}
+    stream = Stream()
+    messages = stream.readings("a1", test[:60])
+    whole = run(ingest, messages, {})
+    first = run(ingest, messages[:25], store)
+    # A restarted worker re-reads from an older committed offset: those readings are replays.
+    second = run(ingest, messages[10:], store)
+    assert second.outcomes == {"replayed": 15, "accepted": 35}
+    assert [w.sequence for w, _ in first.windows + second.windows] == [w.sequence for w, _ in whole.windows]
+    assert ChannelWindow.from_bytes(store[b"a1"]).count == 60
+
+
+def test_every_kind_of_bad_input_is_a_dead_letter(ingest, stream_models):
+    test = stream_models.channels["a2"].test
+    stream = Stream()
+    good = stream.readings("a2", test[:20])
+    bad = [
+        stream.message(b"\x07garbage", b"a2"),
+        stream.message(b"\xc3\x01", b"a2"),
+        stream.message(None, b"a2"),
+        stream.message(reading("a2", 20, [1.0, 2.0]), b"a2"),
+        stream.message(reading("a2", 20, [math.nan, 1, 1, 1]), b"a2"),
+        stream.message(reading("a2", 20, [math.inf, 1, 1, 1]), b"a2"),
+        stream.message(reading("a2", 19, test[19]), b"a2"),
+        stream.message(reading("a2", 17, test[19]), b"a2"),
+        stream.message(reading("nomodel", 0, [1, 2, 3, 4]), b"nomodel"),
+        stream.message(reading("a2", 20, test[20]), b"other"),
+    ]
+    more = stream.readings("a2", test[20:40], start=20)
+    result = run(ingest, good + bad + more, {})
+    reasons = [record["reason"] for _, record in result.dead_letters]
+    assert sorted(reasons) == sorted(["unknown-magic", "truncated", "truncated", "wrong-length", "non-finite",
+                                      "non-finite", "timestamp-repeated", "timestamp-backwards", NO_MODEL,
+                                      KEY_MISMATCH])
+    assert result.outcomes == {"accepted": 40, "rejected": 10}
+    by_reason = {record["reason"]: (message, record) for message, record in result.dead_letters}
+    message, record = by_reason["wrong-length"]
+    assert record["payload"] == message.value and record["offset"] == message.offset
+    assert "4 features" in record["detail"] and "2 values" in record["detail"]
+    assert "no 'pca' model for channel 'nomodel'" in by_reason[NO_MODEL][1]["detail"]
+    for _, record in result.dead_letters:
+        CODEC.encode("DeadLetter", record)
+    # The good readings around the bad ones still form every window.
+    assert [w.sequence for w, _ in result.windows] == list(range(stream_models.window, 41, stream_models.stride))
+
+
+def test_late_reading_within_grace_is_accepted(ingest, stream_models):
+    test = stream_models.channels["a3"].test
+    stream = Stream()
+    messages = stream.readings("a3", test[:5]) + [stream.message(reading("a3", 3, test[5]), b"a3")]
+    # 1.5 s of grace: a reading 1 s older than the newest is late but usable.
+    result = run(ingest, messages, {})
+    assert result.outcomes == {"accepted": 6}
+
+
+def test_feature_names_of_readings_win_over_the_models(ingest, stream_models):
+    test = stream_models.channels["a4"].test
+    stream = Stream()
+    names = ["w", "x", "y", "z"]
+    messages = [stream.message(reading("a4", t, test[t], names=names), b"a4") for t in range(stream_models.window)]
+    result = run(ingest, messages, {})
+    assert result.windows[0][0].feature_names == tuple(names)
+
+
+def test_fusion_stage_writes_state_only_when_it_changes():
+    stage = FusionStage(Fuser(open_after=1))
+    store: dict = {}
+    states = StateBuffer(store, ChannelFusion)
+    verdict = DetectorVerdict("pca", "v", 5.0, 1.0, (1.0, 0.0))
+    events = stage.fuse(WindowVerdicts("c", 10, [verdict]), 3, states)
+    assert [e.alert_id for e in events] == [alert_id("c", 10)]
+    assert [(k, p) for k, p, _ in states.changes()] == [(b"c", 3)]
+    again = StateBuffer(store, ChannelFusion)
+    assert stage.fuse(WindowVerdicts("c", 10, [verdict]), 3, again) == []
+    assert list(again.changes()) == []
+
+
+def test_fusion_stage_joins_scores_from_the_scores_topic():
+    stage = FusionStage(Fuser(open_after=1))
+    states = StateBuffer({}, ChannelFusion)
+
+    def message(detector: str, score: float) -> tuple[RawMessage, dict]:
+        record = score_record("c", 10, DetectorVerdict(detector, "v", score, 1.0, (1.0,)), ["f"])
+        return RawMessage(b"c", CODEC.encode("AnomalyScore", record), "scores", 1, 0, 2.0), record
+
+    assert stage.join(*message("pca", 3.0), ["pca", "usad"], states) == []
+    event, = stage.join(*message("usad", 0.5), ["pca", "usad"], states)
+    assert {d.detector for d in event.detector_scores} == {"pca", "usad"}
+    assert event.top_features[0].name == "f" and event.produced_at == 2.0
+
+
+def test_unreadable_stored_state_is_replaced(caplog):
+    states = StateBuffer({b"c": b"not a state"}, ChannelWindow)
+    assert states.get("c") is None
+    assert "unreadable" in caplog.text
