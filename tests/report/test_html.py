@@ -25,6 +25,11 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     return exit_info.value.code or 0, out, err
 
 
+def section(page: str, anchor: str) -> str:
+    start = page.index(f'<section id="{anchor}">')
+    return page[start:page.index("</section>", start)]
+
+
 @pytest.fixture(scope="module")
 def page(outputs, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("html") / "report.html"
@@ -50,11 +55,11 @@ def test_sections_come_with_their_reading_guides(page):
     assert "Never read PA alone" in page
     assert "upper bound" in page and "(oracle)" in page
     assert "point-adjustment inflation" in page and "Quoted" in page
-    assert page.index("Table 1 &mdash;") < page.index("Replay &mdash;") < page.index("Sensitivity &mdash;")
+    assert page.index('id="table1-1"') < page.index('id="replay-1"') < page.index('id="sensitivity-1"')
 
 
 def test_table1_renders_whatever_metrics_are_present(page):
-    table1 = page[page.index("Table 1 &mdash;"):page.index("Replay &mdash;")]
+    table1 = section(page, "table1-1")
     for header in ("PA F1", "PW F1", "event F1", "VUS-PR", "train s", "windows/s", "brand_new_metric"):
         assert f">{header}</th>" in table1
     assert "0.812" in table1 and "15,234" in table1 and "125.5" in table1 and "0.777" in table1
@@ -64,16 +69,16 @@ def test_table1_renders_whatever_metrics_are_present(page):
 
 
 def test_replay_tables_and_gallery(page, outputs):
-    replay = page[page.index("Replay &mdash;"):page.index("Sensitivity &mdash;")]
+    replay = section(page, "replay-1")
     assert "Micro totals over 2 channel(s)" in replay and "random_2pct (sanity)" in replay
     assert replay.count("<figure>") == 2 and "<details>" in replay
     assert "<b>S-1</b> &middot; PA F1" in replay
 
 
 def test_sensitivity_figures_and_construction(page):
-    section = page[page.index("Sensitivity &mdash;"):]
-    assert section.count('class="study"') == 3
-    assert "target 2%" in section and "2.0000%" in section and "1/10" in section
+    sensitivity = section(page, "sensitivity-1")
+    assert sensitivity.count('class="study"') == 3
+    assert "target 2%" in sensitivity and "2.0000%" in sensitivity and "1/10" in sensitivity
 
 
 def test_unusable_directories_are_one_line_errors(outputs, tmp_path, monkeypatch, capsys):

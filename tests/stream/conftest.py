@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from streamproc.training import ModelStore, TrainedModel, train_channel
 WINDOW = 16
 STRIDE = 4
 N_FEATURES = 4
+STEP_MS = 1000
+START_MS = 1_700_000_000_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,33 @@ class StreamModels:
     channels: dict[str, StreamChannel]
     window: int = WINDOW
     stride: int = STRIDE
+    start_ms: int = START_MS
+    step_ms: int = STEP_MS
+
+    def window_end(self, step: int) -> int:
+        """The timestamp the harness gives test step ``step`` (the end of a window ending there)."""
+        return self.start_ms + step * self.step_ms
+
+    def window_steps(self, steps: int) -> list[int]:
+        """The test steps at which windows end in a stream of ``steps`` readings."""
+        return list(range(self.window - 1, steps, self.stride))
+
+    def expected_window_ends(self, steps: int) -> list[int]:
+        return [self.window_end(i) for i in self.window_steps(steps)]
+
+    def offline_alerts(self, channel: StreamChannel) -> list[tuple[str, str, int]]:
+        """``(alert_id, state, updated_at)`` of the alerts fusion gives for the offline scores."""
+        from streamproc.config import FusionSettings
+        from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
+
+        scores, contributions = channel.model.score_series(channel.test)
+        fuser, state, events = Fuser.from_settings(FusionSettings()), ChannelFusion(), []
+        for i in self.window_steps(len(channel.test)):
+            verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
+                                      contributions[i])
+            window = WindowVerdicts(channel.name, self.window_end(i), [verdict], channel.feature_names)
+            events += fuser.fuse(state, window)
+        return [(e.alert_id, e.state, e.updated_at) for e in events]
 
     @property
     def store(self) -> ModelStore:
@@ -74,34 +103,6 @@ def stream_models(tmp_path_factory: pytest.TempPathFactory) -> StreamModels:
 
 
 # -- running workers against the test broker ---------------------------------------------------
-
-STEP_MS = 1000
-START_MS = 1_700_000_000_000
-
-
-def window_end(step: int) -> int:
-    """The timestamp of test step ``step`` as the harness produces it."""
-    return START_MS + step * STEP_MS
-
-
-def expected_window_ends(steps: int, window: int = WINDOW, stride: int = STRIDE) -> list[int]:
-    return [window_end(i) for i in range(window - 1, steps, stride)]
-
-
-def offline_alerts(channel: StreamChannel, steps: int | None = None, window: int = WINDOW,
-                   stride: int = STRIDE) -> list[tuple[str, str, int]]:
-    """``(alert_id, state, updated_at)`` of the alerts fusion gives for the offline scores."""
-    from streamproc.config import FusionSettings
-    from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
-
-    test = channel.test[:steps]
-    scores, contributions = channel.model.score_series(test)
-    fuser, state, events = Fuser.from_settings(FusionSettings()), ChannelFusion(), []
-    for i in range(window - 1, len(test), stride):
-        verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
-                                  contributions[i])
-        events += fuser.fuse(state, WindowVerdicts(channel.name, window_end(i), [verdict], channel.feature_names))
-    return [(e.alert_id, e.state, e.updated_at) for e in events]
 
 
 class WorkerProcess:
@@ -216,7 +217,7 @@ class Pipeline:
         from streamproc.stream import ChannelSeries
 
         series = [ChannelSeries(c.name, c.test[start:stop], c.feature_names) for c in channels]
-        self.feed().produce(series, rate=rate, start_ms=window_end(start), step_ms=STEP_MS)
+        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=STEP_MS)
 
     def records(self, topic: str) -> list:
         """Everything read so far from one of the pipeline's topics (``scores``, ``alerts``, ...)."""
@@ -262,9 +263,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def make_pipeline(kafka_cluster, stream_models) -> Callable[[Path, str], Pipeline]:
+    """Makes a :class:`Pipeline` with topics of its own; the caller closes it."""
+    return lambda workdir, name: Pipeline(kafka_cluster, stream_models, workdir, name)
+
+
 @pytest.fixture
-def pipeline(kafka_cluster, stream_models, tmp_path, request) -> Iterator[Pipeline]:
-    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-")
-    pipe = Pipeline(kafka_cluster, stream_models, tmp_path, name)
+def pipeline(make_pipeline, tmp_path, request) -> Iterator[Pipeline]:
+    pipe = make_pipeline(tmp_path, re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-"))
     yield pipe
     pipe.close()

@@ -1,0 +1,219 @@
+"""The whole pipeline against the real broker: workers as subprocesses, outputs read back."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from streamproc.replay import replay_model
+from streamproc.serde import Codec
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
+
+STEPS = 600
+CODEC = Codec()
+
+
+def alert_keys(pipeline, channel: str) -> list[tuple[str, str, int]]:
+    return [(r.record["alert_id"], r.record["state"], r.record["updated_at"])
+            for r in pipeline.records("alerts") if r.record["channel"] == channel]
+
+
+def all_scored(pipeline, channels, steps: int = STEPS):
+    def check() -> bool:
+        scored = pipeline.scored_windows()
+        expected = set(pipeline.models.expected_window_ends(steps))
+        return all(expected <= set(scored.get(c, ())) for c in channels)
+    return check
+
+
+def reading(timestamp: int, channel: str, values) -> bytes:
+    return CODEC.encode("SensorReading", {"channel": channel, "timestamp": timestamp,
+                                          "values": [float(v) for v in values], "feature_names": None})
+
+
+# -- one worker, good and bad input --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def single_run(make_pipeline, stream_models, tmp_path_factory):
+    """One worker consuming two anomalous and two clean channels, with every kind of bad input
+    injected half-way through ``a1``'s stream; returns the pipeline after all windows are scored."""
+    pipeline = make_pipeline(tmp_path_factory.mktemp("single"), "single")
+    at = stream_models.window_end
+    worker = pipeline.start_worker()
+    channels = [stream_models.channels[n] for n in ("a0", "a1", "clean0", "clean1")]
+    pipeline.produce(channels, 0, 300)
+    a1 = stream_models.channels["a1"].test
+    bad = {
+        "unknown-magic": (b"a1", b"\x07 not avro"),
+        "truncated": (b"a1", b"\xc3\x01\x00"),
+        "wrong-length": (b"a1", reading(at(300), "a1", a1[300][:3])),
+        "non-finite": (b"a1", reading(at(300), "a1", [math.nan, *a1[300][1:]])),
+        "timestamp-repeated": (b"a1", reading(at(299), "a1", a1[300])),
+        "timestamp-backwards": (b"a1", reading(at(290), "a1", a1[300])),
+        "no-model": (b"unknown-channel", reading(at(0), "unknown-channel", [1, 2, 3, 4])),
+        "key-mismatch": (b"a0", reading(at(300), "a1", a1[300])),
+    }
+    feed = pipeline.feed()
+    for key, value in bad.values():
+        feed.send_raw(key, value)
+    feed.send_raw(b"a1", reading(at(300), "a1", [1.0, math.inf, 1.0, 1.0]))
+    feed.flush()
+    pipeline.produce(channels, 300, STEPS)
+    pipeline.wait_for(all_scored(pipeline, [c.name for c in channels]), what="every window scored")
+    pipeline.wait_for(lambda: len(pipeline.records("dead_letter")) >= len(bad) + 1, what="dead letters")
+    pipeline.bad = bad
+    pipeline.worker = worker
+    yield pipeline
+    pipeline.close()
+
+
+def test_alerts_for_planted_anomalies_and_none_on_a_clean_stream(single_run, stream_models):
+    for name in ("a0", "a1"):
+        channel = stream_models.channels[name]
+        alerts = alert_keys(single_run, name)
+        assert alerts == stream_models.offline_alerts(channel)
+        opened = [(updated - stream_models.start_ms) // stream_models.step_ms
+                  for _, state, updated in alerts if state == "OPEN"]
+        for start, end in channel.events:
+            # An alert opens within the planted span or the windows still holding it.
+            assert any(start <= step <= end + stream_models.window + 3 * stream_models.stride for step in opened), \
+                f"{name}: planted anomaly at {start}-{end} missed (alerts opened at {opened})"
+    assert alert_keys(single_run, "clean0") == [] and alert_keys(single_run, "clean1") == []
+    record = next(r.record for r in single_run.records("alerts") if r.record["channel"] == "a0")
+    assert [f["name"] for f in record["top_features"]][0] in stream_models.channels["a0"].feature_names
+    assert record["detector_scores"][0]["detector"] == "pca"
+
+
+def test_streaming_scores_equal_offline_replay(single_run, stream_models):
+    for name in ("a0", "a1", "clean0"):
+        channel = stream_models.channels[name]
+        offline = replay_model(channel.model, channel.test)
+        streamed = {r.record["window_end"]: r.record for r in single_run.records("scores")
+                    if r.record["channel"] == name}
+        steps = stream_models.window_steps(STEPS)
+        at = stream_models.window_end
+        assert sorted(streamed) == [at(i) for i in steps]
+        np.testing.assert_allclose([streamed[at(i)]["score"] for i in steps], offline.score[steps],
+                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(streamed[at(99)]["contributions"], offline.contributions[99],
+                                   rtol=1e-5, atol=1e-7)
+        assert streamed[at(99)]["threshold"] == pytest.approx(offline.calibrated_threshold)
+        assert streamed[at(99)]["feature_names"] == channel.feature_names
+
+
+def test_every_kind_of_bad_input_lands_in_the_dead_letter_topic(single_run):
+    letters = [r.record for r in single_run.records("dead_letter")]
+    by_reason: dict[str, list[dict]] = {}
+    for letter in letters:
+        by_reason.setdefault(letter["reason"], []).append(letter)
+    assert set(by_reason) == set(single_run.bad)
+    assert len(by_reason["non-finite"]) == 2
+    for reason, (key, value) in single_run.bad.items():
+        letter = by_reason[reason][0]
+        assert (letter["key"], letter["payload"]) == (key, value), reason
+        assert letter["topic"] == single_run.topics["readings"] and letter["offset"] >= 0
+        assert letter["detail"]
+    worker = single_run.worker
+    assert worker.metric("streamproc_dead_letters_total", reason="non-finite") == 2
+    assert worker.metric("streamproc_dead_letters_total", reason="no-model") == 1
+    assert worker.metric("streamproc_readings_total", outcome="rejected") == len(letters)
+
+
+def test_metrics_and_health_endpoints(single_run, stream_models):
+    worker = single_run.worker
+    assert worker.get("/healthz")[0] == 200
+    ready = worker.readyz()
+    assert ready["status"] == "ready"
+    assert ready["partitions"][single_run.topics["readings"]] == [0, 1, 2, 3]
+    windows = len(stream_models.window_steps(STEPS))
+    assert worker.metric("streamproc_readings_total", outcome="accepted") == 4 * STEPS
+    assert worker.metric("streamproc_windows_scored_total", detector="pca") == 4 * windows
+    assert worker.metric("streamproc_scoring_seconds_count", detector="pca") > 0
+    assert worker.metric("streamproc_reading_to_score_seconds_count") == 4 * windows
+    alerts = len(single_run.records("alerts"))
+    assert worker.metric("streamproc_alerts_total", state="OPEN") + \
+        worker.metric("streamproc_alerts_total", state="RESOLVED") == alerts
+    assert worker.metric("streamproc_reading_to_alert_seconds_count") == alerts
+    assert worker.metric("streamproc_open_alerts") == 0
+    assert worker.metric("streamproc_batch_size_count", stage="readings") > 0
+    text = worker.get("/metrics")[1].decode()
+    assert f'streamproc_consumer_lag{{partition="0",topic="{single_run.topics["readings"]}"}}' in text
+
+
+# -- restarts and rebalances ---------------------------------------------------------------------
+
+def test_worker_killed_mid_stream_recovers_its_state(pipeline, stream_models):
+    channels = [stream_models.channels[n] for n in ("a2", "a3")]
+    names = [c.name for c in channels]
+    first = pipeline.start_worker()
+    feeder = threading.Thread(target=pipeline.produce, args=(channels, 0, STEPS), kwargs={"rate": 250.0})
+    feeder.start()
+    total = len(names) * len(stream_models.window_steps(STEPS))
+    pipeline.wait_for(lambda: len(pipeline.records("scores")) >= total // 3, what="a third of the windows")
+    first.kill()
+    killed_at = len(pipeline.records("scores"))
+    assert killed_at < total, "the worker finished before it was killed"
+    pipeline.start_worker()
+    feeder.join()
+    pipeline.wait_for(all_scored(pipeline, names), timeout=90, what="every window scored after the restart")
+
+    for channel in channels:
+        scores: dict[int, list[float]] = {}
+        for r in pipeline.records("scores"):
+            if r.record["channel"] == channel.name:
+                scores.setdefault(r.record["window_end"], []).append(r.record["score"])
+        steps = stream_models.window_steps(STEPS)
+        assert sorted(scores) == stream_models.expected_window_ends(STEPS), "a window was skipped or invented"
+        offline = channel.model.score_series(channel.test)[0]
+        for i in steps:
+            # Windows repeated by the restart carry the same score: the state was recovered exactly.
+            np.testing.assert_allclose(scores[stream_models.window_end(i)], offline[i], rtol=1e-5, atol=1e-7)
+        assert alert_keys(pipeline, channel.name) == stream_models.offline_alerts(channel), \
+            "alerts lost or duplicated"
+
+
+def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models):
+    channels = list(stream_models.channels.values())
+    names = [c.name for c in channels]
+    a = pipeline.start_worker()
+    b = pipeline.start_worker()
+    readings = pipeline.topics["readings"]
+
+    def split() -> bool:
+        held = [set(w.readyz().get("partitions", {}).get(readings, [])) for w in (a, b)]
+        return all(held) and not held[0] & held[1] and held[0] | held[1] == {0, 1, 2, 3}
+
+    pipeline.wait_for(split, what="the partitions split between the two workers")
+    half = STEPS // 2
+    pipeline.produce(channels, 0, half)
+    pipeline.wait_for(all_scored(pipeline, names, half), what="the first half scored")
+    assert b.metric("streamproc_readings_total", outcome="accepted") > 0
+    assert a.metric("streamproc_readings_total", outcome="accepted") > 0
+    time.sleep(4)  # past a commit interval, so that the takeover starts from committed offsets
+    b.kill()
+    pipeline.produce(channels, half, STEPS)
+    pipeline.wait_for(all_scored(pipeline, names), timeout=90, what="every window scored after the takeover")
+    assert a.readyz()["partitions"][readings] == [0, 1, 2, 3]
+    for channel in channels:
+        ends = [r.record["window_end"] for r in pipeline.records("scores") if r.record["channel"] == channel.name]
+        assert sorted(set(ends)) == stream_models.expected_window_ends(STEPS), f"{channel.name}: windows skipped"
+        assert alert_keys(pipeline, channel.name) == stream_models.offline_alerts(channel)
+
+
+def test_roles_in_separate_workers(pipeline, stream_models):
+    channels = [stream_models.channels[n] for n in ("a4", "clean0")]
+    workers = [pipeline.start_worker(role, wait=False) for role in ("window", "detect", "fuse")]
+    for worker in workers:
+        worker.wait_ready()
+    pipeline.produce(channels, 0, STEPS)
+    pipeline.wait_for(all_scored(pipeline, [c.name for c in channels]), what="every window scored")
+    expected = stream_models.offline_alerts(channels[0])
+    pipeline.wait_for(lambda: len(alert_keys(pipeline, "a4")) >= len(expected), what="the alerts")
+    assert alert_keys(pipeline, "a4") == expected
+    assert alert_keys(pipeline, "clean0") == []
+    assert workers[2].metric("streamproc_reading_to_alert_seconds_count") == len(expected)
