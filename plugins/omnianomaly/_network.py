@@ -57,17 +57,20 @@ class OmniAnomalyNetwork(nn.Module):
         if samples > 1:
             summary = summary.repeat(samples, 1, 1)
             x = x.repeat(samples, 1, 1)
+        # Only what the recurrence needs stays in the per-step loop; densities run once per sequence.
         previous = noise.new_zeros(noise.shape[0], self.latent)
-        z0, log_q = [], []
+        means, stds, samples_z0 = [], [], []
         for t in range(x.shape[1]):
             hidden = F.relu(summary[:, t] + self.q_from_latent(previous))
             mean, std = self.q_mean(hidden), F.softplus(self.q_std(hidden)) + 1e-4
             previous = mean + std * noise[:, t]
-            z0.append(previous)
-            log_q.append(gaussian_log_prob(previous, mean, std).sum(dim=-1))
-        z0_seq = torch.stack(z0, dim=1)
-        z, log_det = self.flow(z0_seq)
-        log_posterior = torch.stack(log_q, dim=1) - log_det
+            means.append(mean)
+            stds.append(std)
+            samples_z0.append(previous)
+        z0 = torch.stack(samples_z0, dim=1)
+        z, log_det = self.flow(z0)
+        log_q0 = gaussian_log_prob(z0, torch.stack(means, dim=1), torch.stack(stds, dim=1))
+        log_posterior = log_q0.sum(dim=-1) - log_det
 
         shifted = torch.cat([z.new_zeros(z.shape[0], 1, self.latent), z[:, :-1]], dim=1)
         log_prior = gaussian_log_prob(z, self.transition(shifted), self.transition_log_std.exp()).sum(dim=-1)

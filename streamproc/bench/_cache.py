@@ -23,8 +23,9 @@ from streamproc.training import ModelStore, TrainedModel, TrainingOptions, data_
 
 @dataclass(frozen=True)
 class ModelKey:
-    """``seed`` is None for a detector whose training does not depend on one (no ``seed`` in its
-    config and clean training data): its models are shared by every seed of the run."""
+    """``seed`` is the seed the model depends on (its detector's, or that of the noise drawn into its
+    training data); None when it depends on none (no ``seed`` in the detector's config and clean
+    training data): such a model serves every seed of a run."""
 
     detector: str
     channel: str

@@ -11,11 +11,13 @@ Three studies share one pass over the channels:
 - **noise**: Gaussian noise of a share of each feature's training standard deviation
   (:func:`add_relative_noise`) is added to the test stream and scored by the clean models
   (variant ``eval_only``), and added to the training data too, with models retrained on it
-  (variant ``train_and_eval``).
+  (variant ``train_and_eval``); ``noise_variants`` selects either or both.
 - **window**: models retrained at each window length, scored on the clean test stream.
 
 Seeds 0..N-1: each seeds the detectors (their ``seed`` setting is replaced by it), the ratio
-slices and the noise draws. Thresholds are each model's own label-free POT threshold; metrics
+slices and the noise draws. With ``reseed_models=False`` every seed uses the models trained with
+detector seed 0, which saves retraining detectors whose training has no randomness (``pca``
+below its ``max_train_windows``); the seeds then vary the slices and noise only. Thresholds are each model's own label-free POT threshold; metrics
 are micro totals over the channels (:func:`micro_metrics`), summarised over seeds as mean and
 sample standard deviation. The random sanity baseline of the replay (uniform scores, its top
 ``random_rate`` alarmed) is measured alongside, on the same streams.
@@ -23,6 +25,7 @@ sample standard deviation. The random sanity baseline of the replay (uniform sco
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import zlib
@@ -39,7 +42,7 @@ from streamproc.datasets import ChannelData, labels_from_segments, load_telemano
 from streamproc.detection import DetectorRegistry, DetectorSpec
 from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, ChannelSeries
 from streamproc.replay import SANITY_DETECTORS, ReplayedChannel, random_baseline, replay_model
-from streamproc.training import TrainingOptions, resolve_config, resolve_spec
+from streamproc.training import TrainedModel, TrainingOptions, resolve_config, resolve_spec
 
 from ._cache import ModelCache, ModelKey
 from ._errors import BenchError
@@ -53,6 +56,7 @@ STUDIES = ("ratio", "noise", "window")
 DEFAULT_RATIOS = (0.005, 0.01, 0.02, 0.05, 0.10)
 DEFAULT_NOISE_LEVELS = (0.0, 0.01, 0.05, 0.10, 0.20)
 DEFAULT_WINDOWS = (16, 32, 64, 100, 128)
+NOISE_VARIANTS = ("eval_only", "train_and_eval")
 RESULT_FILE = "sensitivity.json"
 MARKDOWN_FILE = "sensitivity.md"
 RESULT_KIND = "streamproc.sensitivity"
@@ -76,6 +80,8 @@ class SensitivitySettings:
     ratios: tuple[float, ...] = DEFAULT_RATIOS
     noise_levels: tuple[float, ...] = DEFAULT_NOISE_LEVELS
     windows: tuple[int, ...] = DEFAULT_WINDOWS
+    noise_variants: tuple[str, ...] = NOISE_VARIANTS
+    reseed_models: bool = True
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     min_length: int = 500
     keep_fraction: float = 0.5
@@ -86,7 +92,7 @@ class SensitivitySettings:
     batch_size: int = 1024
 
     def __post_init__(self) -> None:
-        for name in ("detectors", "studies", "ratios", "noise_levels", "windows"):
+        for name in ("detectors", "studies", "ratios", "noise_levels", "windows", "noise_variants"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.detectors:
             raise BenchError("no detectors given")
@@ -107,6 +113,11 @@ class SensitivitySettings:
             _check_grid("noise levels", self.noise_levels)
             if any(not np.isfinite(level) or level < 0 for level in self.noise_levels):
                 raise BenchError(f"noise levels must be finite and >= 0, got {list(self.noise_levels)}")
+            unknown = [v for v in self.noise_variants if v not in NOISE_VARIANTS]
+            if unknown or not self.noise_variants:
+                raise BenchError(f"noise variants must be among {', '.join(NOISE_VARIANTS)}, "
+                                 f"got {', '.join(self.noise_variants) or 'none'}")
+            _no_duplicates("noise variant", self.noise_variants)
         if "window" in self.studies:
             _check_grid("windows", self.windows)
             if any(int(w) != w or w < 2 for w in self.windows):
@@ -132,6 +143,7 @@ class SensitivitySettings:
         return {
             "detectors": list(self.detectors), "seeds": list(range(self.seeds)), "studies": list(self.studies),
             "ratios": list(self.ratios), "noise_levels": list(self.noise_levels), "windows": list(self.windows),
+            "noise_variants": list(self.noise_variants), "reseed_models": self.reseed_models,
             "overrides": {k: dict(v) for k, v in self.overrides.items()},
             "min_length": self.min_length, "keep_fraction": self.keep_fraction,
             "training": self.training.to_json(), "vus_max_buffer": self.vus_max_buffer,
@@ -216,7 +228,7 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
 
     for index, name in enumerate(selected, start=1):
         channel = dataset.channel(name)
-        scale = feature_scale(channel.train)
+        run = _ChannelRun(channel, settings, model_cache)
         for seed in seeds:
             baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate, seed)
             put(("random", seed), name, _series(channel.labels, baseline))
@@ -225,8 +237,7 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
             eval_draws = unit_noise(channel.test.shape, _rng(seed, name, "eval-noise"))
             train_draws = unit_noise(channel.train.shape, _rng(seed, name, "train-noise"))
             for detector in detectors:
-                _run_detector(detector, channel, seed, settings, model_cache, crops.get(name, {}).get(seed, []),
-                              scale, eval_draws, train_draws, put)
+                run.add_streams(detector, seed, crops.get(name, {}).get(seed, []), eval_draws, train_draws, put)
         log(f"[{index}/{len(selected)}] {name}: models trained so far {model_cache.trained}, "
             f"reused {model_cache.reused}")
 
@@ -291,42 +302,66 @@ def _series(labels: np.ndarray, replayed: ReplayedChannel, crop: RatioCrop | Non
     return ChannelSeries(labels[part], replayed.score[part], replayed.alarm[part], replayed.calibrated_threshold)
 
 
-def _run_detector(detector: _Detector, channel: ChannelData, seed: int, settings: SensitivitySettings,
-                  cache: ModelCache, crops: list[RatioCrop], scale: np.ndarray, eval_draws: np.ndarray,
-                  train_draws: np.ndarray, put: Callable[[StreamKey, str, ChannelSeries], None]) -> None:
-    name, base = detector.name, detector.window
+class _ChannelRun:
+    """One channel's models and replays, kept in memory across seeds: a model that does not
+    depend on the seed is trained (or loaded) and replayed on the clean stream once."""
 
-    def model(window: int, train_noise: float):
-        seed_matters = detector.seeded or train_noise > 0
-        key = ModelKey(name, channel.name, window, train_noise, seed if seed_matters else None)
-        config = {**detector.config, "window": window, **({"seed": seed} if detector.seeded else {})}
-        train = add_relative_noise(channel.train, scale, train_noise, train_draws)
-        return cache.model(key, detector.spec, config, train, channel.feature_names)
+    def __init__(self, channel: ChannelData, settings: SensitivitySettings, cache: ModelCache) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.cache = cache
+        self.scale = feature_scale(channel.train)
+        self._models: dict[ModelKey, TrainedModel] = {}
+        self._clean: dict[ModelKey, ReplayedChannel] = {}
 
-    def replay(trained, test: np.ndarray) -> ReplayedChannel:
-        return replay_model(trained, test, batch_size=settings.batch_size)
+    def model(self, detector: _Detector, window: int, train_noise: float, seed: int,
+              train_draws: np.ndarray) -> tuple[ModelKey, TrainedModel]:
+        config_seed = (seed if self.settings.reseed_models else 0) if detector.seeded else None
+        # The key names the seed the model depends on: the detector's seed, or the noise draws
+        # of its training data.
+        depends_on = seed if train_noise > 0 else config_seed
+        key = ModelKey(detector.name, self.channel.name, window, train_noise, depends_on)
+        if key not in self._models:
+            config = {**detector.config, "window": window,
+                      **({"seed": config_seed} if config_seed is not None else {})}
+            train = add_relative_noise(self.channel.train, self.scale, train_noise, train_draws)
+            self._models[key] = self.cache.model(key, detector.spec, config, train, self.channel.feature_names)
+        return key, self._models[key]
 
-    studies = settings.studies
-    needs_base = "ratio" in studies or "noise" in studies or ("window" in studies and base in settings.windows)
-    if needs_base:
-        base_model = model(base, 0.0)
-        clean = replay(base_model, channel.test)
-        put(_clean_key(name, base, seed), channel.name, _series(channel.labels, clean))
-        for crop, ratio in zip(crops, settings.ratios):
-            put((name, "ratio", ratio, seed), channel.name, _series(channel.labels, clean, crop))
-    if "noise" in studies:
-        for level in settings.noise_levels:
-            if level == 0:
-                continue
-            noisy = add_relative_noise(channel.test, scale, level, eval_draws)
-            put((name, "eval_noise", level, seed), channel.name, _series(channel.labels, replay(base_model, noisy)))
-            retrained = model(base, level)
-            put((name, "train_noise", level, seed), channel.name, _series(channel.labels, replay(retrained, noisy)))
-    if "window" in studies:
-        for window in settings.windows:
-            if window != base:
-                put(_clean_key(name, window, seed), channel.name,
-                    _series(channel.labels, replay(model(window, 0.0), channel.test)))
+    def replay(self, model: TrainedModel, test: np.ndarray) -> ReplayedChannel:
+        return replay_model(model, test, batch_size=self.settings.batch_size)
+
+    def clean(self, key: ModelKey, model: TrainedModel) -> ReplayedChannel:
+        if key not in self._clean:
+            self._clean[key] = self.replay(model, self.channel.test)
+        return self._clean[key]
+
+    def add_streams(self, detector: _Detector, seed: int, crops: list[RatioCrop], eval_draws: np.ndarray,
+            train_draws: np.ndarray, put: Callable[[StreamKey, str, ChannelSeries], None]) -> None:
+        name, base, channel, settings = detector.name, detector.window, self.channel, self.settings
+        studies = settings.studies
+        series = functools.partial(_series, channel.labels)
+        if "ratio" in studies or "noise" in studies or ("window" in studies and base in settings.windows):
+            base_key, base_model = self.model(detector, base, 0.0, seed, train_draws)
+            clean = self.clean(base_key, base_model)
+            put(_clean_key(name, base, seed), channel.name, series(clean))
+            for crop, ratio in zip(crops, settings.ratios):
+                put((name, "ratio", ratio, seed), channel.name, series(clean, crop))
+        if "noise" in studies:
+            for level in settings.noise_levels:
+                if level == 0:
+                    continue
+                noisy = add_relative_noise(channel.test, self.scale, level, eval_draws)
+                if "eval_only" in settings.noise_variants:
+                    put((name, "eval_noise", level, seed), channel.name, series(self.replay(base_model, noisy)))
+                if "train_and_eval" in settings.noise_variants:
+                    _, retrained = self.model(detector, base, level, seed, train_draws)
+                    put((name, "train_noise", level, seed), channel.name, series(self.replay(retrained, noisy)))
+        if "window" in studies:
+            for window in settings.windows:
+                if window != base:
+                    key, model = self.model(detector, window, 0.0, seed, train_draws)
+                    put(_clean_key(name, window, seed), channel.name, series(self.clean(key, model)))
 
 
 def _clean_key(detector: str, window: int, seed: int) -> StreamKey:
@@ -366,6 +401,8 @@ def _study(study: str, settings: SensitivitySettings, detectors: list[_Detector]
     levels = list(getattr(settings, grid_name))
     variants: dict[str, Any] = {}
     for variant, label in _VARIANTS[study].items():
+        if study == "noise" and variant not in settings.noise_variants:
+            continue
         curves = {d.name: [_summary(level, [evaluated[_stream_for(study, variant, d, level, s)] for s in seeds])
                            for level in levels] for d in detectors}
         curves[settings.random_name] = [
@@ -439,8 +476,12 @@ def _procedures(settings: SensitivitySettings, lead: int) -> dict[str, str]:
             "noise of the same level (its own draws)."),
         "window": ("Models are retrained with each window length on clean data and score the clean test stream; "
                    "everything else in the detector's config stays as configured."),
-        "seeds": ("Each seed sets the detectors' seed, the ratio slices and the noise draws. Spread = sample "
-                  "standard deviation over seeds."),
+        "seeds": (("Each seed sets the detectors' seed, the ratio slices and the noise draws."
+                   if settings.reseed_models else
+                   "Each seed sets the ratio slices and the noise draws; every seed uses the models trained with "
+                   "detector seed 0 (--no-reseed-models: right for detectors whose training has no randomness, "
+                   "e.g. pca below its max_train_windows).")
+                  + " Spread = sample standard deviation over seeds."),
         "thresholds": ("Alarms use each model's label-free POT threshold calibrated on held-out training scores; "
                        "metrics are micro totals over the channels (PA = point-adjusted, PW = point-wise)."),
     }

@@ -16,6 +16,7 @@ from . import _replay
 from . import _train
 from . import _stream
 from . import _bench
+from . import _table1
 from . import _report
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.command("run")(_stream.run)
 app.command("demo")(_stream.demo)
 app.add_typer(_stream.alerts_app, name="alerts")
 app.add_typer(_bench.app, name="bench")
+_bench.app.command("table1")(_table1.table1)
 app.command("report")(_report.report)
 
 

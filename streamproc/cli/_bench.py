@@ -11,6 +11,7 @@ from streamproc.bench import (
     DEFAULT_RATIOS,
     DEFAULT_WINDOWS,
     MARKDOWN_FILE,
+    NOISE_VARIANTS,
     STUDIES,
     BenchError,
     SensitivitySettings,
@@ -64,6 +65,12 @@ def sensitivity(
     noise_levels: str = typer.Option(_fmt(DEFAULT_NOISE_LEVELS), "--noise-levels",
                                      help="Noise std as a share of each feature's training std."),
     windows: str = typer.Option(_fmt(DEFAULT_WINDOWS), "--windows", help="Window lengths."),
+    noise_variants: str = typer.Option(",".join(NOISE_VARIANTS), "--noise-variants",
+                                       help="eval_only (noise on the test stream), train_and_eval (on training "
+                                            "data too, models retrained)."),
+    reseed_models: bool = typer.Option(True, "--reseed-models/--no-reseed-models",
+                                       help="Train each seed's own models; --no-reseed-models uses seed 0's models "
+                                            "for every seed (for detectors whose training has no randomness)."),
     cache: Path = typer.Option(None, "--cache", help="Trained-model cache (default: OUT/models)."),
     min_length: int = typer.Option(SensitivitySettings.min_length, "--min-length",
                                    help="Shortest evaluation slice of the ratio study, in steps."),
@@ -81,7 +88,8 @@ def sensitivity(
     config = SensitivitySettings(
         detectors=tuple(_names(detectors)), seeds=seeds, studies=tuple(_names(studies)),
         ratios=_numbers("--ratios", ratios, float), noise_levels=_numbers("--noise-levels", noise_levels, float),
-        windows=_numbers("--windows", windows, int), overrides=detector_overrides(settings),
+        windows=_numbers("--windows", windows, int), noise_variants=tuple(_names(noise_variants)),
+        reseed_models=reseed_models, overrides=detector_overrides(settings),
         min_length=min_length, keep_fraction=keep_fraction, training=options, vus_max_buffer=vus_max_buffer,
     )
     result = run_sensitivity(data, out, config, channels=_names(channels) or None, cache=cache,

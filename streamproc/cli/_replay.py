@@ -10,9 +10,9 @@ from streamproc.replay import ReplaySettings, replay as run_replay
 
 def replay(
     data: Path = typer.Option(..., "--data", help="A telemanom directory whose test streams are replayed."),
-    models: Path = typer.Option(..., "--models", help="Models directory written by `streamproc train`."),
-    detectors: str = typer.Option(..., "--detectors", help="Comma-separated detector names."),
-    out: Path = typer.Option(..., "--out", help="Output directory: scores/, metrics.json, report.md, plots/."),
+    models: Path = typer.Option(None, "--models", help="Models directory written by `streamproc train`."),
+    detectors: str = typer.Option(None, "--detectors", help="Comma-separated detector names."),
+    out: Path = typer.Option(None, "--out", help="Output directory: scores/, metrics.json, report.md, plots/."),
     channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all in --data)."),
     adaptation: str = typer.Option(None, "--adaptation",
                                    help="Override the stored threshold adaptation: none, spot or dspot."),
@@ -22,8 +22,28 @@ def replay(
     vus_max_buffer: int = typer.Option(DEFAULT_MAX_BUFFER, "--vus-max-buffer",
                                        help="Largest VUS buffer length (lengths 0..L, step 1)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write OUT/plots/<detector>/<channel>.png."),
+    to_kafka: bool = typer.Option(False, "--to-kafka", help="Instead, produce the test streams onto the readings "
+                                                            "topic of KAFKA_BOOTSTRAP's cluster."),
+    rate: float = typer.Option(None, "--rate", min=1.0, help="With --to-kafka: readings per second over all "
+                                                             "channels (default: as fast as possible)."),
 ) -> None:
-    """Replay test streams through trained models; write scores, metrics, a report and plots."""
+    """Replay test streams through trained models; write scores, metrics, a report and plots.
+
+    With --to-kafka, produce them onto the readings topic instead, for a running worker.
+    """
+    if to_kafka:
+        from streamproc.config import Settings
+        from streamproc.stream import replay_to_kafka
+
+        replay_to_kafka(Settings.load(), data, rate=rate, log=lambda message: typer.echo(message, err=True),
+                        channels=[c.strip() for c in channels.split(",") if c.strip()] if channels else None)
+        return
+    missing = [flag for flag, value in (("--models", models), ("--detectors", detectors), ("--out", out))
+               if value is None]
+    if missing:
+        from streamproc.errors import StreamprocError
+
+        raise StreamprocError(f"missing option(s) {', '.join(missing)} (required unless --to-kafka)")
     settings = ReplaySettings(batch_size=batch_size, adaptation=adaptation, risk=risk,
                               vus_max_buffer=vus_max_buffer, plots=plots)
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None

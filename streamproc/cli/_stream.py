@@ -79,7 +79,7 @@ def demo(
             names = tuple(c.strip() for c in channels.split(",") if c.strip())
     settings = Settings.load(config)
     run_demo(settings, DemoOptions(data=data, channels=names, synthetic_channels=count, rate=rate,
-                                   duration=duration, detector=detector, models_dir=models, config_file=config),
+                                   duration=duration, detector=detector, models_dir=models),
              typer.echo)
 
 

@@ -2,13 +2,13 @@
 
 :class:`PipelineApp` builds the Faust app of one worker role; :func:`run_worker` runs it in the
 foreground. :class:`ReadingFeed` produces series onto the readings topic (``streamproc demo``,
-``streamproc replay --to-kafka``).
+``streamproc replay --to-kafka`` through :func:`replay_to_kafka`).
 """
 
 from ._app import ROLES, PipelineApp, WorkerOptions, faust_settings
 from ._catalog import ChannelModels, ModelCatalog
 from ._demo import DemoOptions, DemoResult, run_demo
-from ._feed import ChannelSeries, FeedReport, ReadingFeed
+from ._feed import ChannelSeries, FeedReport, ReadingFeed, replay_to_kafka
 from ._reader import TopicReader, TopicRecord
 from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, score_record
 from ._scoring import ScoredBatch, score_windows
@@ -43,6 +43,7 @@ __all__ = [
     "format_alert",
     "prepare_topics",
     "run_demo",
+    "replay_to_kafka",
     "run_worker",
     "score_record",
     "score_windows",

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamproc.config import Settings
+from streamproc.config import Settings, to_toml
 from streamproc.errors import StreamprocError
 from streamproc.kafka import KafkaCluster, create_topics, open_cluster
 
@@ -60,7 +62,6 @@ class DemoOptions:
     detector: str = "pca"
     models_dir: Path | None = None
     seed: int = 7
-    config_file: Path | None = None
 
 
 def cache_dir() -> Path:
@@ -123,16 +124,14 @@ def _models_key(options: DemoOptions, channels: Sequence[DemoChannel], window: i
 
 
 class _Worker:
-    """The worker subprocess, its log file and its web port."""
+    """The worker subprocess, its log file and its web port; it runs with the demo's settings
+    (written to ``config_file``)."""
 
-    def __init__(self, cluster: KafkaCluster, models_dir: Path, detector: str, port: int, log_path: Path,
-                 config_file: Path | None) -> None:
-        command = [sys.executable, "-m", "streamproc", "run", "--app-id", "streamproc-demo", "--models",
-                   str(models_dir), "--detector", detector, "--web-port", str(port), "--log-level", "error"]
+    def __init__(self, cluster: KafkaCluster, config_file: Path, port: int, log_path: Path) -> None:
+        command = [sys.executable, "-m", "streamproc", "run", "--app-id", "streamproc-demo", "--config",
+                   str(config_file), "--web-port", str(port), "--log-level", "error"]
         if cluster.embedded:
             command.append("--embedded-broker")
-        if config_file is not None:
-            command += ["--config", str(config_file)]
         self.port = port
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,8 +225,12 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
         port = settings.worker.web_port if _port_free(settings.worker.web_port) else _free_port()
         where = "embedded broker" if cluster.embedded else "broker"
         echo(f"{where} at {cluster.bootstrap}; worker metrics at http://127.0.0.1:{port}/metrics")
-        worker = _Worker(cluster, models_dir, options.detector, port, cache_dir() / "worker.log",
-                         options.config_file)
+        workdir = Path(tempfile.mkdtemp(prefix="streamproc-demo-"))
+        config_file = workdir / "settings.toml"
+        # The file may hold credentials of a configured cluster: readable by this user only.
+        config_file.touch(mode=0o600)
+        config_file.write_text(to_toml(settings.to_dict(reveal_secrets=True)))
+        worker = _Worker(cluster, config_file, port, cache_dir() / "worker.log")
         stop = threading.Event()
         try:
             started = time.monotonic()
@@ -285,6 +288,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
         finally:
             stop.set()
             worker.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
     echo(f"{'done' if result.finished else 'stopped'}: {result.windows_scored}/{result.windows_expected} windows "
          f"scored; {result.opened} alerts opened, {result.resolved} resolved; planted anomalies caught "
          f"{result.caught}/{result.planted}; alerts without a planted anomaly {result.unexplained}")

@@ -120,3 +120,34 @@ class ReadingFeed:
         if self._errors:
             errors, self._errors = self._errors, []
             raise StreamprocError(f"{len(errors)} readings could not be delivered to {self.topic!r}: {errors[0]}")
+
+
+def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None = None, rate: float | None = None,
+                    step_ms: int = 1000, log: Callable[[str], None] = lambda message: None) -> FeedReport:
+    """``streamproc replay --to-kafka``: produce the test streams of a telemanom directory onto the
+    readings topic of the configured cluster (``KAFKA_BOOTSTRAP`` or ``kafka.bootstrap``), at
+    ``rate`` readings per second over all channels (``None``: as fast as possible)."""
+    from streamproc.datasets import load_telemanom
+    from streamproc.kafka import create_topics
+
+    if not settings.kafka.bootstrap:
+        raise StreamprocError("replay --to-kafka: no cluster configured; set KAFKA_BOOTSTRAP (for example to the "
+                              "address `streamproc run` or `streamproc broker start` prints)")
+    dataset = load_telemanom(data)
+    names = list(channels) if channels else dataset.channels
+    series = []
+    for name in names:
+        channel = dataset.channel(name)
+        series.append(ChannelSeries(name, channel.test, channel.feature_names))
+    config = settings.kafka.confluent_config()
+    bootstrap = config.pop("bootstrap.servers")
+    topic = settings.topics.readings
+    create_topics(bootstrap, {topic: settings.topics.partitions}, replication=settings.topics.replication,
+                  client_config=config)
+    total = sum(len(s.values) for s in series)
+    log(f"producing {total} readings of {len(series)} channel(s) to {topic!r} on {bootstrap}"
+        + (f" at {rate:g}/s" if rate else ""))
+    report = ReadingFeed({**config, "bootstrap.servers": bootstrap}, topic).produce(series, rate=rate,
+                                                                                      step_ms=step_ms)
+    log(f"produced {report.readings} readings in {report.seconds:.1f}s ({report.rate:.0f}/s)")
+    return report

@@ -116,3 +116,22 @@ def test_bad_requests_end_in_one_line(data, tmp_path, monkeypatch, capsys, extra
                            "--out", str(tmp_path / "o"), "--seeds", "1", *extra)
     assert code == 1
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_models_are_trained_only_where_a_study_needs_them(data, tmp_path, monkeypatch, capsys):
+    def run(out: str, *extra: str) -> dict:
+        code, _, err = run_cli(monkeypatch, capsys, "bench", "sensitivity", "--data", str(data),
+                               "--out", str(tmp_path / out), "--seeds", "2", "--studies", "ratio,noise",
+                               "--set", "pca.window=8", "--min-length", "300", "--vus-max-buffer", "10",
+                               "--ratios", "0.05", "--noise-levels", "0,0.1", *extra)
+        assert code == 0, err
+        return json.loads((tmp_path / out / "sensitivity.json").read_text())
+
+    # 2 channels x 2 seeds x (clean + training noise 10%)
+    assert run("all")["run"]["models_trained"] == 8
+    shared = run("shared", "--no-reseed-models", "--noise-variants", "eval_only")
+    assert shared["run"]["models_trained"] == 2  # one clean model per channel serves both seeds
+    assert list(shared["studies"]["noise"]["variants"]) == ["eval_only"]
+    clean = shared["studies"]["noise"]["variants"]["eval_only"]["detectors"]["pca"][0]["metrics"]["pw_f1"]
+    assert clean["values"][0] == clean["values"][1] and clean["std"] == 0.0
+    assert "every seed uses the models trained with detector seed 0" in shared["procedures"]["seeds"]

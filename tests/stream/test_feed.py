@@ -1,0 +1,69 @@
+"""Producing series onto the readings topic: the feed, and `streamproc replay --to-kafka`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamproc.config import Settings
+from streamproc.datasets import SyntheticConfig, generate_synthetic, write_telemanom
+from streamproc.errors import StreamprocError
+from streamproc.stream import ChannelSeries, ReadingFeed, TopicReader, replay_to_kafka
+
+
+def read_all(cluster, topic: str, expected: int) -> list:
+    records = []
+    with TopicReader(cluster.consumer_config("feed-test"), [topic]) as reader:
+        for _ in range(40):
+            records += list(reader.poll(0.5))
+            if len(records) >= expected:
+                break
+    return records
+
+
+@pytest.mark.broker
+def test_feed_interleaves_channels_in_time(kafka_cluster, make_topic):
+    topic = make_topic(partitions=2)
+    feed = ReadingFeed(kafka_cluster.producer_config(), topic)
+    values = np.arange(12, dtype=np.float32).reshape(4, 3)
+    report = feed.produce([ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])],
+                          start_ms=1000, step_ms=10)
+    assert report.readings == 6
+    records = read_all(kafka_cluster, topic, 6)
+    by_channel: dict[str, list] = {}
+    for r in records:
+        by_channel.setdefault(r.record["channel"], []).append(r.record)
+    assert [r["timestamp"] for r in by_channel["x"]] == [1000, 1010, 1020, 1030]
+    assert by_channel["x"][2]["values"] == [6.0, 7.0, 8.0] and by_channel["x"][0]["feature_names"] == ["a", "b", "c"]
+    assert [r["feature_names"] for r in by_channel["y"]] == [None, None]
+
+
+def test_feed_rejects_bad_rates_and_shapes(kafka_cluster):
+    with pytest.raises(StreamprocError, match="shape"):
+        ChannelSeries("x", np.zeros(3))
+    feed = ReadingFeed({"bootstrap.servers": "127.0.0.1:1"}, "t")
+    with pytest.raises(StreamprocError, match="--rate"):
+        feed.produce([ChannelSeries("x", np.zeros((2, 2)))], rate=0)
+
+
+@pytest.mark.broker
+def test_replay_to_kafka_produces_a_telemanom_directory(kafka_cluster, make_topic, tmp_path):
+    data = {name: generate_synthetic(SyntheticConfig(n_features=3, train_steps=50, test_steps=40, seed=i))
+            for i, name in enumerate(["P-1", "P-2"])}
+    write_telemanom(tmp_path, data)
+    topic = make_topic(partitions=4)
+    settings = Settings.load(env={}, overrides={"kafka.bootstrap": kafka_cluster.bootstrap,
+                                                "topics.readings": topic})
+    messages = []
+    report = replay_to_kafka(settings, tmp_path, channels=["P-2"], rate=2000, log=messages.append)
+    assert report.readings == 40 and "40 readings" in messages[0]
+    records = read_all(kafka_cluster, topic, 40)
+    assert len(records) == 40 and {r.record["channel"] for r in records} == {"P-2"}
+    first = min(records, key=lambda r: r.record["timestamp"]).record
+    np.testing.assert_allclose(first["values"], data["P-2"].test[0], rtol=1e-6)
+    assert first["feature_names"] == data["P-2"].feature_names
+
+
+def test_replay_to_kafka_needs_a_cluster(tmp_path):
+    with pytest.raises(StreamprocError, match="KAFKA_BOOTSTRAP"):
+        replay_to_kafka(Settings.load(env={}), tmp_path)
