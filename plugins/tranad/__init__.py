@@ -14,7 +14,7 @@ def streamproc_detectors():
         summary="Transformer encoder-decoders with focus-score self-conditioning, trained adversarially (TranAD)",
         factory=TranADDetector,
         default_config={"window": 10, "d_model": 32, "heads": 4, "layers": 1, "feedforward": 64, "dropout": 0.1,
-                        "epochs": 20, "batch_size": 64, "learning_rate": 1e-3, "patience": 5,
+                        "epochs": 5, "batch_size": 128, "learning_rate": 1e-3, "patience": 5,
                         "validation_tail": 0.1, "max_train_windows": 20000, "train_stride": 1,
                         "score_batch_size": 4096, "device": "auto", "seed": 0},
         small_config={"window": 10, "d_model": 16, "heads": 2, "layers": 1, "feedforward": 32, "dropout": 0.1,

@@ -28,7 +28,7 @@ class TranADDetector(TorchDetector):
     name = "tranad"
 
     def __init__(self, *, window: int = 10, d_model: int = 32, heads: int = 4, layers: int = 1,
-                 feedforward: int = 64, dropout: float = 0.1, epochs: int = 20, batch_size: int = 64,
+                 feedforward: int = 64, dropout: float = 0.1, epochs: int = 5, batch_size: int = 128,
                  learning_rate: float = 1e-3, patience: int = 5, validation_tail: float = 0.1,
                  max_train_windows: int = 20000, train_stride: int = 1, score_batch_size: int = 4096,
                  device: str = "auto", seed: int = 0) -> None:

@@ -110,7 +110,8 @@ class TorchDetector(Detector):
       best weights; early stopping needs validation data: the ``validation`` argument of
       ``fit`` when given, else the last ``validation_tail`` share of the training series;
     - ``max_train_windows`` and ``train_stride``: windows are taken every ``train_stride``
-      steps and, if more than ``max_train_windows`` remain, a seeded random subset is kept;
+      steps (held-out windows too) and, if more than ``max_train_windows`` remain, a seeded
+      random subset is kept;
     - ``score_batch_size``: scoring runs in chunks of this many windows, whatever the batch;
     - ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"``; ``seed``: fixes initialisation,
       shuffling and sampling noise without touching the caller's global RNG state.
@@ -190,7 +191,7 @@ class TorchDetector(Detector):
             self.module = module = module.to(device)
             windows = window_tensor(train, self.window)
             pool = self._training_pool(len(windows), shuffler)
-            held_out = None if validation is None else window_tensor(validation, self.window)
+            held_out = None if validation is None else window_tensor(validation, self.window)[::self.train_stride]
             optimizers = self._make_optimizers(module)
             history: list[float] = []
             best_loss, best_state, stale = math.inf, None, 0

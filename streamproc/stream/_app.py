@@ -171,7 +171,7 @@ class PipelineApp:
 
             async def readings_agent(stream: Any) -> None:
                 async for events in stream.take_events(_readings_per_batch(self.settings), within=within):
-                    await handler([RawMessage.from_faust(e.message) for e in events])
+                    await self._guarded(handler, events)
 
             self.app.agent(readings, name=f"{role}-readings")(readings_agent)
         if role in ("all", "fuse"):
@@ -180,13 +180,13 @@ class PipelineApp:
         if role == "detect":
             async def windows_agent(stream: Any) -> None:
                 async for events in stream.take_events(batch, within=within):
-                    await self._run_detect([RawMessage.from_faust(e.message) for e in events])
+                    await self._guarded(self._run_detect, events)
 
             self.app.agent(self.windows_topic, name="detect-windows")(windows_agent)
         if role == "fuse":
             async def scores_agent(stream: Any) -> None:
                 async for events in stream.take_events(batch * len(self.catalog.detectors), within=within):
-                    await self._run_fuse([RawMessage.from_faust(e.message) for e in events])
+                    await self._guarded(self._run_fuse, events)
 
             self.app.agent(self.scores_topic, name="fuse-scores")(scores_agent)
 
@@ -199,6 +199,23 @@ class PipelineApp:
         return dict.fromkeys(names, partitions)
 
     # -- batch handlers -------------------------------------------------------------------
+
+    async def _guarded(self, handler: Any, events: Sequence[Any]) -> None:
+        """Run a batch handler; if it fails, dead-letter the whole batch and carry on.
+
+        Expected bad input never gets here (the stages dead-letter it one message at a time);
+        this is for the unexpected, so that it neither stops the worker nor loses the batch
+        (Faust acknowledges a batch's events even when its handler raises). No state change of
+        a failed batch is kept: states are only stored once the batch's outputs are flushed.
+        """
+        messages = [RawMessage.from_faust(e.message) for e in events]
+        try:
+            await handler(messages)
+        except Exception as exc:
+            _LOG.exception("a batch of %d messages failed; sending it to the dead-letter topic", len(messages))
+            for message in messages:
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(exc)))
+            await self.app.producer.flush()
 
     async def _in_executor(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -302,7 +319,8 @@ class PipelineApp:
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
         for event in events:
             self.alerts_topic.send_soon(key=event.channel.encode(),
-                                        value=self.codec.encode("Alert", event.to_record()))
+                                        value=self.codec.encode("Alert", event.to_record()),
+                                        headers=produced_at_header(event.produced_at))
             self.metrics.alerts.labels(event.state).inc()
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 

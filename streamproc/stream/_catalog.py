@@ -93,6 +93,9 @@ class ModelCatalog:
             except StreamprocError as exc:
                 problems.append(str(exc))
                 continue
+            except Exception as exc:  # a corrupt artifact must not stop the worker
+                problems.append(f"the {detector!r} model of channel {channel!r} cannot be loaded: {exc!r}")
+                continue
             if model.window != self.window:
                 problems.append(f"the {detector!r} model of channel {channel!r} uses windows of "
                                 f"{model.window} samples but window.size is {self.window}")

@@ -22,7 +22,8 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +31,12 @@ import numpy as np
 
 from streamproc.config import Settings, to_toml
 from streamproc.errors import StreamprocError
-from streamproc.kafka import KafkaCluster, create_topics, open_cluster
+from streamproc.kafka import KafkaCluster, create_topics
 
 from ._feed import ChannelSeries, ReadingFeed
 from ._reader import TopicReader
 from ._tail import format_alert
+from ._worker import embedded_broker
 
 STEP_MS = 1000
 _READY_TIMEOUT_S = 90.0
@@ -214,10 +216,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
     expected = {c.name: len(range(window, len(c.test) + 1, stride)) for c in channels}
     result = DemoResult(planted=sum(len(c.events) for c in channels), windows_expected=sum(expected.values()))
 
-    bootstrap = None if settings.uses_embedded_broker else settings.kafka.bootstrap
-    client = {k: v for k, v in settings.kafka.confluent_config().items() if k != "bootstrap.servers"} \
-        if bootstrap else None
-    with open_cluster(bootstrap, client_config=client) as cluster:
+    with _demo_cluster(settings) as cluster:
         topics = settings.topics
         create_topics(cluster.bootstrap, dict.fromkeys(
             [topics.readings, topics.scores, topics.alerts, topics.dead_letter, topics.feedback], topics.partitions),
@@ -293,6 +292,17 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
          f"scored; {result.opened} alerts opened, {result.resolved} resolved; planted anomalies caught "
          f"{result.caught}/{result.planted}; alerts without a planted anomaly {result.unexplained}")
     return result
+
+
+@contextmanager
+def _demo_cluster(settings: Settings) -> Iterator[KafkaCluster]:
+    """The configured cluster, or an embedded broker that outlives the worker on Ctrl-C."""
+    if not settings.uses_embedded_broker:
+        client = settings.kafka.confluent_config()
+        yield KafkaCluster(client.pop("bootstrap.servers"), embedded=False, client_config=client)
+        return
+    with embedded_broker() as broker:
+        yield KafkaCluster(broker.bootstrap, embedded=True)
 
 
 def _planted_event(channel: DemoChannel, step: int, window: int, stride: int,

@@ -10,8 +10,9 @@ from typing import Any
 
 from streamproc.fusion import DetectorVerdict
 
-# Kafka header carrying the producer timestamp (seconds, float64) of the reading that completed a
-# window, so that reading-to-score and reading-to-alert latency can be measured after each hop.
+# Kafka header carrying the producer timestamp (seconds, big-endian float64) of the reading that
+# completed a window, on window, score and alert messages: reading-to-score and reading-to-alert
+# latency can be measured after each hop, by the worker and by downstream consumers alike.
 PRODUCED_AT_HEADER = "streamproc-produced-at"
 _SECONDS = struct.Struct(">d")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from typing import Any
 
 from streamproc.config import Settings
 from streamproc.errors import StreamprocError
-from streamproc.kafka import TopicCreationError, create_topics, open_cluster
+from streamproc.kafka import EmbeddedBroker, TopicCreationError, create_topics
 
 from ._app import PipelineApp, WorkerOptions
 
@@ -24,6 +25,25 @@ def with_bootstrap(settings: Settings, bootstrap: str) -> Settings:
 
 
 @contextmanager
+def embedded_broker() -> Iterator[EmbeddedBroker]:
+    """An embedded broker that Ctrl-C does not reach.
+
+    The terminal sends SIGINT to the whole process group; the broker must outlive the worker's
+    clean shutdown (which still talks to it), so it starts with SIGINT ignored (a disposition
+    child processes inherit) and is stopped when the block exits.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        broker = EmbeddedBroker().start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@contextmanager
 def worker_cluster(settings: Settings, options: WorkerOptions) -> Iterator[tuple[Settings, WorkerOptions]]:
     """The settings and options to run with: as given for a configured cluster; with the
     address of a freshly started embedded broker (and its workarounds) otherwise."""
@@ -31,10 +51,10 @@ def worker_cluster(settings: Settings, options: WorkerOptions) -> Iterator[tuple
         settings.kafka.bootstrap_servers()  # ConfigError when unset and the embedded broker is off
         yield settings, options
         return
-    with open_cluster() as cluster:
-        print(f"embedded broker (memory only) at {cluster.bootstrap}; point producers at it with "
-              f"KAFKA_BOOTSTRAP={cluster.bootstrap}", file=sys.stderr, flush=True)
-        yield with_bootstrap(settings, cluster.bootstrap), dataclasses.replace(options, embedded_broker=True)
+    with embedded_broker() as broker:
+        print(f"embedded broker (memory only) at {broker.bootstrap}; point producers at it with "
+              f"KAFKA_BOOTSTRAP={broker.bootstrap}", file=sys.stderr, flush=True)
+        yield with_bootstrap(settings, broker.bootstrap), dataclasses.replace(options, embedded_broker=True)
 
 
 def prepare_topics(settings: Settings, topics: Mapping[str, int]) -> None:

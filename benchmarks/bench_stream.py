@@ -1,0 +1,293 @@
+"""Throughput, latency and memory of one streaming worker (``streamproc run --role all``).
+
+For each detector and stride:
+
+1. **Throughput**: a backlog of readings (``--channels`` channels x ``--steps`` steps of
+   synthetic data with planted anomalies) is produced first; a worker then consumes it and the
+   rate is read from its ``streamproc_readings_total`` counter between 10% and 90% progress.
+2. **Latency**: a fresh worker is fed in real time at half that rate for ``--latency-seconds``;
+   reading-to-score and reading-to-alert latency are measured by a consumer, from the
+   ``streamproc-produced-at`` header (when the reading that completed the window was produced)
+   to the moment the score or alert is received.
+
+Then **memory**: a ``pca`` worker's resident memory before and after ``--memory-channels``
+channels each filled a window.
+
+Every channel gets a copy of one model trained on the template channel: training cost is not
+what is measured. The worker talks to the embedded broker (tansu) with its client workarounds,
+among them one record per producer batch (see streamproc.kafka), as ``streamproc demo`` does.
+
+Run it under the CPU lock::
+
+    OMP_NUM_THREADS=1 flock /tmp/streamproc-cpu.lock python benchmarks/bench_stream.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from streamproc.datasets import SyntheticConfig, generate_synthetic
+from streamproc.kafka import EMBEDDED_OVERRIDES, EmbeddedBroker, create_topics
+from streamproc.stream import PRODUCED_AT_HEADER, ChannelSeries, ReadingFeed
+from streamproc.training import ModelStore, train_channel
+
+# Quick-to-train configurations: scoring cost, not model quality, is measured.
+TRAIN_OVERRIDES = {"epochs": 1, "max_train_windows": 2000, "device": "auto"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_models(root: Path, detector: str, channels: list[str], window: int, n_features: int) -> None:
+    """Train ``detector`` on one template channel and copy the artifact to every channel."""
+    from streamproc.detection import DetectorRegistry
+
+    data = generate_synthetic(SyntheticConfig(n_features=n_features, train_steps=3000, test_steps=10, seed=1))
+    defaults = DetectorRegistry().spec(detector).default_config
+    config = {"window": window, **{k: v for k, v in TRAIN_OVERRIDES.items() if k in defaults}}
+    store = ModelStore(root)
+    template = store.save(train_channel(detector, channels[0], data.train, config=config,
+                                        feature_names=data.feature_names))
+    for name in channels[1:]:
+        target = root / detector / name
+        shutil.copytree(template, target)
+        meta_path = target / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta["channel"] = name
+        meta_path.write_text(json.dumps(meta))
+
+
+def test_series(channels: list[str], steps: int, n_features: int) -> list[ChannelSeries]:
+    data = generate_synthetic(SyntheticConfig(n_features=n_features, train_steps=10, test_steps=steps,
+                                              anomaly_ratio=0.05, seed=2))
+    # Channels share the test signal, shifted so they do not all alert at once.
+    return [ChannelSeries(name, np.roll(data.test, 37 * i, axis=0), data.feature_names)
+            for i, name in enumerate(channels)]
+
+
+class Worker:
+    def __init__(self, bootstrap: str, topics: dict[str, str], app_id: str, models: Path, detector: str,
+                 window: int, stride: int, log: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")}
+        env.update({f"STREAMPROC_TOPICS__{k.upper()}": v for k, v in topics.items()})
+        env.update({"KAFKA_BOOTSTRAP": bootstrap, "STREAMPROC_WINDOW__SIZE": str(window),
+                    "STREAMPROC_WINDOW__STRIDE": str(stride), "STREAMPROC_DETECTORS__MODELS_DIR": str(models),
+                    "STREAMPROC_DETECTORS__ENABLED": json.dumps([detector])})
+        command = [sys.executable, "-m", "streamproc", "run", "--embedded-broker", "--app-id", app_id,
+                   "--web-port", str(self.port), "--log-level", "error"]
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            return response.read()
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}")
+            try:
+                self.get("/readyz")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("worker not ready")
+
+    def accepted(self) -> float:
+        for line in self.get("/metrics").decode().splitlines():
+            if line.startswith('streamproc_readings_total{outcome="accepted"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+class Run:
+    """Topics and a worker of one measurement."""
+
+    counter = 0
+
+    def __init__(self, bootstrap: str, workdir: Path, models: Path, detector: str, window: int,
+                 stride: int) -> None:
+        Run.counter += 1
+        tag = f"{detector}-s{stride}-{Run.counter}"
+        self.bootstrap = bootstrap
+        self.topics = {k: f"bench.{tag}.{k}" for k in ("readings", "scores", "alerts", "dead_letter", "feedback")}
+        create_topics(bootstrap, dict.fromkeys(self.topics.values(), 4))
+        self.feed = ReadingFeed(EMBEDDED_OVERRIDES.producer_config({"bootstrap.servers": bootstrap}),
+                                self.topics["readings"])
+        self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
+                            workdir / f"worker-{tag}.log")
+        self.worker: Worker | None = None
+
+    def start(self) -> Worker:
+        self.worker = Worker(*self.worker_args)
+        self.worker.wait_ready()
+        return self.worker
+
+
+def measure_throughput(run: Run, series: list[ChannelSeries]) -> float:
+    total = sum(len(s.values) for s in series)
+    run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000)
+    worker = run.start()
+    samples = []
+    while True:
+        done = worker.accepted()
+        samples.append((time.perf_counter(), done))
+        if done >= total:
+            break
+        time.sleep(0.25)
+    worker.stop()
+    times = np.array([t for t, _ in samples])
+    counts = np.array([c for _, c in samples])
+    low, high = np.searchsorted(counts, 0.1 * total), np.searchsorted(counts, 0.9 * total)
+    return float((counts[high] - counts[low]) / (times[high] - times[low]))
+
+
+def measure_latency(run: Run, series: list[ChannelSeries], rate: float, seconds: float) -> dict:
+    from confluent_kafka import Consumer, TopicPartition
+
+    worker = run.start()
+    consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "bench", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(run.topics[t], p, 0) for t in ("scores", "alerts") for p in range(4)])
+    latencies: dict[str, list[float]] = {run.topics["scores"]: [], run.topics["alerts"]: []}
+    stop = threading.Event()
+    steps = int(rate * seconds / len(series)) + 1
+    feed = threading.Thread(target=run.feed.produce, kwargs={
+        "series": [ChannelSeries(s.channel, s.values[:steps], s.feature_names) for s in series],
+        "rate": rate, "stop": stop})
+    feed.start()
+    deadline = time.monotonic() + seconds + 10
+    while feed.is_alive() or time.monotonic() < deadline - 8:
+        for message in consumer.consume(1000, 0.2):
+            if message.error() is not None:
+                continue
+            received = time.time()
+            produced = dict(message.headers() or []).get(PRODUCED_AT_HEADER)
+            if produced is not None:
+                latencies[message.topic()].append(received - struct.unpack(">d", produced)[0])
+        if time.monotonic() > deadline:
+            break
+    stop.set()
+    feed.join()
+    consumer.close()
+    worker.stop()
+
+    def quantiles(values: list[float]) -> dict:
+        if not values:
+            return {"n": 0}
+        ms = 1000 * np.asarray(values)
+        return {"n": len(values), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+
+    return {"score": quantiles(latencies[run.topics["scores"]]), "alert": quantiles(latencies[run.topics["alerts"]])}
+
+
+def measure_memory(bootstrap: str, workdir: Path, channels: int, window: int, stride: int, n_features: int) -> dict:
+    names = [f"m{i:05d}" for i in range(channels)]
+    models = workdir / "models-memory"
+    train_models(models, "pca", names, window, n_features)
+    run = Run(bootstrap, workdir, models, "pca", window, stride)
+    worker = run.start()
+    time.sleep(2)
+    before = worker.rss_mib()
+    series = test_series(names, window + stride, n_features)
+    run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000)
+    total = channels * (window + stride)
+    while worker.accepted() < total:
+        time.sleep(0.5)
+    time.sleep(2)
+    after = worker.rss_mib()
+    worker.stop()
+    model = ModelStore(models).load("pca", names[0])
+    from streamproc.fusion import ChannelFusion
+    from streamproc.windows import ChannelWindow
+
+    return {"channels": channels, "rss_before_mib": before, "rss_after_mib": after,
+            "mib_per_1000_channels": (after - before) * 1000 / channels,
+            "window_state_bytes": len(ChannelWindow(window, n_features).to_bytes()),
+            "fusion_state_bytes": len(ChannelFusion(last_window_end=1_700_000_000_000).to_bytes()),
+            "pca_model_bytes": int(model.detector.basis.nbytes + model.detector.mean.nbytes)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--detectors", default="pca,structure_aware")
+    parser.add_argument("--strides", default="10,1")
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--features", type=int, default=10)
+    parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=1000, help="Backlog steps per channel.")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--memory-channels", type=int, default=1000)
+    parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
+    args = parser.parse_args()
+
+    results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                 "load_average": os.getloadavg()[0]},
+                     "args": {k: str(v) for k, v in vars(args).items()}, "runs": []}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    names = [f"c{i:03d}" for i in range(args.channels)]
+    try:
+        with EmbeddedBroker() as broker:
+            for detector in args.detectors.split(","):
+                models = workdir / f"models-{detector}"
+                started = time.perf_counter()
+                train_models(models, detector, names, args.window, args.features)
+                print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
+                for stride in (int(s) for s in args.strides.split(",")):
+                    series = test_series(names, args.steps, args.features)
+                    rate = measure_throughput(Run(broker.bootstrap, workdir, models, detector, args.window, stride),
+                                              series)
+                    print(f"{detector} stride {stride}: {rate:,.0f} readings/s", flush=True)
+                    latency = measure_latency(Run(broker.bootstrap, workdir, models, detector, args.window, stride),
+                                              series, rate / 2, args.latency_seconds)
+                    print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
+                    results["runs"].append({"detector": detector, "stride": stride, "readings_per_s": rate,
+                                            "latency_rate": rate / 2, "latency": latency})
+            if args.memory_channels:
+                memory = measure_memory(broker.bootstrap, workdir, args.memory_channels, args.window, 10,
+                                        args.features)
+                print(f"memory: {json.dumps(memory)}", flush=True)
+                results["memory"] = memory
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
