@@ -61,8 +61,10 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
         fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=9, frameon=False)
         seeds = len(result["settings"]["seeds"])
         channels = len(data["channels"])
+        available = result["settings"].get("channels_in_data", channels)
+        scope = f"{channels} of {available} channels" if channels < available else f"all {channels} channels"
         fig.suptitle(f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), "
-                     f"micro over {channels} channel(s); grey = random sanity baseline", fontsize=11)
+                     f"micro over {scope}; grey = random sanity baseline", fontsize=11)
         # Fixed margins: tight_layout measures every tick label and costs more than the drawing.
         fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.14, wspace=0.2, hspace=0.32)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,16 @@ def render_markdown(result: Mapping[str, Any]) -> str:
     settings = result["settings"]
     labels: Mapping[str, str] = result["metrics"]
     sanity = set(result.get("sanity", ()))
+    channels = settings["channels"]
+    if settings.get("channel_subset"):
+        scope = (f"**a subset: {len(channels)} of the {settings['channels_in_data']} channels** "
+                 f"({', '.join(channels)}), chosen with --channels")
+    else:
+        scope = f"all {len(channels)} channel(s)"
     lines = [
         "# Sensitivity studies",
         "",
-        f"- data: `{settings['data']}`; {len(settings['channels'])} channel(s); detectors: "
+        f"- data: `{settings['data']}`; {scope}; detectors: "
         f"{', '.join(settings['detectors'])}; seeds: {', '.join(map(str, settings['seeds']))}; "
         f"streamproc {settings['library_version']}",
         f"- cells: mean ± sample std over seeds; micro totals over channels. {result['procedures']['thresholds']}",

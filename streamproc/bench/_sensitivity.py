@@ -251,7 +251,8 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
         "kind": RESULT_KIND,
         "format": RESULT_FORMAT,
         "settings": {
-            "data": str(data), "channels": selected, **settings.to_json(),
+            "data": str(data), "channels": selected, "channels_in_data": len(dataset.channels),
+            "channel_subset": len(selected) < len(dataset.channels), **settings.to_json(),
             "detector_configs": {d.name: d.config for d in detectors},
             "cache": str(model_cache.root), "library_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

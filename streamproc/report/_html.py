@@ -282,7 +282,7 @@ def _sensitivity(source: Source) -> str:
     parts = [
         f'<div class="guide">{_guides.SENSITIVITY}</div>',
         f'<p class="meta">data: <code>{escape(str(settings.get("data", "?")))}</code> &middot; '
-        f'{len(settings.get("channels") or [])} channel(s) &middot; detectors: '
+        f'{_scope(settings)} &middot; detectors: '
         f'{escape(", ".join(map(str, settings.get("detectors") or [])))} &middot; {len(seeds)} seed(s)</p>',
     ]
     for key in ("seeds", "thresholds"):
@@ -301,6 +301,14 @@ def _sensitivity(source: Source) -> str:
         for variant, curves in (content.get("variants") or {}).items():
             parts.append(_study_table(study, variant, curves, labels, sanity))
     return "".join(parts)
+
+
+def _scope(settings: Mapping[str, Any]) -> str:
+    channels = settings.get("channels") or []
+    if settings.get("channel_subset"):
+        return (f'<b>a subset: {len(channels)} of {escape(str(settings.get("channels_in_data", "?")))} channels</b> '
+                f'({escape(", ".join(map(str, channels)))})')
+    return f"{len(channels)} channel(s)"
 
 
 def _construction(content: Mapping[str, Any]) -> str:

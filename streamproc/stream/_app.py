@@ -39,6 +39,7 @@ from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowSta
 from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
+from ._tansu import embedded_broker_urls
 from ._stages import PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
 
 ROLES = ("all", "window", "detect", "fuse")
@@ -111,6 +112,7 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
     }
     if options.embedded_broker:
         conf = EMBEDDED_OVERRIDES.faust_settings(conf)
+        conf["broker"] = embedded_broker_urls(kafka.bootstrap_servers())
     return conf
 
 

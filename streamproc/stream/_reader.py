@@ -52,8 +52,15 @@ class TopicReader:
         self._consumer.assign(partitions)
 
     def poll(self, timeout: float = 0.5) -> Iterator[TopicRecord]:
-        """Decoded messages available within ``timeout``; undecodable ones are logged and skipped."""
-        for message in self._consumer.consume(10_000, timeout):
+        """Decoded messages available within ``timeout``; undecodable ones are logged and skipped.
+
+        Returns as soon as a message arrives (with whatever else is already there): ``consume``
+        alone would wait for a full batch.
+        """
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return
+        for message in [first, *self._consumer.consume(10_000, 0)]:
             if message.error() is not None:
                 _LOG.debug("consumer: %s", message.error())
                 continue

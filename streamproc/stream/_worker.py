@@ -29,14 +29,15 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
     """An embedded broker that Ctrl-C does not reach.
 
     The terminal sends SIGINT to the whole process group; the broker must outlive the worker's
-    clean shutdown (which still talks to it), so it starts with SIGINT ignored (a disposition
-    child processes inherit) and is stopped when the block exits.
+    clean shutdown (which still talks to it), so it starts with SIGINT blocked (a signal mask
+    survives fork and exec, and tansu installs a handler of its own, which would override an
+    ignored disposition) and is stopped when the block exits.
     """
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         broker = EmbeddedBroker().start()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         yield broker
     finally:

@@ -129,8 +129,10 @@ def test_models_are_trained_only_where_a_study_needs_them(data, tmp_path, monkey
 
     # 2 channels x 2 seeds x (clean + training noise 10%)
     assert run("all")["run"]["models_trained"] == 8
-    shared = run("shared", "--no-reseed-models", "--noise-variants", "eval_only")
-    assert shared["run"]["models_trained"] == 2  # one clean model per channel serves both seeds
+    shared = run("shared", "--no-reseed-models", "--noise-variants", "eval_only", "--channels", "S-2")
+    assert shared["run"]["models_trained"] == 1  # one clean model serves both seeds
+    assert shared["settings"]["channel_subset"] and shared["studies"]["ratio"]["channels"] == ["S-2"]
+    assert "**a subset: 1 of the 2 channels** (S-2)" in (tmp_path / "shared" / "sensitivity.md").read_text()
     assert list(shared["studies"]["noise"]["variants"]) == ["eval_only"]
     clean = shared["studies"]["noise"]["variants"]["eval_only"]["detectors"]["pca"][0]["metrics"]["pw_f1"]
     assert clean["values"][0] == clean["values"][1] and clean["std"] == 0.0
