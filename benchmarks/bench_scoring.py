@@ -50,12 +50,14 @@ def _synthetic(steps: int, features: int, seed: int) -> np.ndarray:
     return (np.sin(2 * np.pi * t / periods + phases) + 0.1 * rng.standard_normal((steps, features))).astype(np.float32)
 
 
-def _throughput(detector, windows: np.ndarray, batch: int, repeats: int, min_seconds: float) -> list[float]:
+def _throughput(detector, windows: np.ndarray, batch: int, repeats: int,
+                min_seconds: float) -> tuple[list[float], list[float]]:
+    """Windows per wall-clock second and per process-CPU second, one of each per timed round."""
     batches = [np.ascontiguousarray(windows[i:i + batch]) for i in range(0, len(windows) - batch + 1, batch)]
     detector.score(batches[0])  # warm-up: lazy initialisation, allocator
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(repeats):
-        scored, calls, started = 0, 0, time.perf_counter()
+        scored, calls, started, cpu_started = 0, 0, time.perf_counter(), time.process_time()
         while True:
             chunk = batches[calls % len(batches)]
             detector.score(chunk)
@@ -65,7 +67,8 @@ def _throughput(detector, windows: np.ndarray, batch: int, repeats: int, min_sec
             if elapsed >= min_seconds:
                 break
         rates.append(scored / elapsed)
-    return rates
+        cpu_rates.append(scored / (time.process_time() - cpu_started))
+    return rates, cpu_rates
 
 
 def main() -> None:
@@ -97,21 +100,23 @@ def main() -> None:
     fit_rss = _peak_rss_mib()
     windows = sliding_windows(_synthetic(args.window + 4096, args.features, seed=1), args.window)
 
+    load_before = f"{os.getloadavg()[0]:.2f}"
     rows = []
     for batch in (int(b) for b in args.batches.split(",")):
-        rates = _throughput(detector, windows, batch, args.repeats, args.min_seconds)
-        rows.append((batch, statistics.median(rates), max(rates), 1000.0 * batch / statistics.median(rates),
-                     _peak_rss_mib()))
+        rates, cpu_rates = _throughput(detector, windows, batch, args.repeats, args.min_seconds)
+        rows.append((batch, statistics.median(rates), max(rates), statistics.median(cpu_rates),
+                     1000.0 * batch / statistics.median(rates), _peak_rss_mib()))
 
     print(f"## {args.detector} scoring on CPU: window {args.window}, {args.features} features\n")
     print(f"config overrides: `{json.dumps(overrides, sort_keys=True)}`\n")
-    print("| batch | windows/s (median) | windows/s (best) | ms per batch | peak RSS after (MiB) |")
-    print("|---:|---:|---:|---:|---:|")
-    for batch, median, best, latency, rss in rows:
-        print(f"| {batch} | {median:,.0f} | {best:,.0f} | {latency:.2f} | {rss:.0f} |")
+    print("| batch | windows/s (median) | windows/s (best) | windows per CPU-s | ms per batch | peak RSS after (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for batch, median, best, per_cpu, latency, rss in rows:
+        print(f"| {batch} | {median:,.0f} | {best:,.0f} | {per_cpu:,.0f} | {latency:.2f} | {rss:.0f} |")
     print()
     print(f"- fit: {report.seconds:.1f} s on {args.train_steps} synthetic steps "
           f"({report.train_windows} windows, {report.epochs} epochs); peak RSS after fit {fit_rss:.0f} MiB")
+    print(f"- load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     print(f"- machine: {_cpu_model()}, {os.cpu_count()} logical cores "
           f"({len(os.sched_getaffinity(0))} usable), torch {torch.__version__} with {torch.get_num_threads()} "
           f"threads, numpy {np.__version__}, Python {platform.python_version()}")

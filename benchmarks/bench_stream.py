@@ -208,7 +208,7 @@ def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
                       flush=True)
                 os._exit(0)
 
-    faust.Worker(app, loglevel="error", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    faust.Worker(app, loglevel=os.environ.get("CEIL_LOG", "error"), quiet=True, redirect_stdouts=False).execute_from_commandline()
 
 
 def measure_faust_ceiling(bootstrap: str, series: list[ChannelSeries]) -> float:

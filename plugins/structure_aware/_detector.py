@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamproc.detection import TorchDetector, TrainStep
+from streamproc.detection import TorchDetector, TrainStep, window_tensor
 from streamproc.errors import StreamprocError
 
 from ._network import StructureAwareNetwork
@@ -29,6 +29,12 @@ class StructureAwareDetector(TorchDetector):
     reconstruction error averaged over the input steps with weights that halve every
     ``recency_halflife`` steps back from the end (``0``: a plain mean over the window).
 
+    With ``normalize_errors`` each feature's two errors are divided by their mean over the
+    training windows, floored at ``error_scale_floor`` times the mean over features: a
+    feature the model never learned to predict well (a command flag toggled from outside,
+    say) then counts in units of its own normal error instead of swamping the score, while
+    a feature that was easy to model is not amplified beyond the average.
+
     ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
     ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.
     """
@@ -38,7 +44,8 @@ class StructureAwareDetector(TorchDetector):
     def __init__(self, *, window: int = 100, d_model: int = 32, layers: int = 3,
                  kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
                  dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
-                 recency_halflife: float = 0.0, threads: int = 0, epochs: int = 10, batch_size: int = 64,
+                 recency_halflife: float = 5.0, normalize_errors: bool = True,
+                 error_scale_floor: float = 1.0, threads: int = 0, epochs: int = 10, batch_size: int = 64,
                  learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
                  max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
                  device: str = "auto", seed: int = 0) -> None:
@@ -57,6 +64,8 @@ class StructureAwareDetector(TorchDetector):
         _check(0.0 <= alpha <= 1.0, "alpha", f"must be in [0, 1], got {alpha}")
         _check(0.0 <= rec_loss_weight <= 1.0, "rec_loss_weight", f"must be in [0, 1], got {rec_loss_weight}")
         _check(recency_halflife >= 0.0, "recency_halflife", f"must be >= 0, got {recency_halflife}")
+        _check(isinstance(normalize_errors, bool), "normalize_errors", f"must be true or false, got {normalize_errors!r}")
+        _check(error_scale_floor > 0.0, "error_scale_floor", f"must be > 0, got {error_scale_floor}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -66,6 +75,7 @@ class StructureAwareDetector(TorchDetector):
                              d_model=int(d_model), layers=int(layers), kernel_sizes=kernel_sizes,
                              dilations=dilations, dropout=float(dropout), alpha=float(alpha),
                              rec_loss_weight=float(rec_loss_weight), recency_halflife=float(recency_halflife),
+                             normalize_errors=normalize_errors, error_scale_floor=float(error_scale_floor),
                              threads=int(threads))
         except StreamprocError:
             raise
@@ -79,6 +89,8 @@ class StructureAwareDetector(TorchDetector):
         self.alpha = float(alpha)
         self.rec_loss_weight = float(rec_loss_weight)
         self.recency_halflife = float(recency_halflife)
+        self.normalize_errors = normalize_errors
+        self.error_scale_floor = float(error_scale_floor)
         self.threads = int(threads)
         self._step_weights: torch.Tensor | None = None
 
@@ -110,10 +122,17 @@ class StructureAwareDetector(TorchDetector):
     def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
         return self._objective(*self._squared_errors(windows))
 
-    def _score_tensor(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _feature_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(rec[B, C], pred[B, C])``: each head's squared error per feature, before scaling."""
         rec, pred = self._squared_errors(windows)
-        rec_per_feature = torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device))
-        contributions = self.alpha * rec_per_feature + (1.0 - self.alpha) * pred
+        return torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device)), pred
+
+    def _score_tensor(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rec, pred = self._feature_errors(windows)
+        if self.normalize_errors:
+            rec_scale, pred_scale = self.module.error_scale
+            rec, pred = rec / rec_scale, pred / pred_scale
+        contributions = self.alpha * rec + (1.0 - self.alpha) * pred
         return contributions.sum(dim=1), contributions
 
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
@@ -131,7 +150,29 @@ class StructureAwareDetector(TorchDetector):
 
     def _fit(self, train, progress, validation=None):
         with self._thread_limit():
-            return super()._fit(train, progress, validation)
+            report = super()._fit(train, progress, validation)
+            if self.normalize_errors:
+                self._calibrate_error_scale(train)
+        return report
+
+    def _calibrate_error_scale(self, train: np.ndarray) -> None:
+        """Set each feature's error scale from the trained model's errors on training windows."""
+        windows = window_tensor(train, self.window)
+        stride = max(1, -(-len(windows) // self.max_train_windows))  # evenly spread, at most the cap
+        windows = windows[::stride]
+        rec_sum = torch.zeros(self.n_features, dtype=torch.float64)
+        pred_sum = torch.zeros(self.n_features, dtype=torch.float64)
+        self.module.eval()
+        with torch.inference_mode():
+            for start in range(0, len(windows), self.score_batch_size):
+                rec, pred = self._feature_errors(windows[start:start + self.score_batch_size].to(self._device))
+                rec_sum += rec.sum(dim=0).double().cpu()
+                pred_sum += pred.sum(dim=0).double().cpu()
+        scales = torch.stack([rec_sum, pred_sum]) / len(windows)
+        floor = self.error_scale_floor * scales.mean(dim=1, keepdim=True)
+        # An exact fit everywhere leaves no scale to measure: keep raw errors then.
+        scales = torch.where(floor > 0, torch.maximum(scales, floor), torch.ones_like(scales))
+        self.module.error_scale.copy_(scales.float())
 
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._thread_limit():

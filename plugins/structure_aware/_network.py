@@ -94,6 +94,8 @@ class StructureAwareNetwork(nn.Module):
 
     The prediction head reads the attention-pooled window together with the last step's state:
     the pooled context carries the window's regime, the last state its most recent value.
+    ``error_scale[2, C]`` (reconstruction, prediction) holds each feature's normal error,
+    which the detector measures after training; it travels with the weights.
     """
 
     def __init__(self, n_features: int, d_model: int, layers: int, kernel_sizes: Sequence[int],
@@ -106,6 +108,7 @@ class StructureAwareNetwork(nn.Module):
         self.attention = StructuralAttention(d_model)
         self.reconstruct = nn.Conv1d(d_model, n_features, 1)
         self.predict = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.GELU(), nn.Linear(d_model, n_features))
+        self.register_buffer("error_scale", torch.ones(2, n_features))
 
     def forward(self, history: torch.Tensor) -> NetworkOutput:
         """``history[B, T, C]`` → reconstruction of it and prediction of step ``T + 1``."""

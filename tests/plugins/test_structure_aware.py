@@ -124,8 +124,32 @@ def test_recency_halflife_weights_recent_reconstruction_errors(fitted) -> None:
     weights = _twin(fitted, recency_halflife=2.0)._history_weights(WINDOW - 1, torch.device("cpu"))
     assert float(weights.sum()) == pytest.approx(1.0)
     assert float(weights[-1] / weights[-3]) == pytest.approx(2.0)
-    uniform = fitted._history_weights(WINDOW - 1, torch.device("cpu"))
+    uniform = _twin(fitted, recency_halflife=0.0)._history_weights(WINDOW - 1, torch.device("cpu"))
     torch.testing.assert_close(uniform, torch.full((WINDOW - 1,), 1.0 / (WINDOW - 1)))
+
+
+def test_error_scale_is_measured_on_training_windows_and_floored(fitted) -> None:
+    # The fixture's 789 training windows exceed max_train_windows=600: every second one is used.
+    windows = np.ascontiguousarray(sliding_windows(_series(800, seed=0), WINDOW)[::2])
+    raw = np.stack([_twin(fitted, normalize_errors=False, alpha=a).score(windows).contributions.mean(axis=0)
+                    for a in (1.0, 0.0)])
+    expected = np.maximum(raw, fitted.error_scale_floor * raw.mean(axis=1, keepdims=True))
+    np.testing.assert_allclose(fitted.module.error_scale.numpy(), expected, rtol=1e-4)
+    unscaled = StructureAwareDetector(**{**TINY, "epochs": 1, "normalize_errors": False})
+    unscaled.fit(_series(200, seed=0))
+    assert torch.equal(unscaled.module.error_scale, torch.ones(2, 3))
+
+
+def test_normalised_errors_keep_an_unpredictable_feature_from_dominating() -> None:
+    train = _series(800, seed=0)
+    train[:, 2] = 3.0 * np.random.default_rng(5).standard_normal(len(train))  # noise no model can predict
+    detector = StructureAwareDetector(**{**TINY, "error_scale_floor": 0.1})
+    detector.fit(train)
+    windows = np.ascontiguousarray(sliding_windows(train[-200:], WINDOW))
+    raw = _twin(detector, normalize_errors=False).score(windows).contributions.mean(axis=0)
+    scaled = detector.score(windows).contributions.mean(axis=0)
+    assert raw[2] / raw.sum() > 0.9
+    assert scaled[2] / scaled.sum() < 0.6
 
 
 def test_prediction_error_points_at_the_feature_that_broke(fitted, test_windows) -> None:
@@ -210,6 +234,8 @@ def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
     ({"rec_loss_weight": -0.1}, "rec_loss_weight"),
     ({"recency_halflife": -1}, "recency_halflife"),
     ({"threads": -1}, "threads"),
+    ({"normalize_errors": "yes"}, "normalize_errors"),
+    ({"error_scale_floor": 0.0}, "error_scale_floor"),
     ({"epochs": 0}, "epochs"),
     ({"learning_rate": 0}, "learning_rate"),
 ])
