@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,17 +86,56 @@ def test_series(channels: list[str], steps: int, n_features: int) -> list[Channe
             for i, name in enumerate(channels)]
 
 
+@dataclass(frozen=True)
+class Variant:
+    """How the worker runs: ``batched`` gives its producer back batching, which the embedded
+    broker's workaround takes away (tansu's table recovery needs one record per batch; a real
+    cluster does not): the rate a worker could reach without that workaround."""
+
+    name: str = "embedded"
+    batch_within_s: float = 0.05
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, batch_within_s={self.batch_within_s:g}"
+
+
+def pipeline_worker(app_id: str, port: int, batched: bool) -> None:
+    """``streamproc run --embedded-broker``, optionally with producer batching restored."""
+    import warnings
+
+    import faust
+
+    from streamproc.config import Settings
+    from streamproc.stream import PipelineApp, WorkerOptions, prepare_topics
+
+    settings = Settings.load(overrides={"worker.web_port": port})
+    pipeline = PipelineApp(settings, WorkerOptions(app_id=app_id, embedded_broker=True))
+    if batched:
+        with warnings.catch_warnings():
+            # Set before the worker starts, so the producer is created with them.
+            warnings.simplefilter("ignore")
+            pipeline.app.conf.producer_max_batch_size = 16384
+            pipeline.app.conf.producer_linger = 0.0
+    prepare_topics(settings, pipeline.topics())
+    faust.Worker(pipeline.app, loglevel="error", quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
 class Worker:
     def __init__(self, bootstrap: str, topics: dict[str, str], app_id: str, models: Path, detector: str,
-                 window: int, stride: int, log: Path) -> None:
+                 window: int, stride: int, log: Path, variant: Variant) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")}
         env.update({f"STREAMPROC_TOPICS__{k.upper()}": v for k, v in topics.items()})
         env.update({"KAFKA_BOOTSTRAP": bootstrap, "STREAMPROC_WINDOW__SIZE": str(window),
                     "STREAMPROC_WINDOW__STRIDE": str(stride), "STREAMPROC_DETECTORS__MODELS_DIR": str(models),
-                    "STREAMPROC_DETECTORS__ENABLED": json.dumps([detector])})
-        command = [sys.executable, "-m", "streamproc", "run", "--embedded-broker", "--app-id", app_id,
-                   "--web-port", str(self.port), "--log-level", "error"]
+                    "STREAMPROC_DETECTORS__ENABLED": json.dumps([detector]),
+                    "STREAMPROC_WORKER__BATCH_WITHIN_S": str(variant.batch_within_s)})
+        if variant.name == "embedded":
+            command = [sys.executable, "-m", "streamproc", "run", "--embedded-broker", "--app-id", app_id,
+                       "--web-port", str(self.port), "--log-level", "error"]
+        else:
+            command = [sys.executable, __file__, "pipeline-worker", app_id, str(self.port), variant.name]
         self.log = log.open("wb")
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -143,7 +183,7 @@ class Run:
     counter = 0
 
     def __init__(self, bootstrap: str, workdir: Path, models: Path, detector: str, window: int,
-                 stride: int) -> None:
+                 stride: int, variant: Variant = Variant()) -> None:
         Run.counter += 1
         tag = f"{detector}-s{stride}-{Run.counter}"
         self.bootstrap = bootstrap
@@ -152,7 +192,7 @@ class Run:
         self.feed = ReadingFeed(EMBEDDED_OVERRIDES.producer_config({"bootstrap.servers": bootstrap}),
                                 self.topics["readings"])
         self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
-                            workdir / f"worker-{tag}.log")
+                            workdir / f"worker-{tag}.log", variant)
         self.worker: Worker | None = None
 
     def start(self) -> Worker:
@@ -193,7 +233,8 @@ def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
     settings = Settings.load(env={}, overrides={"kafka.bootstrap": bootstrap})
     options = WorkerOptions(app_id=f"ceiling-{topic}", embedded_broker=True, web_enabled=False)
     app = faust.App(options.group(), **faust_settings(settings, options))
-    readings = app.topic(topic, key_type=bytes, value_type=bytes, partitions=settings.topics.partitions)
+    readings = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                         partitions=settings.topics.partitions)
     per_batch = settings.worker.batch_size * settings.window.stride
     seen = {"count": 0, "first": 0.0}
 
@@ -208,7 +249,7 @@ def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
                       flush=True)
                 os._exit(0)
 
-    faust.Worker(app, loglevel=os.environ.get("CEIL_LOG", "error"), quiet=True, redirect_stdouts=False).execute_from_commandline()
+    faust.Worker(app, loglevel="error", quiet=True, redirect_stdouts=False).execute_from_commandline()
 
 
 def measure_faust_ceiling(bootstrap: str, series: list[ChannelSeries]) -> float:
@@ -292,6 +333,9 @@ def main() -> None:
     if sys.argv[1:2] == ["ceiling-worker"]:
         faust_ceiling_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
+    if sys.argv[1:2] == ["pipeline-worker"]:
+        pipeline_worker(sys.argv[2], int(sys.argv[3]), batched=sys.argv[4] == "batched")
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--detectors", default="pca,omnianomaly",
                         help="pca, and the heaviest plugin by scoring cost per window (omnianomaly).")
@@ -303,6 +347,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=60.0, help="Longest throughput measurement.")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--memory-channels", type=int, default=1000)
+    parser.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
+                        help="Also run the first detector at stride 10 with producer batching restored, and "
+                             "with batch_within_s=0.25.")
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
     args = parser.parse_args()
 
@@ -316,21 +363,27 @@ def main() -> None:
             ceiling = measure_faust_ceiling(broker.bootstrap, test_series(names, args.steps, args.features))
             print(f"Faust alone (agent that only counts): {ceiling:,.0f} readings/s", flush=True)
             results["faust_ceiling_readings_per_s"] = ceiling
-            for detector in args.detectors.split(","):
+            plan = [(d, int(stride), Variant()) for d in args.detectors.split(",") for stride in args.strides.split(",")]
+            if args.variants:
+                first = args.detectors.split(",")[0]
+                plan += [(first, 10, Variant("batched")), (first, 10, Variant(batch_within_s=0.25))]
+            trained: set[str] = set()
+            for detector, stride, variant in plan:
                 models = workdir / f"models-{detector}"
-                started = time.perf_counter()
-                train_models(models, detector, names, args.window, args.features)
-                print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
-                for stride in (int(s) for s in args.strides.split(",")):
-                    series = test_series(names, args.steps, args.features)
-                    rate = measure_throughput(Run(broker.bootstrap, workdir, models, detector, args.window, stride),
-                                              series, args.max_seconds)
-                    print(f"{detector} stride {stride}: {rate:,.0f} readings/s", flush=True)
-                    latency = measure_latency(Run(broker.bootstrap, workdir, models, detector, args.window, stride),
-                                              series, rate / 2, args.latency_seconds)
-                    print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
-                    results["runs"].append({"detector": detector, "stride": stride, "readings_per_s": rate,
-                                            "latency_rate": rate / 2, "latency": latency})
+                if detector not in trained:
+                    started = time.perf_counter()
+                    train_models(models, detector, names, args.window, args.features)
+                    print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
+                    trained.add(detector)
+                series = test_series(names, args.steps, args.features)
+                rate = measure_throughput(Run(broker.bootstrap, workdir, models, detector, args.window, stride,
+                                              variant), series, args.max_seconds)
+                print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
+                latency = measure_latency(Run(broker.bootstrap, workdir, models, detector, args.window, stride,
+                                              variant), series, rate / 2, args.latency_seconds)
+                print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
+                results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
+                                        "readings_per_s": rate, "latency_rate": rate / 2, "latency": latency})
             if args.memory_channels:
                 memory = measure_memory(broker.bootstrap, workdir, args.memory_channels, args.window, 10,
                                         args.features)

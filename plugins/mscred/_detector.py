@@ -26,7 +26,7 @@ class MSCREDDetector(TorchDetector):
     name = "mscred"
 
     def __init__(self, *, window: int = 100, scales: Sequence[int] = (10, 30, 60), steps: int = 5, gap: int = 10,
-                 filters: int = 4, rescale: float = 5.0, epochs: int = 10, batch_size: int = 16,
+                 filters: int = 4, rescale: float = 5.0, epochs: int = 15, batch_size: int = 32,
                  learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
                  max_train_windows: int = 20000, train_stride: int = 10, score_batch_size: int = 256,
                  device: str = "auto", seed: int = 0) -> None:

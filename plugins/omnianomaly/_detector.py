@@ -37,7 +37,7 @@ class OmniAnomalyDetector(TorchDetector):
     def __init__(self, *, window: int = 100, hidden: int = 64, dense: int = 64, latent: int = 3, flows: int = 20,
                  min_std: float = 0.1, samples: int = 4, epochs: int = 10, batch_size: int = 64,
                  learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
-                 max_train_windows: int = 20000, train_stride: int = 3, score_batch_size: int = 1024,
+                 max_train_windows: int = 20000, train_stride: int = 5, score_batch_size: int = 1024,
                  device: str = "auto", seed: int = 0) -> None:
         for key, value in (("hidden", hidden), ("dense", dense), ("latent", latent), ("samples", samples)):
             if int(value) < 1:

@@ -21,9 +21,9 @@ class OmniAnomalyNetwork(nn.Module):
 
     Inference (qnet): a GRU summarises ``x_{1:t}`` as ``e_t``; ``q(z_t | z_{t−1}, e_t)`` is a
     Gaussian from a dense layer over ``[e_t, z_{t−1}]`` (the stochastic variable connection),
-    then a planar normalising flow makes the posterior non-Gaussian. As in the reference
-    implementation, the recurrence feeds the pre-flow sample forward and the flow is applied
-    to the whole sequence afterwards. Generation (pnet): a linear Gaussian transition prior
+    then a planar normalising flow makes the posterior non-Gaussian. The recurrence feeds the
+    pre-flow sample forward, so the flow runs once over the whole sequence instead of inside
+    the sequential loop. Generation (pnet): a linear Gaussian transition prior
     ``p(z_t | z_{t−1}) = N(A z_{t−1} + c, diag σ_z²)``, a GRU over ``z_{1:t}`` and a dense layer
     giving ``p(x_t | z_{≤t}) = N(μ_t, diag σ_t²)`` with ``σ_t >= min_std``.
     """

@@ -15,10 +15,11 @@ class RangeDetector(Detector):
     so that features constant in training (SMAP's command flags) are measured in scaler units
     instead of being divided by zero. A feature's contribution is its excess outside the range
     (zero inside). The score is the sum of the excesses when any feature is outside its range;
-    when all are inside, it is minus the distance of the feature closest to a bound. That
-    keeps the score continuous and the in-range points ranked (nearer the edge is more
-    suspicious), so label-free thresholds fitted on training scores (POT), which all lie
-    inside the range, see a proper upper tail instead of a column of zeros.
+    when all are inside, it is minus the distance to a bound of the varying feature closest to
+    one (features constant in training sit on both bounds and say nothing). That keeps the
+    score continuous and the in-range points ranked (nearer the edge is more suspicious), so
+    label-free thresholds fitted on normal data (POT), which lies inside the range, see a
+    proper upper tail instead of a column of zeros.
 
     Only the last step counts, never the maximum over the window: a window's score belongs to
     its last step, and carrying an earlier excursion forward would smear each anomaly over the
@@ -50,7 +51,9 @@ class RangeDetector(Detector):
         unit = np.maximum(self.high - self.low, self.min_range)
         margin = np.maximum(last - self.high, self.low - last) / unit
         excess = np.maximum(margin, 0.0)
-        return excess.sum(axis=1) + np.minimum(margin.max(axis=1), 0.0), excess
+        varying = self.high > self.low
+        nearest = margin[:, varying].max(axis=1) if varying.any() else np.zeros(len(last), np.float32)
+        return np.where(excess.any(axis=1), excess.sum(axis=1), nearest), excess
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"low": self.low, "high": self.high}

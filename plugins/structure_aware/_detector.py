@@ -41,16 +41,16 @@ class StructureAwareDetector(TorchDetector):
 
     name = "structure_aware"
 
-    def __init__(self, *, window: int = 100, d_model: int = 32, layers: int = 3,
+    def __init__(self, *, window: int = 100, d_model: int = 24, layers: int = 3,
                  kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
                  dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
                  recency_halflife: float = 5.0, normalize_errors: bool = True,
-                 error_scale_floor: float = 1.0, threads: int = 0, epochs: int = 10, batch_size: int = 64,
-                 learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
+                 error_scale_floor: float = 1.0, threads: int = 0, epochs: int = 10, batch_size: int = 128,
+                 learning_rate: float = 2e-3, patience: int = 3, validation_tail: float = 0.1,
                  max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
                  device: str = "auto", seed: int = 0) -> None:
-        kernel_sizes = [int(k) for k in kernel_sizes]
-        dilations = [int(q) for q in dilations]
+        kernel_sizes = _int_list(kernel_sizes, "kernel_sizes")
+        dilations = _int_list(dilations, "dilations")
         _check(int(window) >= 3, "window", f"must be >= 3 (one step to predict, two to read), got {window}")
         _check(int(d_model) >= 1, "d_model", f"must be >= 1, got {d_model}")
         _check(int(layers) >= 1, "layers", f"must be >= 1, got {layers}")
@@ -218,6 +218,13 @@ class StructureAwareDetector(TorchDetector):
             return {"channel_mask": np.zeros((0, self.d_model), np.float32),
                     "time_attention": np.zeros((0, self.window - 1), np.float32)}
         return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
+
+
+def _int_list(values: Sequence[int], key: str) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise StructureAwareConfigError(f"{key} must be a list of integers, got {values!r}") from None
 
 
 def _check(condition: bool, key: str, message: str) -> None:

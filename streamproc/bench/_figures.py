@@ -12,6 +12,7 @@ import numpy as np
 PANELS = (("pa_precision", "pa_recall", "pa_f1", "vus_pr"),
           ("pw_precision", "pw_recall", "pw_f1", "event_f1"))
 _LINESTYLES = ("-", "--", ":", "-.")
+_STYLE_NAMES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}
 _SANITY_COLOUR = "0.45"
 _TITLES = {"ratio": "Anomaly ratio", "noise": "Noise on each feature", "window": "Window length"}
 
@@ -63,10 +64,11 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
         channels = len(data["channels"])
         available = result["settings"].get("channels_in_data", channels)
         scope = f"{channels} of {available} channels" if channels < available else f"all {channels} channels"
-        fig.suptitle(f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), "
-                     f"micro over {scope}; grey = random sanity baseline", fontsize=11)
+        styles = ", ".join(f"{variant} ({_STYLE_NAMES[style]})" for style, (variant, _) in zip(_LINESTYLES, variants))
+        fig.suptitle(f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), micro over {scope}; "
+                     f"grey = random sanity baseline\n{styles}", fontsize=11)
         # Fixed margins: tight_layout measures every tick label and costs more than the drawing.
-        fig.subplots_adjust(left=0.04, right=0.99, top=0.9, bottom=0.14, wspace=0.2, hspace=0.32)
+        fig.subplots_adjust(left=0.04, right=0.99, top=0.88, bottom=0.14, wspace=0.2, hspace=0.32)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=90)
     finally:
@@ -81,9 +83,13 @@ def _nan(value: float | None) -> float:
 def _x_axis(ax, study: str, levels: np.ndarray) -> None:
     from matplotlib.ticker import FixedLocator, NullLocator
 
+    positive = levels[levels > 0]
     if study == "ratio":
         ax.set_xscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())
+    elif study == "noise" and len(positive) and positive.min() < levels.max() / 10:
+        # 0, 1% and 20% on one axis: linear up to the smallest level, logarithmic above it.
+        ax.set_xscale("symlog", linthresh=float(positive.min()), linscale=0.5)
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_locator(FixedLocator(levels))
     if study in ("ratio", "noise"):
         ax.set_xticklabels([f"{100 * v:g}%" for v in levels], fontsize=8)

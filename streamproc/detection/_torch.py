@@ -116,6 +116,10 @@ class TorchDetector(Detector):
     - ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"``; ``seed``: fixes initialisation,
       shuffling and sampling noise without touching the caller's global RNG state.
 
+    ``fit`` reports each epoch's mean training losses to ``progress`` (with ``val_loss`` when
+    there is validation data); its report's ``history`` is the training loss per epoch and
+    ``validation_loss`` the best held-out loss, whose weights are the ones kept.
+
     Subclasses implement ``_build_module``, ``_train_step`` and ``_score_tensor``.
     """
 

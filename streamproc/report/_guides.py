@@ -27,12 +27,13 @@ over channels.</li>
 """
 
 TABLE1 = """
-<p>One row per detector over the whole data set (micro totals). Compare rows column by column, and weigh a
-high PA F1 against the PW F1, event F1 and VUS-PR beside it and against the sanity rows: a gap between PA
-and PW means the detector hits long segments somewhere rather than tracking them. <code>train_seconds</code>
-is the total training time and <code>windows_per_s</code> the scoring throughput on the machine the table
-was made on. <b>Quoted</b> numbers are copied from publications, not reproduced here; they usually follow the
-PA protocol with a threshold tuned on the test labels, so they are not comparable to label-free rows.</p>
+<p>One row per detector over the whole data set (micro totals), every detector trained and evaluated the
+same way. Compare rows column by column, and weigh a high PA F1 against the PW F1, event F1 and VUS-PR beside
+it and against the sanity rows: a gap between PA and PW means the detector hits long segments somewhere
+rather than tracking them. <b>train s</b> is the total training time over channels and <b>windows/s</b> the
+scoring throughput, on the machine named above the table. <b>Quoted</b> figures are copied from publications,
+not reproduced here; those papers usually picked their threshold with the test labels and used point
+adjustment, so compare them with the oracle PA column rather than with the label-free one.</p>
 """
 
 REPLAY = """

@@ -150,14 +150,17 @@ def _dig(data: Any, path: Iterable[str]) -> Any:
     return data
 
 
-def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequence[tuple[str, bool]], bool]]) -> str:
-    """``header``: (label, oracle); rows: (name, cells as (text, oracle), sanity)."""
+def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequence[tuple[str, bool]], bool]],
+           text_columns: Sequence[int] = ()) -> str:
+    """``header``: (label, oracle); rows: (name, cells as (text, oracle), sanity); cells are numbers
+    (right-aligned) except in ``text_columns``."""
     oracle_class = ' class="oracle"'
     head = "".join(f"<th{oracle_class if oracle else ''}>{label}</th>" for label, oracle in header)
     lines = [f"<table><thead><tr><th></th>{head}</tr></thead><tbody>"]
     for name, cells, sanity in rows:
         klass = ' class="sanity"' if sanity else ""
-        tds = "".join(f'<td class="num{" oracle" if oracle else ""}">{text}</td>' for text, oracle in cells)
+        tds = "".join(f'<td class="{"text" if i in text_columns else "num"}{" oracle" if oracle else ""}">{text}</td>'
+                      for i, (text, oracle) in enumerate(cells))
         lines.append(f"<tr{klass}><th>{escape(name)}</th>{tds}</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)
@@ -165,18 +168,39 @@ def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequenc
 
 # -- Table 1 -------------------------------------------------------------------------------
 
+# Fields of ``bench table1``'s JSON that its own section shows; anything else is listed raw.
+_TABLE1_SHOWN = {"detectors", "quoted", "published", "settings", "machine", "run", "complete", "kind", "format",
+                 "headline"}
+
+
 def _table1(source: Source) -> str:
+    data = source.data
     parts = [f'<div class="guide">{_guides.TABLE1}</div>']
-    detectors = source.data.get("detectors")
+    settings = data.get("settings") if isinstance(data.get("settings"), Mapping) else {}
+    if settings or isinstance(data.get("machine"), Mapping):
+        parts.append(_table1_meta(settings, data.get("machine"), data.get("run")))
+    if data.get("complete") is False:
+        parts.append('<p class="missing"><b>Partial</b>: the run was still going or was interrupted when this '
+                     "table was written.</p>")
+    detectors = data.get("detectors")
     if isinstance(detectors, Mapping) and detectors:
-        parts.append(_metric_rows_table(detectors))
-    elif source.data:
-        parts.append('<p class="missing">table1.json has no "detectors" table.</p>')
-    quoted = source.data.get("quoted")
+        if any(isinstance(row, Mapping) and isinstance(row.get("micro"), Mapping) for row in detectors.values()):
+            parts.append(_evaluated_table1(detectors, settings))
+        else:
+            parts.append(_metric_rows_table(detectors))
+    elif data:
+        found = escape(json.dumps(detectors)) if detectors is not None else "nothing"
+        parts.append(f'<p class="missing">table1.json has no "detectors" table (found: <code>{found}</code>).</p>')
+    published = data.get("published")
+    if isinstance(published, list) and published:
+        parts.append("<h3>Published figures (quoted, not measured here)</h3>")
+        parts.append(_published_table(published))
+    quoted = data.get("quoted")
     if quoted:
         parts.append("<h3>Quoted from publications (not reproduced here)</h3>")
         parts.append(_quoted(quoted))
-    extra = {k: v for k, v in source.data.items() if k not in ("detectors", "quoted")}
+    extra = {k: v for k, v in data.items()
+             if k not in _TABLE1_SHOWN or (k in ("settings", "machine", "run") and not isinstance(v, Mapping))}
     if extra:
         parts.append(f"<details><summary>Other fields of table1.json</summary><pre>"
                      f"{escape(json.dumps(extra, indent=2))}</pre></details>")
@@ -184,6 +208,85 @@ def _table1(source: Source) -> str:
         open_attr = "" if detectors else " open"
         parts.append(f"<details{open_attr}><summary>table1.md</summary><pre>{escape(source.markdown)}</pre></details>")
     return "".join(parts)
+
+
+def _table1_meta(settings: Mapping[str, Any], machine: Any, run: Any) -> str:
+    items = []
+    if "data" in settings:
+        items.append(f'data: <code>{escape(str(settings["data"]))}</code>')
+    if isinstance(settings.get("channels"), list):
+        items.append(f'{len(settings["channels"])} channel(s)')
+    if "created" in settings:
+        items.append(f'created {escape(str(settings["created"]))}')
+    if isinstance(machine, Mapping):
+        described = [f"{k} {machine[k]}" for k in ("cpu", "usable_cpus", "python", "numpy", "torch", "torch_threads")
+                     if machine.get(k) is not None]
+        items.append("machine: " + escape(", ".join(described)))
+    if isinstance(run, Mapping) and isinstance(run.get("seconds"), int | float):
+        items.append(f'run {run["seconds"]:,.0f} s wall')
+    return f'<p class="meta">{" &middot; ".join(items)}</p>'
+
+
+def _published_cell(figure: Any) -> str:
+    if not isinstance(figure, Mapping):
+        return "&ndash;"
+    value = figure.get("pa_f1")
+    if value is None:
+        return "not quoted"
+    return f"&asymp; {value:g} (approx.)" if figure.get("approximate") else f"{value:g}"
+
+
+def _evaluated_table1(rows: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """``bench table1`` rows: evaluations (micro/macro like a replay's) with cost and the quoted figure."""
+    random = settings.get("random_baseline")
+    ordered = [n for n in rows if n != random] + [n for n in rows if n == random]
+    metric_columns = [(label, path, oracle) for label, path, oracle in REPLAY_COLUMNS if label != "alarm rate"]
+    header = ([(label, oracle) for label, _, oracle in metric_columns[:3]] + [("published PA F1 (quoted)", False)]
+              + [(label, oracle) for label, _, oracle in metric_columns[3:]] + [("train s", False), ("windows/s", False)])
+    channels = len(settings.get("channels") or [])
+
+    def table(level: str) -> str:
+        body = []
+        for name in ordered:
+            row = rows[name] if isinstance(rows[name], Mapping) else {}
+            sanity = bool(row.get("sanity"))
+            if row.get("status") == "failed" or not isinstance(row.get(level), Mapping):
+                failures = row.get("failures") or []
+                cells = [(f"failed on {len(failures)} of {channels} channel(s)", False)]
+                cells += [("&ndash;", oracle) for _, oracle in header[1:]]
+            else:
+                metrics = [(_number(_dig(row[level], path)), oracle) for _, path, oracle in metric_columns]
+                training = row.get("training") if isinstance(row.get("training"), Mapping) else {}
+                scoring = row.get("scoring") if isinstance(row.get("scoring"), Mapping) else {}
+                cost = [(_number(training.get("seconds"), "seconds") if training else "&ndash;", False),
+                        (_number(scoring.get("windows_per_second"), "windows_per_s") if scoring else "&ndash;", False)]
+                cells = metrics[:3] + [(_published_cell(row.get("published")), False)] + metrics[3:] + cost
+            body.append((f"{name} (sanity)" if sanity else str(name), cells, sanity))
+        return _table(header, body)
+
+    failures = [(name, f) for name in ordered if isinstance(rows[name], Mapping)
+                for f in rows[name].get("failures") or [] if isinstance(f, Mapping)]
+    failed = ""
+    if failures:
+        items = "".join(f"<li><code>{escape(name)}</code> on {escape(str(f.get('channel')))} "
+                        f"({escape(str(f.get('stage')))}): {escape(str(f.get('error')))}</li>" for name, f in failures)
+        failed = f"<details><summary>Failures ({len(failures)})</summary><ul>{items}</ul></details>"
+    return (f"<h3>Micro totals over {channels} channel(s) (headline)</h3>{table('micro')}"
+            f"<details><summary>Macro means</summary>{table('macro')}</details>{failed}")
+
+
+def _published_table(published: list[Any]) -> str:
+    header = [("method", False), ("PA F1 (quoted)", False), ("PA P (quoted)", False), ("source", False),
+              ("note", False)]
+    body = []
+    for figure in published:
+        if not isinstance(figure, Mapping):
+            continue
+        cells = [(escape(str(figure.get("method", ""))), False), (_published_cell(figure), False),
+                 (_number(figure.get("pa_precision")), False), (escape(str(figure.get("source", ""))), False),
+                 (escape(str(figure.get("note") or "")), False)]
+        body.append((str(figure.get("detector", "?")), cells, False))
+    return _table(header, body, text_columns=(0, 3, 4))
 
 
 def _metric_rows_table(rows: Mapping[str, Any]) -> str:

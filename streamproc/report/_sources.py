@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from streamproc.bench import RESULT_FILE as SENSITIVITY_FILE
+from streamproc.bench import TABLE1_JSON as TABLE1_FILE
+from streamproc.bench import TABLE1_MARKDOWN
 from streamproc.replay import METRICS_FILE as REPLAY_FILE
 
 from ._errors import ReportError
 
-TABLE1_FILE = "table1.json"
-TABLE1_MARKDOWN = "table1.md"
 KINDS = ("table1", "replay", "sensitivity")  # the order of the report's sections
 
 

@@ -260,7 +260,7 @@ class PipelineApp:
                 continue
             for verdict in verdicts:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
-            latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
+                latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
             events = self.fusion.fuse(WindowVerdicts(window.channel, window.end, verdicts, window.feature_names,
                                                      window.produced_at), message.partition, fusion_states)
             latencies += self._send_alerts(events)
@@ -285,6 +285,8 @@ class PipelineApp:
         unknown = self.catalog.unknown(w.channel for w in windows)
         if unknown:
             await self._in_executor(self.catalog.prepare, unknown)
+        # The window role only emits windows of channels with a model, so a channel without one
+        # here has no model of this worker's detector(s): another detect group scores it.
         usable = [(w, m) for w, m in zip(windows, sources) if self.catalog.get(w.channel).problem is None]
         scored = await self._score([w for w, _ in usable])
         latencies = []

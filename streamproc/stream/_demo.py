@@ -56,6 +56,11 @@ class DemoChannel:
 
 @dataclass(frozen=True)
 class DemoOptions:
+    """What to stream: a telemanom directory's ``channels`` (all when None) or
+    ``synthetic_channels`` generated from ``seed``; at ``rate`` readings per second; for at most
+    ``duration`` seconds (None: until every window is scored); scored by ``detector`` with models
+    from ``models_dir`` (default: a cache folder), trained there first when missing."""
+
     data: Path | None = None
     channels: tuple[str, ...] | None = None
     synthetic_channels: int = 4
@@ -191,6 +196,9 @@ def _port_free(port: int) -> bool:
 
 @dataclass
 class DemoResult:
+    """Counts of a demo run; ``caught`` planted anomalies had an alert open on them, and
+    ``unexplained`` alerts opened where nothing was planted."""
+
     opened: int = 0
     resolved: int = 0
     caught: int = 0
@@ -202,7 +210,11 @@ class DemoResult:
 
 
 def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], None]) -> DemoResult:
-    """Run the demo; returns what happened. Ctrl-C stops it cleanly (KeyboardInterrupt propagates)."""
+    """Run the demo and return what happened.
+
+    Ctrl-C while the stream runs stops it like ``duration`` does (worker and broker shut down,
+    summary printed); during start-up it propagates as KeyboardInterrupt.
+    """
     window, stride = settings.window.size, settings.window.stride
     channels = (telemanom_channels(options.data, options.channels) if options.data
                 else synthetic_channels(options.synthetic_channels, options.seed))
@@ -235,55 +247,30 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
             started = time.monotonic()
             worker.wait_ready(_READY_TIMEOUT_S)
             echo(f"worker ready after {time.monotonic() - started:.1f}s (log: {worker.log_path})")
-            reader = TopicReader(cluster.consumer_config("streamproc-demo-reader"), [topics.alerts, topics.scores],
-                                 from_beginning=False)
-            feed = ReadingFeed(cluster.producer_config(), topics.readings)
-            start_ms = int(time.time() * 1000)
-            total = sum(len(c.test) for c in channels)
-            echo(f"streaming {total} readings of {len(channels)} channel(s) at {options.rate:g}/s; "
-                 f"{result.planted} anomalies are planted. Alerts:")
-            feeder = threading.Thread(target=feed.produce, name="demo-feed", daemon=True, kwargs={
-                "series": [ChannelSeries(c.name, c.test, c.feature_names) for c in channels],
-                "rate": options.rate, "start_ms": start_ms, "step_ms": STEP_MS, "stop": stop})
-            began = time.monotonic()
-            feeder.start()
-            by_name = {c.name: c for c in channels}
-            caught: set[tuple[str, int]] = set()
-            scored: Counter[str] = Counter()
-            while True:
-                if options.duration is not None and time.monotonic() - began >= options.duration:
-                    break
-                if worker.process.poll() is not None:
-                    raise StreamprocError(f"the worker exited with status {worker.process.returncode}:\n"
-                                          f"{worker.log_tail()}")
-                for item in reader.poll(0.5):
-                    record = item.record
-                    if item.schema == "AnomalyScore":
-                        scored[record["channel"]] += 1
-                        continue
-                    if item.schema != "Alert":
-                        continue
-                    step = (record["updated_at"] - start_ms) // STEP_MS
-                    note = ""
-                    if record["state"] == "OPEN":
-                        result.opened += 1
-                        event = _planted_event(by_name[record["channel"]], step, window, stride,
-                                               settings.fusion.open_after)
-                        if event is None:
-                            result.unexplained += 1
-                            note = "  <- no planted anomaly here"
-                        else:
-                            caught.add((record["channel"], event[1]))
-                            note = f"  <- planted {event[0]} at steps {event[1]}-{event[2]}"
-                    elif record["state"] == "RESOLVED":
-                        result.resolved += 1
-                    echo(f"[{time.monotonic() - began:6.1f}s] step {step:>5}  "
-                         f"{format_alert(record, when=False)}{note}")
-                result.windows_scored = sum(scored.values())
-                if not feeder.is_alive() and all(scored[n] >= count for n, count in expected.items()):
-                    result.finished = True
-                    break
-            result.caught = len(caught)
+            with TopicReader(cluster.consumer_config("streamproc-demo-reader"), [topics.alerts, topics.scores],
+                             from_beginning=False) as reader:
+                feed = ReadingFeed(cluster.producer_config(), topics.readings)
+                start_ms = int(time.time() * 1000)
+                total = sum(len(c.test) for c in channels)
+                echo(f"streaming {total} readings of {len(channels)} channel(s) at {options.rate:g}/s; "
+                     f"{result.planted} anomalies are planted. Alerts:")
+                feeder = threading.Thread(target=feed.produce, name="demo-feed", daemon=True, kwargs={
+                    "series": [ChannelSeries(c.name, c.test, c.feature_names) for c in channels],
+                    "rate": options.rate, "start_ms": start_ms, "step_ms": STEP_MS, "stop": stop})
+                follower = _Follower(channels, expected, start_ms, settings, result, echo)
+                feeder.start()
+                try:
+                    while options.duration is None or follower.elapsed() < options.duration:
+                        if worker.process.poll() is not None:
+                            raise StreamprocError(f"the worker exited with status {worker.process.returncode}:\n"
+                                                  f"{worker.log_tail()}")
+                        for item in reader.poll(0.5):
+                            follower.handle(item.schema, item.record)
+                        if not feeder.is_alive() and follower.all_scored():
+                            result.finished = True
+                            break
+                except KeyboardInterrupt:
+                    echo("interrupted")
         finally:
             stop.set()
             worker.stop()
@@ -292,6 +279,52 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
          f"scored; {result.opened} alerts opened, {result.resolved} resolved; planted anomalies caught "
          f"{result.caught}/{result.planted}; alerts without a planted anomaly {result.unexplained}")
     return result
+
+
+class _Follower:
+    """Prints each alert next to the planted anomaly it found (if any) and keeps the counts."""
+
+    def __init__(self, channels: Sequence[DemoChannel], expected: dict[str, int], start_ms: int,
+                 settings: Settings, result: DemoResult, echo: Callable[[str], None]) -> None:
+        self.channels = {c.name: c for c in channels}
+        self.expected = expected
+        self.start_ms = start_ms
+        self.window, self.stride = settings.window.size, settings.window.stride
+        self.open_after = settings.fusion.open_after
+        self.result = result
+        self.echo = echo
+        self.began = time.monotonic()
+        self.scored: Counter[str] = Counter()
+        self.caught: set[tuple[str, int]] = set()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began
+
+    def all_scored(self) -> bool:
+        return all(self.scored[name] >= count for name, count in self.expected.items())
+
+    def handle(self, schema: str, record: dict) -> None:
+        if schema == "AnomalyScore":
+            self.scored[record["channel"]] += 1
+            self.result.windows_scored += 1
+            return
+        if schema != "Alert":
+            return
+        step = (record["updated_at"] - self.start_ms) // STEP_MS
+        note = ""
+        if record["state"] == "OPEN":
+            self.result.opened += 1
+            event = _planted_event(self.channels[record["channel"]], step, self.window, self.stride, self.open_after)
+            if event is None:
+                self.result.unexplained += 1
+                note = "  <- no planted anomaly here"
+            else:
+                self.caught.add((record["channel"], event[1]))
+                self.result.caught = len(self.caught)
+                note = f"  <- planted {event[0]} at steps {event[1]}-{event[2]}"
+        elif record["state"] == "RESOLVED":
+            self.result.resolved += 1
+        self.echo(f"[{self.elapsed():6.1f}s] step {step:>5}  {format_alert(record, when=False)}{note}")
 
 
 @contextmanager

@@ -43,6 +43,16 @@ def test_inside_the_range_the_score_is_minus_the_closest_distance_to_a_bound() -
     assert centre < edge < 0
 
 
+def test_features_constant_in_training_do_not_pin_the_in_range_score_to_zero() -> None:
+    train = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 0.0]], np.float32)  # feature 1 never moves
+    detector = RangeDetector()
+    detector.fit(train)
+    near_edge, centre, flag_set = detector.score(np.array(
+        [[[2.0, 0.0], [3.0, 0.0]], [[2.0, 0.0], [2.0, 0.0]], [[2.0, 0.0], [2.0, 1.0]]], np.float32)).scores
+    assert near_edge == pytest.approx(-0.25) and centre == pytest.approx(-0.5)
+    assert flag_set == pytest.approx(1.0)  # the constant feature leaving its value: one scaler unit
+
+
 def test_only_the_last_step_counts() -> None:
     detector = _fitted()
     quiet = detector.score(_window([1.0, 10.2], earlier=[1.0, 10.2])).scores

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -226,6 +228,8 @@ def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
     ({"d_model": 0}, "d_model"),
     ({"layers": 0}, "layers"),
     ({"kernel_sizes": []}, "kernel_sizes"),
+    ({"kernel_sizes": 3}, "kernel_sizes"),
+    ({"dilations": ["a", 1]}, "dilations"),
     ({"kernel_sizes": [3, 3], "dilations": [1]}, "dilations"),
     ({"kernel_sizes": [4, 3]}, "kernel_sizes"),
     ({"dilations": [1, 0]}, "dilations"),
@@ -255,8 +259,6 @@ def test_config_errors_are_user_errors_and_unknown_keys_are_refused() -> None:
 
 def test_spec_defaults_build_and_round_trip_through_json() -> None:
     spec = DetectorRegistry(["structure_aware"]).spec("structure_aware")
-    import json
-
     detector = spec.build()
     assert json.loads(json.dumps(detector.config)) == detector.config
     assert set(detector.config) == set(spec.default_config)

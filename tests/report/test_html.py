@@ -110,3 +110,27 @@ def test_kinds_are_recognised_by_their_files(outputs):
     assert kinds == ["table1", "replay", "sensitivity"]
     with pytest.raises(ReportError):
         find_sources([])
+
+
+def test_table1_of_another_shape_is_shown_as_it_is(tmp_path):
+    only_markdown = tmp_path / "md"
+    only_markdown.mkdir()
+    (only_markdown / "table1.md").write_text("| detector | PA F1 |\n| pca | 0.7 < 0.8 |\n")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "table1.json").write_text('{"detectors": ["pca"], "quoted": [1, 2], "machine": "epyc"}')
+    html = (write_html_report([only_markdown, odd], tmp_path / "r.html")).read_text()
+    assert "<details open><summary>table1.md</summary><pre>| detector | PA F1 |" in html and "0.7 &lt; 0.8" in html
+    assert 'table1.json has no "detectors" table (found: <code>[&quot;pca&quot;]</code>)' in html
+    assert "&quot;machine&quot;: &quot;epyc&quot;" in html and "[\n  1,\n  2\n]" in html
+
+
+def test_a_bench_table1_run_renders_as_a_comparison_table(outputs, tmp_path):
+    html = write_html_report([outputs["table1_run"]], tmp_path / "r.html").read_text()
+    table1 = section(html, "table1-1")
+    assert "published PA F1 (quoted)" in table1 and "train s" in table1 and "windows/s" in table1
+    rows = re.findall(r"<tr(?: class=\"sanity\")?><th>([^<]+)</th>", table1)
+    assert rows[:3] == ["pca", "range (sanity)", "random_2pct (sanity)"]
+    assert "TranAD" in table1 and "&asymp; 0.84 (approx.)" in table1
+    assert "machine: cpu" in table1 and "2 channel(s)" in table1
+    assert "per_channel" not in table1 and "Other fields" not in table1
