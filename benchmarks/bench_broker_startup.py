@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ import time
 
 from confluent_kafka import Consumer, Producer
 
+from streamproc.bench import describe_machine, machine_line
 from streamproc.kafka import EMBEDDED_OVERRIDES, EmbeddedBroker, KafkaCluster, create_topics
 
 
@@ -91,8 +91,7 @@ def main() -> None:
     joins = _group_join(args.joins)
     cli = _cli_until_bootstrap(args.cli_runs)
     session = EMBEDDED_OVERRIDES.consumer["session.timeout.ms"]
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"machine: {machine_line(describe_machine())}; load average {os.getloadavg()[0]:.1f}")
     print()
     print("| measurement | runs | median ms | p90 ms | min ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -11,24 +11,13 @@ the machine; on a shared one, under the CPU lock::
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import time
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from streamproc.bench import describe_machine, machine_line
 from streamproc.serde import Codec
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _records(features: int, count: int) -> dict[str, list[dict]]:
@@ -63,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     records = _records(args.features, args.messages)
-    print(f"machine: {_cpu_model()}, python {platform.python_version()}, {args.features} features, "
+    print(f"machine: {machine_line(describe_machine())}; {args.features} features, "
           f"{args.messages} messages, best of {args.repeats}\n")
     print("| schema | wire format | validate | encode msg/CPU-s | decode msg/CPU-s | bytes/msg |")
     print("|---|---|---|---:|---:|---:|")

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from streamproc.kafka import KafkaCluster, create_topics, open_cluster, resolve_bootstrap
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Runs ``streamproc ARGS...`` in-process, through the real entry point (its error handling
+    included); returns the exit status, stdout and stderr."""
+    from streamproc.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["streamproc", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+            sys.exit(0)
+        out, err = capsys.readouterr()
+        return exit_info.value.code or 0, out, err
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from streamproc.metrics import markdown_table
+
 COLUMNS = ("pa_precision", "pa_recall", "pa_f1", "pw_precision", "pw_recall", "pw_f1", "event_f1", "vus_pr")
 _TITLES = {"ratio": "Anomaly ratio", "noise": "Noise", "window": "Window length"}
 
@@ -50,23 +52,21 @@ def render_markdown(result: Mapping[str, Any]) -> str:
                 lines += ["", f"Left out of this study ({len(data['excluded_channels'])} channel(s)): "
                               + "; ".join(f"{k}: {v}" for k, v in data["excluded_channels"].items())]
         for variant, content in data["variants"].items():
-            lines += ["", f"### {variant}: {content['label']}", "",
-                      "| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * len(COLUMNS)) + "|"]
-            for name, curve in content["detectors"].items():
-                shown = f"{name} (sanity)" if name in sanity else name
-                for point in curve:
-                    cells = [_cell(point["metrics"][c]) for c in COLUMNS]
-                    lines.append("| " + " | ".join([shown, format_level(study, point["level"]), *cells]) + " |")
+            rows = [[f"{name} (sanity)" if name in sanity else name, format_level(study, point["level"]),
+                     *(_cell(point["metrics"][c]) for c in COLUMNS)]
+                    for name, curve in content["detectors"].items() for point in curve]
+            lines += ["", f"### {variant}: {content['label']}", "", *markdown_table(header, rows, text_columns=2)]
     return "\n".join(lines) + "\n"
 
 
 def _construction_table(data: Mapping[str, Any]) -> str:
-    rows = ["| target | fraction | achieved (mean over seeds) | min | max | steps (seed 0) | "
-            "slices ending inside a segment (seed 0) |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ["target", "fraction", "achieved (mean over seeds)", "min", "max", "steps (seed 0)",
+              "slices ending inside a segment (seed 0)"]
+    rows = []
     for point in data["construction"]:
         first = point["per_seed"][0]
         achieved = point["achieved"]
-        rows.append(f"| {100 * point['target']:g}% | {point['fraction']} | {100 * achieved['mean']:.4f}% | "
-                    f"{100 * achieved['min']:.4f}% | {100 * achieved['max']:.4f}% | {first['steps']} | "
-                    f"{first['slices_ending_inside_segment']} of {len(first['channels'])} |")
-    return "\n".join(rows)
+        rows.append([f"{100 * point['target']:g}%", point["fraction"], f"{100 * achieved['mean']:.4f}%",
+                     f"{100 * achieved['min']:.4f}%", f"{100 * achieved['max']:.4f}%", str(first["steps"]),
+                     f"{first['slices_ending_inside_segment']} of {len(first['channels'])}"])
+    return "\n".join(markdown_table(header, rows, text_columns=0))

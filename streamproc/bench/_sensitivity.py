@@ -194,7 +194,7 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
     data, out = Path(data), Path(out)
     registry = registry or DetectorRegistry()
     dataset = load_telemanom(data)
-    selected = _select_channels(dataset.channels, channels, data)
+    selected = dataset.select(channels)
     detectors = [_resolve(name, settings, registry) for name in settings.detectors]
     model_cache = ModelCache(Path(cache) if cache is not None else out / "models", settings.training, registry)
     seeds = list(range(settings.seeds))
@@ -271,19 +271,6 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
     for study in settings.studies:
         plot_study(out / figure_file(study), study, result)
     return result
-
-
-def _select_channels(available: list[str], requested: Sequence[str] | None, data: Path) -> list[str]:
-    if not requested:
-        if not available:
-            raise BenchError(f"{data}: no channels")
-        return list(available)
-    names = [c.strip() for c in requested if c.strip()]
-    unknown = [c for c in names if c not in available]
-    if unknown:
-        raise BenchError(f"{data}: unknown channel(s) {', '.join(unknown)}")
-    _no_duplicates("channel", names)
-    return names
 
 
 def _resolve(name: str, settings: SensitivitySettings, registry: DetectorRegistry) -> _Detector:

@@ -5,7 +5,10 @@ from pathlib import Path
 import typer
 
 from streamproc.metrics import DEFAULT_MAX_BUFFER
-from streamproc.replay import ReplaySettings, replay as run_replay
+from streamproc.errors import StreamprocError
+from streamproc.replay import REPORT_FILE, ReplaySettings, replay as run_replay
+
+from ._shared import comma_list, headline_line
 
 
 def replay(
@@ -36,24 +39,16 @@ def replay(
         from streamproc.stream import replay_to_kafka
 
         replay_to_kafka(Settings.load(), data, rate=rate, log=lambda message: typer.echo(message, err=True),
-                        channels=[c.strip() for c in channels.split(",") if c.strip()] if channels else None)
+                        channels=comma_list(channels) or None)
         return
     missing = [flag for flag, value in (("--models", models), ("--detectors", detectors), ("--out", out))
                if value is None]
     if missing:
-        from streamproc.errors import StreamprocError
-
         raise StreamprocError(f"missing option(s) {', '.join(missing)} (required unless --to-kafka)")
     settings = ReplaySettings(batch_size=batch_size, adaptation=adaptation, risk=risk,
                               vus_max_buffer=vus_max_buffer, plots=plots)
-    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-    metrics = run_replay(data, models, detectors.split(","), out, channels=names, settings=settings,
+    metrics = run_replay(data, models, comma_list(detectors), out, channels=comma_list(channels), settings=settings,
                          log=lambda message: typer.echo(message, err=True))
     for name, result in metrics["detectors"].items():
-        micro = result["micro"]
-        label = f"{name} (sanity)" if result["sanity"] else name
-        vus = "n/a" if micro["vus_pr"] is None else f"{micro['vus_pr']:.3f}"
-        typer.echo(f"{label}: PA-F1 {micro['point_adjusted']['f1']:.3f}  PW-F1 {micro['point_wise']['f1']:.3f}  "
-                   f"event-F1 {micro['event_wise']['f1']:.3f}  VUS-PR {vus}  "
-                   f"oracle best F1 {micro['oracle_best_f1']['f1']:.3f}")
-    typer.echo(f"report: {Path(out) / 'report.md'}")
+        typer.echo(headline_line(f"{name} (sanity)" if result["sanity"] else name, result["micro"]))
+    typer.echo(f"report: {Path(out) / REPORT_FILE}")

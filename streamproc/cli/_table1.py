@@ -11,11 +11,7 @@ from streamproc.thresholds import ThresholdConfig
 from streamproc.training import TrainingOptions
 
 from ._bench import detector_overrides
-from ._train import _make_deterministic
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+from ._shared import comma_list, headline_line, make_deterministic
 
 
 def table1(
@@ -38,22 +34,18 @@ def table1(
 ) -> None:
     """Train and evaluate every detector on the same channels; measured metrics beside the paper's Table 1."""
     config = Table1Settings(
-        detectors=tuple(_names(detectors)), overrides=detector_overrides(settings),
+        detectors=tuple(comma_list(detectors)), overrides=detector_overrides(settings),
         training=TrainingOptions(validation_fraction=validation_fraction, threshold=ThresholdConfig(risk=risk)),
         batch_size=batch_size, vus_max_buffer=vus_max_buffer,
     )
     registry = DetectorRegistry()  # imports the plugins, and torch with the neural ones: determinism applies
-    _make_deterministic()
-    result = run_table1(data, out, config, channels=_names(channels) or None, models=models, registry=registry,
+    make_deterministic()
+    result = run_table1(data, out, config, channels=comma_list(channels) or None, models=models, registry=registry,
                         log=lambda message: typer.echo(message, err=True))
     for name, row in result["detectors"].items():
         label = f"{name} (sanity)" if row["sanity"] else name
         if row["status"] == "failed":
             typer.echo(f"{label}: FAILED on {len(row['failures'])} channel(s): {row['failures'][0]['error']}")
             continue
-        micro = row["micro"]
-        vus = "n/a" if micro["vus_pr"] is None else f"{micro['vus_pr']:.3f}"
-        typer.echo(f"{label}: PA-F1 {micro['point_adjusted']['f1']:.3f}  PW-F1 {micro['point_wise']['f1']:.3f}  "
-                   f"event-F1 {micro['event_wise']['f1']:.3f}  VUS-PR {vus}  "
-                   f"best PW-F1 (oracle) {micro['oracle_best_f1']['f1']:.3f}")
+        typer.echo(headline_line(label, row["micro"]))
     typer.echo(f"report: {Path(out) / TABLE1_MARKDOWN}")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -15,13 +14,14 @@ from streamproc.errors import StreamprocError
 from streamproc.thresholds import ThresholdConfig
 from streamproc.training import (
     ModelStore,
-    TrainingError,
     TrainingOptions,
     data_fingerprint,
     resolve_config,
     resolve_spec,
     train_channel,
 )
+
+from ._shared import comma_list, make_deterministic
 
 
 def parse_settings(pairs: list[str]) -> dict[str, object]:
@@ -36,16 +36,6 @@ def parse_settings(pairs: list[str]) -> dict[str, object]:
         except ValueError:
             settings[key.strip()] = raw
     return settings
-
-
-def select_channels(available: list[str], requested: str | None, where: str) -> list[str]:
-    if not requested:
-        return list(available)
-    names = [name.strip() for name in requested.split(",") if name.strip()]
-    unknown = [name for name in names if name not in available]
-    if unknown:
-        raise StreamprocError(f"{where}: unknown channel(s) {', '.join(unknown)}")
-    return names
 
 
 def _duration(seconds: float) -> str:
@@ -105,15 +95,6 @@ class _RichProgress(_PlainProgress):
         self._progress.update(self._channels, completed=index)
 
 
-def _make_deterministic() -> None:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    # cuBLAS needs a fixed workspace for reproducible results; setting it is harmless on CPU.
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
 def train(
     detector: str = typer.Option(..., "--detector", help="Detector name (see `streamproc plugins list`)."),
     data: Path = typer.Option(..., "--data", help="A telemanom directory (train/, test/, labeled_anomalies.csv)."),
@@ -137,11 +118,9 @@ def train(
     options = TrainingOptions(validation_fraction=validation_fraction,
                               threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth))
     dataset = load_telemanom(data)
-    selected = select_channels(dataset.channels, channels, str(data))
-    if not selected:
-        raise TrainingError(f"{data}: no channels to train")
+    selected = dataset.select(comma_list(channels))
     store = ModelStore(out, registry)
-    _make_deterministic()
+    make_deterministic()
 
     started = time.perf_counter()
     trained = skipped = 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -98,6 +98,22 @@ class TelemanomDataset:
     @property
     def channels(self) -> list[str]:
         return list(self._labels)
+
+    def select(self, requested: Sequence[str] | None = None) -> list[str]:
+        """The channels a run covers: ``requested`` (names stripped, blanks ignored) checked
+        against this data set, or every channel when none is named. Never empty."""
+        names = [name.strip() for name in requested or () if name.strip()]
+        if not names:
+            if not self._labels:
+                raise DatasetError(f"{self.root}: no channels")
+            return self.channels
+        unknown = [name for name in names if name not in self._labels]
+        if unknown:
+            raise DatasetError(f"{self.root}: unknown channel(s) {', '.join(unknown)}")
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise DatasetError(f"channel(s) listed twice: {', '.join(twice)}")
+        return names
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -326,7 +342,8 @@ def write_telemanom(root: Path | str, channels: Mapping[str, _ChannelArrays], *,
     for name, data in sorted(channels.items()):
         labels = np.asarray(data.labels, dtype=bool)
         if len(labels) != len(data.test):
-            raise DatasetError(f"write_telemanom: channel {name} has {len(labels)} labels for {len(data.test)} test steps")
+            raise DatasetError(f"write_telemanom: channel {name} has {len(labels)} labels for "
+                               f"{len(data.test)} test steps")
         np.save(root / "train" / f"{name}.npy", np.asarray(data.train))
         np.save(root / "test" / f"{name}.npy", np.asarray(data.test))
         segments = segments_from_labels(labels)

@@ -4,6 +4,7 @@ from ._classification import Counts, event_wise, point_adjust, point_adjusted, p
 from ._evaluate import HEADLINE, ChannelSeries, Evaluation, evaluate, evaluate_channels, normalise_scores
 from ._oracle import OracleF1, oracle_best_f1, oracle_best_f1_point_adjusted
 from ._segments import runs
+from ._tables import markdown_table, metric_cell
 from ._vus import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, range_labels, range_pr_auc, vus_pr
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "OracleF1",
     "evaluate",
     "evaluate_channels",
+    "markdown_table",
+    "metric_cell",
     "event_wise",
     "normalise_scores",
     "oracle_best_f1",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from streamproc.metrics import markdown_table, metric_cell
+
 # (header, path into a metrics dict); oracle columns say so in their header.
 COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("PA P", ("point_adjusted", "precision")),
@@ -13,31 +15,19 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("PW P", ("point_wise", "precision")),
     ("PW R", ("point_wise", "recall")),
     ("PW F1", ("point_wise", "f1")),
-    ("Event P", ("event_wise", "precision")),
-    ("Event R", ("event_wise", "recall")),
-    ("Event F1", ("event_wise", "f1")),
+    ("event P", ("event_wise", "precision")),
+    ("event R", ("event_wise", "recall")),
+    ("event F1", ("event_wise", "f1")),
     ("VUS-PR", ("vus_pr",)),
     ("alarm rate", ("alarm_rate",)),
-    ("oracle best F1 PW (oracle)", ("oracle_best_f1", "f1")),
-    ("oracle best F1 PA (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
+    ("best F1 PW (oracle)", ("oracle_best_f1", "f1")),
+    ("best F1 PA (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
 ]
 
 
-def _get(metrics: Mapping[str, Any], path: tuple[str, ...]) -> str:
-    value: Any = metrics
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return "-"
-        value = value[key]
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def _table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    header = [first] + [name for name, _ in COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(COLUMNS)) + "|"]
-    for name, metrics in rows:
-        lines.append("| " + " | ".join([name] + [_get(metrics, path) for _, path in COLUMNS]) + " |")
-    return lines
+    return markdown_table([first] + [name for name, _ in COLUMNS],
+                          [[name] + [metric_cell(metrics, path) for _, path in COLUMNS] for name, metrics in rows])
 
 
 def _label(name: str, result: Mapping[str, Any]) -> str:
@@ -59,7 +49,7 @@ def render_report(metrics: Mapping[str, Any]) -> str:
         "VUS-PR and oracle F1 on the concatenated scores, each channel's divided by its own threshold). "
         "Macro = unweighted mean over channels.",
         "- PA = point-adjusted (a segment hit once counts as fully detected; lenient), PW = point-wise, "
-        "Event = each labelled segment once, each run of alarms outside segments one false event.",
+        "event = each labelled segment once, each run of alarms outside segments one false event.",
         f"- VUS-PR: buffer lengths 0..{settings['vus_max_buffer']} step 1, {settings['vus_thresholds']} "
         "thresholds per curve (Paparrizos et al., VLDB 2022).",
         "- Columns marked (oracle) pick the best threshold using the test labels: an upper bound, not a result.",

@@ -71,7 +71,7 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
     dataset = load_telemanom(data)
     store = ModelStore(models, registry)
     detectors = _check_detectors(detectors, store, settings)
-    selected = _select_channels(dataset.channels, channels, data)
+    selected = dataset.select(channels)
     missing = {d: [c for c in selected if c not in set(store.channels(d))] for d in detectors}
     missing = {d: cs for d, cs in missing.items() if cs}
     if missing:
@@ -151,15 +151,6 @@ def _check_detectors(detectors: Sequence[str], store: ModelStore, settings: Repl
             available = ", ".join(store.detectors()) or "none"
             raise ReplayError(f"no trained {name!r} models under {store.root} (available: {available})")
     return names
-
-
-def _select_channels(available: list[str], requested: Sequence[str] | None, data: Path) -> list[str]:
-    if not requested:
-        return list(available)
-    unknown = [c for c in requested if c not in available]
-    if unknown:
-        raise ReplayError(f"{data}: unknown channel(s) {', '.join(unknown)}")
-    return list(requested)
 
 
 def _threshold_for(model: TrainedModel, settings: ReplaySettings) -> Spot:

@@ -141,6 +141,7 @@ class PipelineApp:
         self.app = faust.App(options.group(), **faust_settings(settings, options))
         self.window_table: Any = None
         self.fusion_table: Any = None
+        self._outputs: list[Any] = []  # delivery futures of the current batch's output messages
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -215,9 +216,10 @@ class PipelineApp:
             await handler(messages)
         except Exception as exc:
             _LOG.exception("a batch of %d messages failed; sending it to the dead-letter topic", len(messages))
+            self._outputs.clear()
             for message in messages:
                 self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(exc)))
-            await self.app.producer.flush()
+            await self._commit_batch([])
 
     async def _in_executor(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -270,8 +272,8 @@ class PipelineApp:
     async def _run_window(self, messages: Sequence[RawMessage]) -> None:
         result, window_states = await self._ingest(messages)
         for window, _ in result.windows:
-            self.windows_topic.send_soon(key=window.channel.encode(), value=window.to_bytes(),
-                                         headers=produced_at_header(window.produced_at))
+            self._outputs.append(self.windows_topic.send_soon(key=window.channel.encode(), value=window.to_bytes(),
+                                                              headers=produced_at_header(window.produced_at)))
         await self._commit_batch([], (self.window_table, window_states))
 
     async def _run_detect(self, messages: Sequence[RawMessage]) -> None:
@@ -318,29 +320,36 @@ class PipelineApp:
     def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any,
                     produced_at: float) -> None:
         value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
-        self.scores_topic.send_soon(key=channel.encode(), value=value, headers=produced_at_header(produced_at))
+        self._outputs.append(self.scores_topic.send_soon(key=channel.encode(), value=value,
+                                                         headers=produced_at_header(produced_at)))
 
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
         for event in events:
-            self.alerts_topic.send_soon(key=event.channel.encode(),
-                                        value=self.codec.encode("Alert", event.to_record()),
-                                        headers=produced_at_header(event.produced_at))
+            self._outputs.append(self.alerts_topic.send_soon(key=event.channel.encode(),
+                                                             value=self.codec.encode("Alert", event.to_record()),
+                                                             headers=produced_at_header(event.produced_at)))
             self.metrics.alerts.labels(event.state).inc()
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
     def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
-        self.dead_letter_topic.send_soon(key=message.key, value=self.codec.encode("DeadLetter", record))
+        self._outputs.append(self.dead_letter_topic.send_soon(key=message.key,
+                                                              value=self.codec.encode("DeadLetter", record)))
         self.metrics.dead_letters.labels(record["reason"]).inc()
 
     async def _commit_batch(self, latencies: Sequence[tuple[Any, float]],
                             *changes: tuple[Any, StateBuffer]) -> None:
-        """Flush the batch's outputs, then record its state changes (see the module's docstring).
+        """Wait until the batch's outputs are delivered, then record its state changes (see the
+        module's docstring).
 
-        The changed states are already in the tables' memory; they are written to the changelog
-        of the partition of the message that changed them (Faust's ``table[key] = value`` would
-        use the partition of whichever event is current, which in a batch is only the last one).
+        Only this batch's outputs are awaited, not the whole producer: the previous batch's
+        changelog records may still be on their way, which does not matter for this batch.
+        States are written to the changelog of the partition of the message that changed them
+        (Faust's ``table[key] = value`` would use the partition of whichever event is current,
+        which in a batch is only the last one).
         """
-        await self.app.producer.flush()
+        outputs, self._outputs = self._outputs, []
+        if outputs:
+            await asyncio.gather(*outputs)
         now = time.time()
         for histogram, produced_at in latencies:
             if produced_at > 0:

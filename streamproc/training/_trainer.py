@@ -34,10 +34,25 @@ def resolve_spec(detector: str | DetectorSpec, registry: DetectorRegistry | None
 
 def resolve_config(spec: DetectorSpec, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The full config a detector is built with: the spec's defaults updated by ``overrides``."""
+    overrides = dict(overrides or {})
     try:
-        return dict(spec.build(**dict(overrides or {})).config)
+        return dict(spec.build(**overrides).config)
     except (TypeError, ValueError) as exc:
-        raise TrainingError(str(exc)) from None
+        raise TrainingError(_config_error(spec, overrides, exc)) from None
+
+
+def _config_error(spec: DetectorSpec, overrides: Mapping[str, Any], exc: Exception) -> str:
+    message = str(exc)
+    if message.startswith(f"detector {spec.name!r}"):
+        return message
+    # A detector's own check may not say which setting it rejected ("invalid literal for int()"):
+    # find the override that fails on its own and name it.
+    for key, value in overrides.items():
+        try:
+            spec.build(**{key: value})
+        except (TypeError, ValueError):
+            return f"detector {spec.name!r}: {key}={value!r}: {message}"
+    return f"detector {spec.name!r}: {message}"
 
 
 def seed_everything(seed: int) -> None:
@@ -106,11 +121,10 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
         raise TrainingError(f"channel {channel}: {spec.name} cannot be fitted: {exc}") from None
 
     threshold = Spot(options.threshold)
-    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train)
-    if held_out >= options.min_calibration:
-        source, calibration = "validation", scores[fit_end:]
-    else:
-        source, calibration = "train", scores[window - 1:]
+    # Only the windows that end in the calibration steps are scored, with window - 1 steps of context.
+    source, first = ("validation", fit_end) if held_out >= options.min_calibration else ("train", window - 1)
+    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train[first - (window - 1):])
+    calibration = scores[window - 1:]
     try:
         threshold.fit(calibration)
     except ThresholdConfigError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +10,9 @@ import pytest
 from PIL import Image
 
 from streamproc.bench import figure_file
-from streamproc.cli import main
 from streamproc.datasets import SyntheticConfig, generate_synthetic_channels, write_telemanom
 
 GRID = ["--ratios", "0.02,0.1", "--noise-levels", "0,0.2", "--windows", "8,16"]
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["streamproc", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        sys.exit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +21,12 @@ def data(tmp_path_factory) -> Path:
     return write_telemanom(tmp_path_factory.mktemp("tiny") / "data", generate_synthetic_channels(config, 2))
 
 
-def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, monkeypatch, capsys):
+def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, run_cli):
     out = tmp_path / "sens"
     args = ["bench", "sensitivity", "--data", str(data), "--out", str(out), "--detectors", "pca", "--seeds", "2",
             "--set", "pca.window=8", "--set", "pca.components=0.9", "--min-length", "300",
             "--vus-max-buffer", "40", *GRID]
-    code, stdout, err = run_cli(monkeypatch, capsys, *args)
+    code, stdout, err = run_cli(*args)
     assert code == 0, err
     assert "ratio/crop pca PW-F1" in stdout
     result = json.loads((out / "sensitivity.json").read_text())
@@ -76,16 +65,16 @@ def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, monk
         assert image.shape[1] > 1000 and image.std() > 10  # drawn, not blank
 
     # A rerun trains nothing: the ratio, noise and window studies reuse the cached models.
-    code, _, err = run_cli(monkeypatch, capsys, *args, "--studies", "ratio")
+    code, _, err = run_cli(*args, "--studies", "ratio")
     assert code == 0, err
     rerun = json.loads((out / "sensitivity.json").read_text())
     assert rerun["run"]["models_trained"] == 0 and rerun["run"]["models_reused"] > 0
     assert rerun["studies"]["ratio"] == result["studies"]["ratio"]
 
 
-def test_seeds_change_the_noise_and_the_slices_but_a_seed_repeats(data, tmp_path, monkeypatch, capsys):
+def test_seeds_change_the_noise_and_the_slices_but_a_seed_repeats(data, tmp_path, run_cli):
     def run(out: Path, seeds: str) -> dict:
-        code, _, err = run_cli(monkeypatch, capsys, "bench", "sensitivity", "--data", str(data), "--out", str(out),
+        code, _, err = run_cli("bench", "sensitivity", "--data", str(data), "--out", str(out),
                                "--seeds", seeds, "--studies", "ratio,noise", "--set", "pca.window=8",
                                "--min-length", "300", "--vus-max-buffer", "10", "--ratios", "0.05",
                                "--noise-levels", "0.2", "--cache", str(tmp_path / "cache"))
@@ -111,16 +100,16 @@ def test_seeds_change_the_noise_and_the_slices_but_a_seed_repeats(data, tmp_path
     (["--windows", "1"], "windows must be integers >= 2"),
     (["--min-length", "5000", "--studies", "ratio"], "no channel reaches every target ratio"),
 ])
-def test_bad_requests_end_in_one_line(data, tmp_path, monkeypatch, capsys, extra, message):
-    code, _, err = run_cli(monkeypatch, capsys, "bench", "sensitivity", "--data", str(data),
+def test_bad_requests_end_in_one_line(data, tmp_path, extra, message, run_cli):
+    code, _, err = run_cli("bench", "sensitivity", "--data", str(data),
                            "--out", str(tmp_path / "o"), "--seeds", "1", *extra)
     assert code == 1
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
 
 
-def test_models_are_trained_only_where_a_study_needs_them(data, tmp_path, monkeypatch, capsys):
+def test_models_are_trained_only_where_a_study_needs_them(data, tmp_path, run_cli):
     def run(out: str, *extra: str) -> dict:
-        code, _, err = run_cli(monkeypatch, capsys, "bench", "sensitivity", "--data", str(data),
+        code, _, err = run_cli("bench", "sensitivity", "--data", str(data),
                                "--out", str(tmp_path / out), "--seeds", "2", "--studies", "ratio,noise",
                                "--set", "pca.window=8", "--min-length", "300", "--vus-max-buffer", "10",
                                "--ratios", "0.05", "--noise-levels", "0,0.1", *extra)

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import UPSTREAM_ROWS, build_archive, label_csv, npy_bytes, upstream_members
+from telemanom_upstream import UPSTREAM_ROWS, build_archive, label_csv, npy_bytes, upstream_members
 
 from streamproc.datasets import ChecksumError, DatasetError, fetch_telemanom, load_telemanom
 

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import UPSTREAM_ROWS, label_csv
+from telemanom_upstream import UPSTREAM_ROWS, label_csv
 
 from streamproc.datasets import (
     ChannelData,
@@ -21,7 +21,7 @@ from streamproc.datasets import (
 
 @pytest.fixture
 def telemanom_dir(tmp_path):
-    """The conftest upstream rows laid out on disk, P-2 listed twice with overlapping spans."""
+    """The telemanom_upstream rows laid out on disk, P-2 listed twice with overlapping spans."""
     rng = np.random.default_rng(1)
     (tmp_path / "train").mkdir()
     (tmp_path / "test").mkdir()
@@ -182,6 +182,24 @@ def test_write_telemanom_round_trip(tmp_path):
         assert ch.feature_names == data.feature_names
         assert ds.labels(name).classes == [e.kind for e in data.events]
         assert ds.labels(name).spacecraft == "SYNTHETIC"
+
+
+def test_select_checks_the_requested_channels(telemanom_dir):
+    ds = load_telemanom(telemanom_dir)
+    assert ds.select() == ds.select([]) == ds.select([" ", ""]) == ["A-1", "M-1", "P-1", "P-2"]
+    assert ds.select([" P-2", "A-1 "]) == ["P-2", "A-1"]  # the order asked for
+    with pytest.raises(DatasetError, match=r"unknown channel\(s\) X-1, X-2$"):
+        ds.select(["P-1", "X-1", "X-2"])
+    with pytest.raises(DatasetError, match=r"channel\(s\) listed twice: P-1$"):
+        ds.select(["P-1", "A-1", "P-1"])
+
+
+def test_select_on_a_data_set_without_channels_fails(telemanom_dir):
+    (telemanom_dir / "labeled_anomalies.csv").write_bytes(label_csv(rows=[]))
+    ds = load_telemanom(telemanom_dir)
+    assert ds.channels == []
+    with pytest.raises(DatasetError, match="no channels"):
+        ds.select()
 
 
 def test_write_telemanom_rejects_bad_input(tmp_path):

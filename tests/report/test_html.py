@@ -5,24 +5,13 @@ from __future__ import annotations
 import base64
 import io
 import re
-import sys
 
 import pytest
 from PIL import Image
 
-from streamproc.cli import main
 from streamproc.report import ReportError, find_sources, write_html_report
 
 IMG = re.compile(r'<img[^>]*src="([^"]*)"')
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["streamproc", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        sys.exit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
 
 
 def section(page: str, anchor: str) -> str:
@@ -81,23 +70,23 @@ def test_sensitivity_figures_and_construction(page):
     assert "target 2%" in sensitivity and "2.0000%" in sensitivity and "1/10" in sensitivity
 
 
-def test_unusable_directories_are_one_line_errors(outputs, tmp_path, monkeypatch, capsys):
-    code, _, err = run_cli(monkeypatch, capsys, "report", str(tmp_path / "absent"), "--html", str(tmp_path / "r.html"))
+def test_unusable_directories_are_one_line_errors(outputs, tmp_path, run_cli):
+    code, _, err = run_cli("report", str(tmp_path / "absent"), "--html", str(tmp_path / "r.html"))
     assert code == 1 and err == f"error: {tmp_path / 'absent'}: no such directory\n"
-    code, _, err = run_cli(monkeypatch, capsys, "report", str(outputs["data"]), "--html", str(tmp_path / "r.html"))
+    code, _, err = run_cli("report", str(outputs["data"]), "--html", str(tmp_path / "r.html"))
     assert code == 1 and err.startswith("error: ") and "not a replay, table1 or sensitivity output" in err
     assert err.count("\n") == 1
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "table1.json").write_text("{not json")
-    code, _, err = run_cli(monkeypatch, capsys, "report", str(broken), "--html", str(tmp_path / "r.html"))
+    code, _, err = run_cli("report", str(broken), "--html", str(tmp_path / "r.html"))
     assert code == 1 and "table1.json: not valid JSON" in err
     assert not (tmp_path / "r.html").exists()
 
 
-def test_cli_writes_the_page(outputs, tmp_path, monkeypatch, capsys):
+def test_cli_writes_the_page(outputs, tmp_path, run_cli):
     target = tmp_path / "sub" / "report.html"
-    code, out, err = run_cli(monkeypatch, capsys, "report", str(outputs["sensitivity"]), "--html", str(target),
+    code, out, err = run_cli("report", str(outputs["sensitivity"]), "--html", str(target),
                              "--title", "SMAP <study>")
     assert code == 0, err
     assert f"report: {target}" in out

@@ -60,11 +60,13 @@ def test_score_series_places_each_window_at_its_last_step(model, data) -> None:
     np.testing.assert_allclose(again, scores, rtol=1e-5)
 
 
-def test_threshold_is_calibrated_on_the_held_out_tail(model) -> None:
+def test_threshold_is_calibrated_on_the_held_out_tail(model, data) -> None:
     training = model.metadata["training"]
     assert training["validation_steps"] == 240 and training["fit_steps"] == 960
     assert training["calibration"] == {"source": "validation", "scores": 240}
     assert len(model.calibration_scores) == 240
+    # The scores of exactly the windows that end in the held-out steps.
+    np.testing.assert_allclose(model.calibration_scores, model.score_series(data.train)[0][960:], rtol=1e-5)
     assert model.threshold >= np.quantile(model.calibration_scores, 0.98)
 
 
@@ -95,6 +97,7 @@ def test_short_channels_calibrate_on_all_training_windows(data) -> None:
     model = train_channel("pca", "tiny", data.train[:300], config=SMALL)
     assert model.metadata["training"]["calibration"]["source"] == "train"
     assert len(model.calibration_scores) == 300 - 11
+    np.testing.assert_allclose(model.calibration_scores, model.score_series(data.train[:300])[0][11:], rtol=1e-5)
 
 
 def test_split_leaves_the_fit_part_longer_than_a_window() -> None:
@@ -148,6 +151,8 @@ def test_threshold_options_are_used_and_stored(data) -> None:
 @pytest.mark.parametrize("kwargs, message", [
     ({"config": {"no_such_key": 1}}, "unknown config key"),
     ({"config": {"window": 2000}}, "training steps"),
+    ({"config": {"components": 0.9, "window": "abc"}}, "^detector 'pca': window='abc': "),
+    ({"config": {"window": 1}}, "^detector 'pca': window=1: window must be >= 2"),
 ])
 def test_bad_requests_raise_training_errors(data, kwargs, message) -> None:
     with pytest.raises(TrainingError, match=message):

@@ -1,0 +1,60 @@
+"""The worker's Faust app, built without a broker: roles, groups, topics and settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamproc.config import Settings
+from streamproc.errors import StreamprocError
+from streamproc.stream import PipelineApp, WorkerOptions, faust_settings
+
+
+@pytest.fixture
+def settings(stream_models) -> Settings:
+    return Settings.load(env={}, overrides={"kafka.bootstrap": "broker-1:9092,broker-2:9092",
+                                            "detectors.models_dir": str(stream_models.root)})
+
+
+@pytest.mark.parametrize("options, group", [
+    (WorkerOptions(), "streamproc"),
+    (WorkerOptions(role="window", app_id="plant"), "plant-window"),
+    (WorkerOptions(role="detect"), "streamproc-detect"),
+    (WorkerOptions(role="detect", detectors=("usad",)), "streamproc-detect-usad"),
+    (WorkerOptions(role="fuse"), "streamproc-fuse"),
+])
+def test_each_role_is_its_own_consumer_group(options, group):
+    assert options.group() == group
+    assert options.windows_topic() == f"{options.app_id}-windows"
+
+
+def test_bad_options():
+    with pytest.raises(StreamprocError, match="--role"):
+        WorkerOptions(role="score")
+    with pytest.raises(StreamprocError, match="--detector"):
+        WorkerOptions(detectors=())
+
+
+def test_faust_settings(settings):
+    plain = faust_settings(settings, WorkerOptions())
+    assert plain["broker"] == ["kafka://broker-1:9092", "kafka://broker-2:9092"]
+    assert plain["topic_partitions"] == 4 and plain["web_port"] == 6066
+    assert "producer_max_batch_size" not in plain
+    embedded = faust_settings(settings, WorkerOptions(embedded_broker=True))
+    assert embedded["broker"] == ["streamproc-tansu://broker-1:9092", "streamproc-tansu://broker-2:9092"]
+    assert embedded["producer_max_batch_size"] == 1 and embedded["broker_session_timeout"] <= 6
+
+
+@pytest.mark.parametrize("role, agents, tables, internal", [
+    ("all", 1, {"windows", "fusion"}, False),
+    ("window", 1, {"windows"}, True),
+    ("detect", 1, set(), True),
+    ("fuse", 1, {"fusion"}, True),
+])
+def test_roles_declare_their_agents_tables_and_topics(settings, role, agents, tables, internal):
+    pipeline = PipelineApp(settings, WorkerOptions(role=role, web_enabled=False))
+    assert len(pipeline.app.agents) == agents
+    assert set(pipeline.app.tables) == tables
+    topics = pipeline.topics()
+    assert ("streamproc-windows" in topics) is internal
+    assert topics[settings.topics.readings] == settings.topics.partitions
+    assert pipeline.catalog.detectors == ["pca"]
