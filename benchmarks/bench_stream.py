@@ -393,6 +393,29 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    """The results as the rows of BENCHMARKS.md's tables."""
+    lines = ["| detector | stride | worker | readings/s | rate for latency | score p50 / p99 ms | "
+             "alert p50 / p99 ms |", "|---|---:|---|---:|---:|---:|---:|"]
+    for run in results["runs"]:
+        cells = []
+        for kind in ("score", "alert"):
+            q = run["latency"][kind]
+            cells.append(f"{q['p50_ms']:,.0f} / {q['p99_ms']:,.0f} (n={q['n']})" if q["n"] else "none")
+        lines.append(f"| {run['detector']} | {run['stride']} | {run['variant']} | {run['readings_per_s']:,.0f} | "
+                     f"{run['latency_rate']:,.0f} | {cells[0]} | {cells[1]} |")
+    memory = results.get("memory")
+    if memory:
+        lines.append("")
+        lines.append(f"memory: {memory['mib_per_1000_channels']:.1f} MiB RSS per 1,000 channels "
+                     f"({memory['channels']} channels: {memory['rss_before_mib']:.1f} -> "
+                     f"{memory['rss_after_mib']:.1f} MiB); per channel: window state "
+                     f"{memory['window_state_bytes']} B, fusion state {memory['fusion_state_bytes']} B, "
+                     f"pca model arrays {memory['pca_model_bytes']} B")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ START_MS = 1_700_000_000_000
 
 @dataclass(frozen=True)
 class StreamChannel:
+    """A test stream, its planted spans ``(start, end)`` and its trained model."""
+
     name: str
     test: np.ndarray
     feature_names: list[str]
@@ -81,20 +83,17 @@ class StreamModels:
         return ModelStore(self.root)
 
 
-def _channel(name: str, seed: int, anomaly_ratio: float, test_steps: int) -> tuple[np.ndarray, object]:
-    return generate_synthetic(SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=test_steps,
-                                              anomaly_ratio=anomaly_ratio, seed=seed))
-
-
 @pytest.fixture(scope="session")
 def stream_models(tmp_path_factory: pytest.TempPathFactory) -> StreamModels:
-    """Eight channels: ``a0``..``a5`` with planted anomalies, ``clean0``/``clean1`` without."""
+    """Eight channels: ``a0``..``a5`` with planted anomalies, ``clean0``/``clean1`` without (seeds
+    whose clean test streams stay under the trained thresholds)."""
     root = tmp_path_factory.mktemp("models")
     store = ModelStore(root)
     specs = [(f"a{i}", 10 + i, 0.06) for i in range(6)] + [("clean0", 30, 0.0), ("clean1", 32, 0.0)]
     channels = {}
     for name, seed, ratio in specs:
-        data = _channel(name, seed, ratio, test_steps=600)
+        data = generate_synthetic(SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=600,
+                                                  anomaly_ratio=ratio, seed=seed))
         model = train_channel("pca", name, data.train, config={"window": WINDOW}, feature_names=data.feature_names)
         store.save(model)
         channels[name] = StreamChannel(name, data.test, data.feature_names,

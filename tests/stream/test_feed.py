@@ -67,3 +67,21 @@ def test_replay_to_kafka_produces_a_telemanom_directory(kafka_cluster, make_topi
 def test_replay_to_kafka_needs_a_cluster(tmp_path):
     with pytest.raises(StreamprocError, match="KAFKA_BOOTSTRAP"):
         replay_to_kafka(Settings.load(env={}), tmp_path)
+
+
+@pytest.mark.broker
+def test_replay_command_to_kafka(kafka_cluster, make_topic, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    write_telemanom(tmp_path, {"P-1": generate_synthetic(SyntheticConfig(n_features=2, train_steps=30,
+                                                                         test_steps=25, seed=3))})
+    topic = make_topic(partitions=4)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")},
+           "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "STREAMPROC_TOPICS__READINGS": topic}
+    done = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--data", str(tmp_path), "--to-kafka"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "produced 25 readings" in done.stderr
+    assert len(read_all(kafka_cluster, topic, 25)) == 25
