@@ -15,4 +15,5 @@ def streamproc_detectors():
         factory=RangeDetector,
         default_config={"window": 2, "min_range": 1.0},
         small_config={"window": 2, "min_range": 1.0},
+        sanity=True,
     )

@@ -28,6 +28,9 @@ class DetectorSpec:
     ``factory(**config)`` builds an unfitted detector; ``default_config`` holds every key
     the factory accepts, so a configuration file can be checked against it.
     ``small_config`` is what the shared contract suite uses (a few seconds on a CPU).
+    ``sanity`` marks a reference score with no learned model (such as ``range``): reports show
+    it as a sanity row, and the contract suite holds it to a lower planted-anomaly floor,
+    since by design it cannot see anomalies that stay inside the normal range.
     """
 
     name: str
@@ -36,6 +39,7 @@ class DetectorSpec:
     default_config: Mapping[str, Any] = field(default_factory=dict)
     small_config: Mapping[str, Any] | None = None
     wants_gpu: bool = False
+    sanity: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
