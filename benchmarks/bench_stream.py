@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from streamproc.datasets import SyntheticConfig, generate_synthetic
-from streamproc.kafka import EMBEDDED_OVERRIDES, EmbeddedBroker, create_topics
+from streamproc.kafka import EmbeddedBroker, create_topics
 from streamproc.stream import PRODUCED_AT_HEADER, ChannelSeries, ReadingFeed
 from streamproc.training import ModelStore, train_channel
 
@@ -189,8 +189,8 @@ class Run:
         self.bootstrap = bootstrap
         self.topics = {k: f"bench.{tag}.{k}" for k in ("readings", "scores", "alerts", "dead_letter", "feedback")}
         create_topics(bootstrap, dict.fromkeys(self.topics.values(), 4))
-        self.feed = ReadingFeed(EMBEDDED_OVERRIDES.producer_config({"bootstrap.servers": bootstrap}),
-                                self.topics["readings"])
+        # Readings need no workaround (only changelogs do): the feed batches, to keep up.
+        self.feed = ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, self.topics["readings"])
         self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
                             workdir / f"worker-{tag}.log", variant)
         self.worker: Worker | None = None
@@ -256,38 +256,59 @@ def measure_faust_ceiling(bootstrap: str, series: list[ChannelSeries]) -> float:
     topic = f"bench.ceiling.{Run.counter}"
     Run.counter += 1
     create_topics(bootstrap, {topic: 4})
-    ReadingFeed(EMBEDDED_OVERRIDES.producer_config({"bootstrap.servers": bootstrap}), topic).produce(series)
+    ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, topic).produce(series)
     total = sum(len(s.values) for s in series)
     out = subprocess.run([sys.executable, __file__, "ceiling-worker", bootstrap, topic, str(total)],
                          capture_output=True, text=True, timeout=600, check=True).stdout
     return float(out.split("ceiling")[-1].split()[0])
 
 
-def measure_latency(run: Run, series: list[ChannelSeries], rate: float, seconds: float) -> dict:
+def measure_latency(run: Run, names: list[str], n_features: int, window: int, rate: float,
+                    seconds: float) -> dict:
+    """Latency percentiles while readings arrive in real time at ``rate``.
+
+    Every channel's first window is filled beforehand and the worker given time to catch up
+    (and load its models), so that windows are due from the first second of the timed feed;
+    only messages caused by that feed are counted.
+    """
     from confluent_kafka import Consumer, TopicPartition
 
+    prefill = window - 1
+    steps = int(rate * seconds / len(names)) + 1
+    series = test_series(names, prefill + steps, n_features)
+    start_ms = 1_700_000_000_000
     worker = run.start()
+    run.feed.produce([ChannelSeries(s.channel, s.values[:prefill], s.feature_names) for s in series],
+                     start_ms=start_ms, step_ms=1000)
+    deadline = time.monotonic() + 120
+    while worker.accepted() < prefill * len(names) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    time.sleep(1)
     consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "bench", "enable.auto.commit": False,
                          "fetch.wait.max.ms": 10})
     consumer.assign([TopicPartition(run.topics[t], p, 0) for t in ("scores", "alerts") for p in range(4)])
     latencies: dict[str, list[float]] = {run.topics["scores"]: [], run.topics["alerts"]: []}
     stop = threading.Event()
-    steps = int(rate * seconds / len(series)) + 1
     feed = threading.Thread(target=run.feed.produce, kwargs={
-        "series": [ChannelSeries(s.channel, s.values[:steps], s.feature_names) for s in series],
-        "rate": rate, "stop": stop})
+        "series": [ChannelSeries(s.channel, s.values[prefill:], s.feature_names) for s in series],
+        "rate": rate, "start_ms": start_ms + prefill * 1000, "step_ms": 1000, "stop": stop})
+    began = time.time()
     feed.start()
-    deadline = time.monotonic() + seconds + 10
-    while feed.is_alive() or time.monotonic() < deadline - 8:
+    deadline = time.monotonic() + seconds + 15
+    quiet_since = None
+    while time.monotonic() < deadline:
         # poll, not consume: consume waits for its whole batch, which would add to the latency.
         message = consumer.poll(0.1)
         if message is not None and message.error() is None:
+            quiet_since = None
             received = time.time()
             produced = dict(message.headers() or []).get(PRODUCED_AT_HEADER)
-            if produced is not None:
+            if produced is not None and struct.unpack(">d", produced)[0] >= began:
                 latencies[message.topic()].append(received - struct.unpack(">d", produced)[0])
-        if time.monotonic() > deadline:
-            break
+        elif not feed.is_alive():
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 3:
+                break
     stop.set()
     feed.join()
     consumer.close()
@@ -380,7 +401,8 @@ def main() -> None:
                                               variant), series, args.max_seconds)
                 print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
                 latency = measure_latency(Run(broker.bootstrap, workdir, models, detector, args.window, stride,
-                                              variant), series, rate / 2, args.latency_seconds)
+                                              variant), names, args.features, args.window, rate / 2,
+                                          args.latency_seconds)
                 print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
                 results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
                                         "readings_per_s": rate, "latency_rate": rate / 2, "latency": latency})

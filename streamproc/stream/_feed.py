@@ -113,10 +113,18 @@ class ReadingFeed:
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.05)
 
-    def flush(self, timeout: float = 30.0) -> None:
-        remaining = self._producer.flush(timeout)
-        if remaining:
-            raise StreamprocError(f"{remaining} readings were not delivered to {self.topic!r} within {timeout:g}s")
+    def flush(self, stall_timeout: float = 30.0) -> None:
+        """Wait until every reading is delivered; fail when none is for ``stall_timeout`` seconds."""
+        remaining = len(self._producer)
+        stalled_since = time.monotonic()
+        while remaining:
+            now_remaining = self._producer.flush(1.0)
+            if now_remaining < remaining:
+                stalled_since = time.monotonic()
+            elif time.monotonic() - stalled_since > stall_timeout:
+                raise StreamprocError(f"{now_remaining} readings could not be delivered to {self.topic!r}: "
+                                      f"no progress for {stall_timeout:g}s")
+            remaining = now_remaining
         if self._errors:
             errors, self._errors = self._errors, []
             raise StreamprocError(f"{len(errors)} readings could not be delivered to {self.topic!r}: {errors[0]}")
