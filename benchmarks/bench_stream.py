@@ -168,6 +168,8 @@ class Worker:
         raise RuntimeError("no VmRSS")
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(30)
@@ -195,8 +197,11 @@ class Run:
                             workdir / f"worker-{tag}.log", variant)
         self.worker: Worker | None = None
 
+    started: list[Worker] = []
+
     def start(self) -> Worker:
         self.worker = Worker(*self.worker_args)
+        Run.started.append(self.worker)
         self.worker.wait_ready()
         return self.worker
 
@@ -209,15 +214,19 @@ def measure_throughput(run: Run, series: list[ChannelSeries], max_seconds: float
     worker = run.start()
     began = time.perf_counter()
     samples = []
-    while True:
-        done = worker.accepted()
-        samples.append((time.perf_counter(), done))
-        if done >= 0.9 * total or time.perf_counter() - began > max_seconds:
-            break
-        time.sleep(0.25)
-    worker.stop()
+    try:
+        while True:
+            done = worker.accepted()
+            samples.append((time.perf_counter(), done))
+            if done >= 0.9 * total or time.perf_counter() - began > max_seconds:
+                break
+            time.sleep(0.25)
+    finally:
+        worker.stop()
     times = np.array([t for t, _ in samples])
     counts = np.array([c for _, c in samples])
+    if len(samples) < 3:
+        raise RuntimeError(f"the backlog of {total} readings was done within a second: use more --steps")
     low = min(int(np.searchsorted(counts, 0.1 * total)), len(samples) // 4)
     return float((counts[-1] - counts[low]) / (times[-1] - times[low]))
 
@@ -334,7 +343,10 @@ def measure_memory(bootstrap: str, workdir: Path, channels: int, window: int, st
     series = test_series(names, window + stride, n_features)
     run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000)
     total = channels * (window + stride)
+    deadline = time.monotonic() + 600
     while worker.accepted() < total:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker took in {worker.accepted():.0f} of {total} readings in 10 minutes")
         time.sleep(0.5)
     time.sleep(2)
     after = worker.rss_mib()
@@ -348,6 +360,38 @@ def measure_memory(bootstrap: str, workdir: Path, channels: int, window: int, st
             "window_state_bytes": len(ChannelWindow(window, n_features).to_bytes()),
             "fusion_state_bytes": len(ChannelFusion(last_window_end=1_700_000_000_000).to_bytes()),
             "pca_model_bytes": int(model.detector.basis.nbytes + model.detector.mean.nbytes)}
+
+
+def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results: dict) -> None:
+    names = [f"c{i:03d}" for i in range(args.channels)]
+    ceiling = measure_faust_ceiling(bootstrap, test_series(names, args.steps, args.features))
+    print(f"Faust alone (agent that only counts): {ceiling:,.0f} readings/s", flush=True)
+    results["faust_ceiling_readings_per_s"] = ceiling
+    plan = [(d, int(stride), Variant()) for d in args.detectors.split(",") for stride in args.strides.split(",")]
+    if args.variants:
+        first = args.detectors.split(",")[0]
+        plan += [(first, 10, Variant("batched")), (first, 10, Variant(batch_within_s=0.25))]
+    trained: set[str] = set()
+    for detector, stride, variant in plan:
+        models = workdir / f"models-{detector}"
+        if detector not in trained:
+            started = time.perf_counter()
+            train_models(models, detector, names, args.window, args.features)
+            print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
+            trained.add(detector)
+        series = test_series(names, args.steps, args.features)
+        rate = measure_throughput(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+                                  series, args.max_seconds)
+        print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
+        latency = measure_latency(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+                                  names, args.features, args.window, rate / 2, args.latency_seconds)
+        print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
+        results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
+                                "readings_per_s": rate, "latency_rate": rate / 2, "latency": latency})
+    if args.memory_channels:
+        memory = measure_memory(bootstrap, workdir, args.memory_channels, args.window, 10, args.features)
+        print(f"memory: {json.dumps(memory)}", flush=True)
+        results["memory"] = memory
 
 
 def main() -> None:
@@ -378,39 +422,13 @@ def main() -> None:
                                  "load_average": os.getloadavg()[0]},
                      "args": {k: str(v) for k, v in vars(args).items()}, "runs": []}
     workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    names = [f"c{i:03d}" for i in range(args.channels)]
     try:
         with EmbeddedBroker() as broker:
-            ceiling = measure_faust_ceiling(broker.bootstrap, test_series(names, args.steps, args.features))
-            print(f"Faust alone (agent that only counts): {ceiling:,.0f} readings/s", flush=True)
-            results["faust_ceiling_readings_per_s"] = ceiling
-            plan = [(d, int(stride), Variant()) for d in args.detectors.split(",") for stride in args.strides.split(",")]
-            if args.variants:
-                first = args.detectors.split(",")[0]
-                plan += [(first, 10, Variant("batched")), (first, 10, Variant(batch_within_s=0.25))]
-            trained: set[str] = set()
-            for detector, stride, variant in plan:
-                models = workdir / f"models-{detector}"
-                if detector not in trained:
-                    started = time.perf_counter()
-                    train_models(models, detector, names, args.window, args.features)
-                    print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
-                    trained.add(detector)
-                series = test_series(names, args.steps, args.features)
-                rate = measure_throughput(Run(broker.bootstrap, workdir, models, detector, args.window, stride,
-                                              variant), series, args.max_seconds)
-                print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
-                latency = measure_latency(Run(broker.bootstrap, workdir, models, detector, args.window, stride,
-                                              variant), names, args.features, args.window, rate / 2,
-                                          args.latency_seconds)
-                print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
-                results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
-                                        "readings_per_s": rate, "latency_rate": rate / 2, "latency": latency})
-            if args.memory_channels:
-                memory = measure_memory(broker.bootstrap, workdir, args.memory_channels, args.window, 10,
-                                        args.features)
-                print(f"memory: {json.dumps(memory)}", flush=True)
-                results["memory"] = memory
+            try:
+                measure_all(broker.bootstrap, workdir, args, results)
+            finally:
+                for worker in Run.started:  # those a failed measurement left running
+                    worker.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.out:
