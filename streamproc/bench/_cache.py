@@ -3,9 +3,10 @@
 A model is identified by (detector, channel, window, training-noise level, seed) and lives in
 ``ROOT/window<W>_train-noise<L>_seed<S>/<detector>/<channel>/`` as a
 :class:`streamproc.training.ModelStore` artifact. It is reused only while
-:meth:`ModelStore.is_current` holds: same detector config (which carries the window and the
+:meth:`ModelStore.reuse` holds: same detector config (which carries the window and the
 seed), same training options and same training data (fingerprint of the possibly noisy
-series). Anything else is retrained and replaced.
+series); a change of the threshold settings alone recalibrates the stored model. Anything
+else is retrained and replaced.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ class ModelCache:
               feature_names: list[str]) -> TrainedModel:
         """The cached model for ``key`` if it is current, else a freshly trained (and stored) one."""
         store = self.store(key)
-        if store.is_current(key.detector, key.channel, config=config, options=self.options.to_json(),
-                            fingerprint=data_fingerprint(train)):
+        stored = store.reuse(key.detector, key.channel, config=config, options=self.options.to_json(),
+                             fingerprint=data_fingerprint(train))
+        if stored is not None:
             self.reused += 1
-            return store.load(key.detector, key.channel)
+            return stored
         model = train_channel(spec, key.channel, train, config=config, options=self.options,
                               feature_names=feature_names, registry=self.registry)
         store.save(model)

@@ -2,7 +2,7 @@
 
 ``ROOT/<detector>/<channel>.npz`` is the replay's own format (:meth:`ReplayedChannel.save`,
 the layout ``streamproc replay`` writes under ``scores/``); ``<channel>.json`` beside it says
-which model version and which test data produced it, with which batch size, and how long it
+which model version, threshold and test data produced it, with which batch size, and how long it
 took. A rerun reuses a stored stream only while all of those are unchanged, so the final,
 combined invocation of a long benchmark neither retrains nor rescores; its speed column keeps
 the time measured when the stream was scored.
@@ -43,8 +43,11 @@ class ScoreCache:
         one when it is current, else scored now (``replay_model``, timed) and stored."""
         arrays = self.root / model.detector_name / f"{model.channel}.npz"
         record_path = arrays.with_suffix(".json")
-        identity = {"detector": model.detector_name, "channel": model.channel, "model_version": model.version,
-                    "test_fingerprint": data_fingerprint(test), "batch_size": self.batch_size}
+        # Normalised through JSON so that it compares equal to what was read back from disk.
+        identity = json.loads(json.dumps({
+            "detector": model.detector_name, "channel": model.channel, "model_version": model.version,
+            "threshold": model.threshold_state.to_json(), "test_fingerprint": data_fingerprint(test),
+            "batch_size": self.batch_size}))
         stored = _read_record(record_path)
         if stored is not None and {k: stored.get(k) for k in identity} == identity and arrays.is_file():
             with np.load(arrays, allow_pickle=False) as saved:

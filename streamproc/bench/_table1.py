@@ -213,11 +213,10 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         prefix = f"  [{index}/{len(selected)}] {name} {channel_name}"
         stage = "training"
         try:
-            reused = store.is_current(name, channel_name, config=config, options=options,
-                                      fingerprint=data_fingerprint(channel.train))
-            if reused:
-                model = store.load(name, channel_name)
-            else:
+            model = store.reuse(name, channel_name, config=config, options=options,
+                                fingerprint=data_fingerprint(channel.train))
+            reused = model is not None
+            if model is None:
                 model = train_channel(spec, channel_name, channel.train, config=config, options=settings.training,
                                       feature_names=channel.feature_names, registry=registry)
                 store.save(model)

@@ -59,7 +59,8 @@ def _root(
 def main() -> None:
     """Entry point: user errors end with one line on stderr and exit status 1, no traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns an exit status instead of raising for typer.Exit.
+        status = app(standalone_mode=False)
     except StreamprocError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -71,7 +72,11 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort as exc:
+        # click turns Ctrl-C into Abort; it is still an interruption.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
         typer.echo("aborted", err=True)
         sys.exit(1)
     except Exception as exc:
@@ -80,3 +85,5 @@ def main() -> None:
             typer.echo(f"error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         raise
+    if isinstance(status, int) and status:
+        sys.exit(status)

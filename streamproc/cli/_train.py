@@ -129,10 +129,13 @@ def train(
     with progress:
         for index, name in enumerate(selected, start=1):
             channel = dataset.channel(name)
-            if not force and store.is_current(spec.name, name, config=config, options=options.to_json(),
-                                              fingerprint=data_fingerprint(channel.train)):
+            stored = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
+                                                    fingerprint=data_fingerprint(channel.train))
+            if stored is not None:
                 skipped += 1
-                progress.channel_done(index, f"{name}: up to date, skipped", None)
+                recalibrated = " (threshold recalibrated)" if stored.metadata["training"].get(
+                    "threshold_recalibrated") else ""
+                progress.channel_done(index, f"{name}: up to date{recalibrated}, skipped", None)
                 continue
             began = time.perf_counter()
             model = train_channel(spec, name, channel.train, config=config, options=options,

@@ -103,6 +103,8 @@ class WorkerSettings:
     batch_within_s: float = setting(0.05, "Longest wait (seconds) to fill a batch.", min=0.0)
     timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be "
                                             "accepted.", min=0)
+    data_dir: str = setting("", "Folder for Faust's local files (its tables live in memory and in their "
+                                "changelogs); empty: a temporary folder removed when the worker exits.")
 
 
 @dataclass(frozen=True)

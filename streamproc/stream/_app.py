@@ -17,7 +17,10 @@ fusion state, so a restarted worker neither skips nor re-alerts a window.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +110,7 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
         "web_enabled": options.web_enabled,
         "web_port": settings.worker.web_port,
         "web_bind": "0.0.0.0",
+        "datadir": settings.worker.data_dir or _temporary_datadir(),
         # A batch holds up to batch_size windows' worth of readings; the stream buffer must fit one.
         "stream_buffer_maxsize": max(4096, 2 * _readings_per_batch(settings)),
     }
@@ -114,6 +118,14 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
         conf = EMBEDDED_OVERRIDES.faust_settings(conf)
         conf["broker"] = embedded_broker_urls(kafka.bootstrap_servers())
     return conf
+
+
+def _temporary_datadir() -> str:
+    # Faust creates its data folder even with in-memory stores; left to its default it would
+    # litter the working directory with one folder per app id.
+    path = tempfile.mkdtemp(prefix="streamproc-faust-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _readings_per_batch(settings: Settings) -> int:

@@ -28,6 +28,10 @@ class ThresholdConfig:
       with every new peak of the stream (Siffer et al.'s SPOT); ``dspot`` does the same on
       scores minus the moving average of the last ``depth`` normal scores (DSPOT, for
       drifting score levels).
+    - ``max_shape``: the heaviest GPD tail trusted. A fitted shape above it (γ >= 1 means the
+      excesses would not even have a finite mean) says the peaks are not one smooth tail, e.g.
+      a few huge scores among moderate ones; extrapolating it puts the threshold orders of
+      magnitude beyond any score seen, so the empirical ``1 - risk`` quantile is used instead.
     - ``max_peaks``: the most peaks kept while streaming; the oldest are dropped beyond it
       (with the observation count scaled to keep the tail ratio) so that state stays bounded.
     """
@@ -39,6 +43,7 @@ class ThresholdConfig:
     adaptation: str = "none"
     depth: int = 100
     max_peaks: int = 1000
+    max_shape: float = 1.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -49,6 +54,7 @@ class ThresholdConfig:
             ("adaptation", self.adaptation in ADAPTATIONS, f"must be one of {', '.join(ADAPTATIONS)}"),
             ("depth", self.depth >= 1, "must be >= 1"),
             ("max_peaks", self.max_peaks >= self.min_peaks, "must be >= min_peaks"),
+            ("max_shape", self.max_shape > 0.0, "must be > 0"),
         ]
         for key, ok, message in checks:
             if not ok:

@@ -100,6 +100,8 @@ class Spot:
         if tail_ratio >= 1.0:
             return f"risk {self.config.risk:g} is not in the tail above the initial threshold"
         fit = fit_gpd(self.peaks)
+        if fit.shape > self.config.max_shape:
+            return f"the fitted tail shape {fit.shape:.3g} exceeds max_shape {self.config.max_shape:g}"
         z = self.initial + fit.excess_quantile(tail_ratio)
         if not math.isfinite(z):
             return "the fitted tail gives no finite quantile"

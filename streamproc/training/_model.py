@@ -108,6 +108,13 @@ class TrainedModel:
         """A threshold calibrated on the stored calibration scores with other settings."""
         return Spot(config).fit(self.calibration_scores)
 
+    def recalibrate(self, config: ThresholdConfig) -> None:
+        """Replace the threshold by one calibrated with ``config``; the metadata records it."""
+        self.threshold_state = self.recalibrated(config)
+        training = self.metadata.setdefault("training", {})
+        training.setdefault("options", {})["threshold"] = config.to_json()
+        training["threshold_recalibrated"] = True
+
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: Path | str) -> Path:
         directory = Path(directory)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from streamproc.detection import METADATA_FILE, ArtifactError, DetectorRegistry, read_metadata
+from streamproc.thresholds import ThresholdConfig
 
 from ._model import TrainedModel
 
@@ -75,14 +76,33 @@ class ModelStore:
             raise
         return target
 
-    def is_current(self, detector: str, channel: str, *, config: Mapping[str, Any],
-                   options: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> bool:
-        """Whether the stored model was trained with this config, these options and this data."""
+    def reuse(self, detector: str, channel: str, *, config: Mapping[str, Any], options: Mapping[str, Any],
+              fingerprint: Mapping[str, Any]) -> TrainedModel | None:
+        """The stored model if it can stand for one trained now with this config, these training
+        options and this data; ``None`` when it must be (re)trained.
+
+        When only the threshold settings differ, the stored model is reused with its threshold
+        recalibrated on its stored calibration scores (and saved so): the scores a threshold is
+        fitted to do not depend on those settings, so retraining would only reproduce them.
+        """
         try:
             meta = read_metadata(self.path(detector, channel))
         except (ArtifactError, OSError, ValueError):
-            return False
+            return None
         training = meta.get("training", {})
-        return (_json_normal(meta.get("config")) == _json_normal(dict(config))
-                and _json_normal(training.get("options")) == _json_normal(dict(options))
-                and training.get("data_fingerprint") == _json_normal(dict(fingerprint)))
+        if (_json_normal(meta.get("config")) != _json_normal(dict(config))
+                or training.get("data_fingerprint") != _json_normal(dict(fingerprint))):
+            return None
+        stored, wanted = _json_normal(training.get("options")) or {}, _json_normal(dict(options))
+        if stored == wanted:
+            return self.load(detector, channel)
+        if _without_threshold(stored) != _without_threshold(wanted) or "threshold" not in wanted:
+            return None
+        model = self.load(detector, channel)
+        model.recalibrate(ThresholdConfig.from_json(wanted["threshold"]))
+        self.save(model)
+        return model
+
+
+def _without_threshold(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if key != "threshold"}

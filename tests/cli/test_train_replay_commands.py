@@ -165,8 +165,13 @@ def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
     assert code == 0 and "trained 1, skipped 0 of 1" in out
     code, out, _ = run_cli(*train_args(root / "data", models, "--set", "components=2"))
     assert code == 0 and "trained 3, skipped 0" in out, "a changed config retrains"
-    code, out, _ = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
-    assert code == 0 and "trained 3, skipped 0" in out, "changed threshold options retrain"
+    before = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
+    code, out, err = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
+    assert code == 0 and "trained 0, skipped 3" in out, "changed threshold options only recalibrate"
+    assert "S-2: up to date (threshold recalibrated), skipped" in err
+    after = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
+    assert after["training"]["trained_at"] == before["training"]["trained_at"]
+    assert after["threshold"]["config"]["risk"] == 0.01 and after["threshold"]["threshold"] < before["threshold"]["threshold"]
 
 
 def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:

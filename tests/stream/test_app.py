@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from streamproc.config import Settings
@@ -42,6 +45,13 @@ def test_faust_settings(settings):
     embedded = faust_settings(settings, WorkerOptions(embedded_broker=True))
     assert embedded["broker"] == ["streamproc-tansu://broker-1:9092", "streamproc-tansu://broker-2:9092"]
     assert embedded["producer_max_batch_size"] == 1 and embedded["broker_session_timeout"] <= 6
+
+
+def test_faust_files_go_to_the_data_dir_or_a_temporary_folder(settings, tmp_path):
+    temporary = Path(faust_settings(settings, WorkerOptions())["datadir"])
+    assert temporary.is_dir() and temporary.parent == Path(tempfile.gettempdir())
+    chosen = Settings.load(env={}, overrides={"kafka.bootstrap": "broker:9092", "worker.data_dir": str(tmp_path)})
+    assert faust_settings(chosen, WorkerOptions())["datadir"] == str(tmp_path)
 
 
 @pytest.mark.parametrize("role, agents, tables, internal", [

@@ -53,6 +53,20 @@ def test_too_few_scores_fall_back_to_the_empirical_quantile() -> None:
     assert spot.threshold == pytest.approx(np.quantile(scores, 0.999))
 
 
+def test_a_tail_heavier_than_max_shape_falls_back_to_the_empirical_quantile() -> None:
+    # Peaks barely over the initial level and a few huge ones, as a likelihood score gives
+    # where rare command flags switch: the fit is extremely heavy, its quantile beyond any score.
+    rng = np.random.default_rng(3)
+    base = rng.normal(30.0, 3.0, 500)
+    top = np.quantile(base, 0.98)
+    scores = np.concatenate([base, top + rng.uniform(0, 1e-4, 6), top + np.array([44.0, 50.0, 50.4, 1164.0])])
+    unbounded = Spot(ThresholdConfig(max_shape=1e9)).fit(scores)
+    assert unbounded.gpd.shape > 2.0 and unbounded.threshold > 1.5 * scores.max()
+    bounded = Spot().fit(scores)
+    assert bounded.method == "empirical" and "max_shape" in bounded.note
+    assert bounded.threshold == pytest.approx(np.quantile(scores, 0.999))
+
+
 def test_nan_calibration_scores_are_ignored() -> None:
     scores = np.random.default_rng(6).exponential(1.0, 3000)
     with_nan = np.concatenate([np.full(50, np.nan), scores])
@@ -141,7 +155,8 @@ def test_step_before_fit_fails() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"risk": 0.0}, {"risk": 1.0}, {"level": 1.0}, {"adaptation": "kalman"},
-                                 {"depth": 0}, {"min_peaks": 2}, {"min_level": 0.99, "level": 0.98}])
+                                 {"depth": 0}, {"min_peaks": 2}, {"min_level": 0.99, "level": 0.98},
+                                 {"max_shape": 0.0}])
 def test_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ThresholdConfigError):
         ThresholdConfig(**bad)

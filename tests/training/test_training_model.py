@@ -191,17 +191,31 @@ def test_store_errors(tmp_path) -> None:
         store.path("pca", "../escape")
 
 
-def test_is_current_compares_config_options_and_data(tmp_path, model, data) -> None:
+def test_reuse_compares_config_options_and_data(tmp_path, model, data) -> None:
     store = ModelStore(tmp_path)
     store.save(model)
     config = model.detector.config
     options = TrainingOptions().to_json()
     fingerprint = data_fingerprint(data.train)
-    assert store.is_current("pca", "S-1", config=config, options=options, fingerprint=fingerprint)
-    assert not store.is_current("pca", "S-1", config={**config, "components": 2}, options=options,
-                                fingerprint=fingerprint)
-    assert not store.is_current("pca", "S-1", config=config, options={**options, "validation_fraction": 0.1},
-                                fingerprint=fingerprint)
-    assert not store.is_current("pca", "S-1", config=config, options=options,
-                                fingerprint=data_fingerprint(data.train[:-1]))
-    assert not store.is_current("pca", "S-2", config=config, options=options, fingerprint=fingerprint)
+    assert store.reuse("pca", "S-1", config=config, options=options, fingerprint=fingerprint).version == model.version
+    assert store.reuse("pca", "S-1", config={**config, "components": 2}, options=options,
+                       fingerprint=fingerprint) is None
+    assert store.reuse("pca", "S-1", config=config, options={**options, "validation_fraction": 0.1},
+                       fingerprint=fingerprint) is None
+    assert store.reuse("pca", "S-1", config=config, options=options,
+                       fingerprint=data_fingerprint(data.train[:-1])) is None
+    assert store.reuse("pca", "S-2", config=config, options=options, fingerprint=fingerprint) is None
+
+
+def test_reuse_recalibrates_when_only_the_threshold_settings_differ(tmp_path, model, data) -> None:
+    store = ModelStore(tmp_path)
+    store.save(model)
+    riskier = TrainingOptions(threshold=ThresholdConfig(risk=0.05))
+    reused = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
+                         fingerprint=data_fingerprint(data.train))
+    assert reused.version == model.version and reused.threshold < model.threshold
+    assert reused.threshold == model.recalibrated(ThresholdConfig(risk=0.05)).threshold
+    again = store.load("pca", "S-1")  # saved recalibrated: the next lookup needs nothing more
+    assert again.threshold == reused.threshold
+    assert store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
+                       fingerprint=data_fingerprint(data.train)).threshold == reused.threshold
