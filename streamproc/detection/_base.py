@@ -121,6 +121,13 @@ class Detector(abc.ABC):
         scores, contributions = self._score(windows)
         return ScoreBatch(np.asarray(scores, np.float32), np.asarray(contributions, np.float32))
 
+    def use_device(self, device: str) -> None:
+        """Score on ``device`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``) from now on.
+
+        A worker calls it on every model it loads, so that where a model runs is the worker's
+        choice, not the training machine's. Detectors without a device have nothing to move.
+        """
+
     def save(self, directory: Path | str, metadata: Mapping[str, Any] | None = None) -> Path:
         """Write the artifact to ``directory``; ``metadata`` is stored beside the config."""
         if not self.fitted:

@@ -274,6 +274,12 @@ class TorchDetector(Detector):
                 contributions.append(batch_contributions.float().cpu().numpy())
         return np.concatenate(scores), np.concatenate(contributions)
 
+    def use_device(self, device: str) -> None:
+        self._device = resolve_device(device)
+        self.device = device
+        if self.module is not None:
+            self.module = self.module.to(self._device)
+
     def _arrays(self) -> dict[str, np.ndarray]:
         return module_arrays(self.module)
 

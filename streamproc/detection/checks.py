@@ -122,6 +122,16 @@ def check_save_load(f: _Fitted) -> None:
     np.testing.assert_allclose(after.contributions, before.contributions, rtol=1e-5, atol=1e-6)
 
 
+def check_use_device(f: _Fitted) -> None:
+    """A worker moves every model it loads to its device: on the CPU the scores stay the same."""
+    windows = f.data.windows[:16]
+    with tempfile.TemporaryDirectory() as tmp:
+        f.detector.save(tmp)
+        loaded = type(f.detector).load(tmp)
+    loaded.use_device("cpu")
+    np.testing.assert_allclose(loaded.score(windows).scores, f.detector.score(windows).scores, rtol=1e-5, atol=1e-6)
+
+
 def check_batch_invariant(f: _Fitted) -> None:
     windows = f.data.windows[:40]
     whole = f.detector.score(windows).scores
@@ -158,6 +168,7 @@ CHECKS: tuple[Callable[[_Fitted], None], ...] = (
     check_rejects_wrong_shape,
     check_deterministic,
     check_save_load,
+    check_use_device,
     check_batch_invariant,
     check_nan_handling,
     check_finds_planted_anomalies,

@@ -143,7 +143,7 @@ class PipelineApp:
         self.metrics = WorkerMetrics()
         self.codec = Codec(validate=False)
         self.catalog = ModelCatalog(store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)),
-                                    detectors, settings.window.size)
+                                    detectors, settings.window.size, device=settings.detectors.device)
         self.assembler = WindowAssembler(settings.window.size, settings.window.stride,
                                          settings.worker.timestamp_grace_ms)
         self.ingest = IngestStage(self.codec, self.catalog, self.assembler)

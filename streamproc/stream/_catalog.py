@@ -35,16 +35,19 @@ class ModelCatalog:
     A channel whose models are missing or unusable is remembered as such for
     ``retry_after_s`` seconds, then looked up again: models trained while the worker runs are
     picked up without a restart. Models must use the pipeline's window size, and a channel's
-    models must agree on its number of features.
+    models must agree on its number of features. With ``device``, every model loaded is moved
+    there (a device this machine lacks makes the channel unusable, with the reason).
     """
 
     def __init__(self, store: ModelStore, detectors: Sequence[str], window: int, *,
-                 retry_after_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 device: str | None = None, retry_after_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not detectors:
             raise StreamprocError("detectors.enabled: no detector to score with")
         self.store = store
         self.detectors = list(detectors)
         self.window = int(window)
+        self.device = device
         self.retry_after_s = retry_after_s
         self._clock = clock
         self._entries: dict[str, ChannelModels] = {}
@@ -90,6 +93,8 @@ class ModelCatalog:
         for detector in self.detectors:
             try:
                 model = self.store.load(detector, channel)
+                if self.device is not None:
+                    model.detector.use_device(self.device)
             except StreamprocError as exc:
                 problems.append(str(exc))
                 continue

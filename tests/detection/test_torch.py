@@ -180,6 +180,22 @@ def test_save_and_load_restore_the_module(tmp_path) -> None:
     assert not loaded.module.training
 
 
+def test_use_device_moves_a_loaded_model_and_checks_the_device(tmp_path) -> None:
+    detector = _LinearAutoencoder()
+    detector.fit(_series())
+    detector.save(tmp_path)
+    loaded = _LinearAutoencoder.load(tmp_path)
+    loaded.use_device("cpu")
+    assert loaded.device == "cpu" and next(loaded.module.parameters()).device.type == "cpu"
+    windows = sliding_windows(_series(60, seed=2), 4)
+    np.testing.assert_array_equal(loaded.score(windows).scores, detector.score(windows).scores)
+    with pytest.raises(DeviceError, match="device"):
+        loaded.use_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="cuda"):
+            loaded.use_device("cuda")
+
+
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 0), ("patience", 0),
                                         ("learning_rate", 0.0), ("validation_tail", 0.5), ("train_stride", 0)])
 def test_bad_training_settings_are_rejected(key: str, value: float) -> None:

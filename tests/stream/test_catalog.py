@@ -43,20 +43,38 @@ def test_model_of_another_window_is_unusable(stream_models):
 class _StubStore:
     """A model store holding fake models of given feature counts."""
 
-    def __init__(self, features: dict[str, int], window: int = 8) -> None:
+    def __init__(self, features: dict[str, int], window: int = 8, devices: tuple[str, ...] = ("cpu",)) -> None:
         self.features = features
         self.window = window
+        self.devices = devices
+        self.placed: list[tuple[str, str]] = []
 
     def load(self, detector: str, channel: str):
         if detector not in self.features:
             raise StreamprocError(f"no {detector!r} model for channel {channel!r}")
-        return SimpleNamespace(window=self.window, n_features=self.features[detector], feature_names=None)
+
+        def use_device(device: str) -> None:
+            if device not in self.devices:
+                raise StreamprocError(f"no {device} device here")
+            self.placed.append((detector, device))
+
+        return SimpleNamespace(window=self.window, n_features=self.features[detector], feature_names=None,
+                               detector=SimpleNamespace(use_device=use_device))
 
 
 def test_models_must_agree_on_features():
     catalog = ModelCatalog(_StubStore({"pca": 3, "usad": 2}), ["pca", "usad"], 8)
     catalog.prepare(["c"])
     assert "disagree on its number of features" in catalog.get("c").problem
+
+
+def test_models_are_moved_to_the_workers_device():
+    store = _StubStore({"pca": 2, "usad": 2})
+    ModelCatalog(store, ["pca", "usad"], 8, device="cpu").prepare(["c"])
+    assert store.placed == [("pca", "cpu"), ("usad", "cpu")]
+    catalog = ModelCatalog(_StubStore({"usad": 2}), ["usad"], 8, device="cuda")
+    catalog.prepare(["c"])
+    assert "no cuda device here" in catalog.get("c").problem
 
 
 def test_a_channel_is_scored_by_the_detectors_that_have_a_model():
