@@ -41,7 +41,7 @@ from streamproc import __version__
 from streamproc.datasets import ChannelData, labels_from_segments, load_telemanom
 from streamproc.detection import DetectorRegistry, DetectorSpec
 from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, ChannelSeries
-from streamproc.replay import SANITY_DETECTORS, ReplayedChannel, random_baseline, replay_model
+from streamproc.replay import ReplayedChannel, random_baseline, replay_model
 from streamproc.training import TrainedModel, TrainingOptions, resolve_config, resolve_spec
 
 from ._cache import ModelCache, ModelKey
@@ -246,7 +246,7 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
                                     n_thresholds=settings.vus_thresholds) for key, per_channel in streams.items()}
     studies = {study: _study(study, settings, detectors, seeds, evaluated, crops, excluded, selected)
                for study in settings.studies}
-    sanity = [settings.random_name] + [d.name for d in detectors if d.name in SANITY_DETECTORS]
+    sanity = [settings.random_name] + [d.name for d in detectors if d.spec.sanity]
     result = {
         "kind": RESULT_KIND,
         "format": RESULT_FORMAT,

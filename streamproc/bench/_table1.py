@@ -42,7 +42,7 @@ from streamproc import __version__
 from streamproc.datasets import TelemanomDataset, load_telemanom
 from streamproc.detection import DetectorRegistry, DetectorSpec
 from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, HEADLINE, ChannelSeries, evaluate_channels
-from streamproc.replay import SANITY_DETECTORS, ReplaySettings, random_baseline
+from streamproc.replay import ReplaySettings, random_baseline
 from streamproc.training import ModelStore, TrainingOptions, data_fingerprint, resolve_config, train_channel
 
 from ._errors import BenchError
@@ -168,7 +168,8 @@ def _detector_order(settings: Table1Settings, registry: DetectorRegistry) -> lis
     if stray:
         raise BenchError(f"--set names detector(s) not being run: {', '.join(stray)}")
     # Detectors first, sanity rows last, each group in the order given.
-    return [n for n in names if n not in SANITY_DETECTORS] + [n for n in names if n in SANITY_DETECTORS]
+    return ([n for n in names if not registry.spec(n).sanity]
+            + [n for n in names if registry.spec(n).sanity])
 
 
 def _select_channels(dataset: TelemanomDataset, requested: Sequence[str] | None, data: Path) -> list[str]:
@@ -242,7 +243,7 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
     scoring["windows_per_second"] = scoring["windows"] / scoring["seconds"] if scoring["seconds"] > 0 else None
     figure = published_figure(name)
     row: dict[str, Any] = {
-        "status": "failed" if failures else "ok", "sanity": name in SANITY_DETECTORS, "config": config,
+        "status": "failed" if failures else "ok", "sanity": spec.sanity, "config": config,
         "published": figure.to_json() if figure else None, "training": training, "scoring": scoring,
         "failures": failures,
     }

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from streamproc.metrics import markdown_table
+
 from ._machine import machine_line
 from ._published import PublishedFigure
 
@@ -66,25 +68,20 @@ def _failed_cells(row: Mapping[str, Any], n_channels: int, width: int) -> list[s
 def _headline_table(rows: Mapping[str, Mapping[str, Any]], n_channels: int) -> list[str]:
     header = ["detector"] + [h for h, _ in METRIC_COLUMNS[:3]] + [PUBLISHED_HEADER] + \
         [h for h, _ in METRIC_COLUMNS[3:]] + ["train s", "scoring windows/s"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    cells = []
     for name, row in rows.items():
         if row["status"] == "failed":
             metrics = _failed_cells(row, n_channels, len(METRIC_COLUMNS))
         else:
             metrics = [_number(row["micro"], path) for _, path in METRIC_COLUMNS]
-        cells = [_label(name, row), *metrics[:3], _published(row), *metrics[3:], *_cost(row)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        cells.append([_label(name, row), *metrics[:3], _published(row), *metrics[3:], *_cost(row)])
+    return markdown_table(header, cells)
 
 
 def _macro_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
     header = ["detector"] + [h for h, _ in METRIC_COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(METRIC_COLUMNS)) + "|"]
-    for name, row in rows.items():
-        if row["status"] == "ok":
-            lines.append("| " + " | ".join([_label(name, row)] + [_number(row["macro"], p) for _, p in METRIC_COLUMNS])
-                         + " |")
-    return lines
+    return markdown_table(header, [[_label(name, row)] + [_number(row["macro"], p) for _, p in METRIC_COLUMNS]
+                                   for name, row in rows.items() if row["status"] == "ok"])
 
 
 def _quoted_table(published: list[Mapping[str, Any]]) -> list[str]:

@@ -3,13 +3,12 @@
 from ._errors import ReplayError
 from ._plots import plot_channel
 from ._report import render_report
-from ._run import METRICS_FILE, REPORT_FILE, SANITY_DETECTORS, ReplaySettings, replay
+from ._run import METRICS_FILE, REPORT_FILE, ReplaySettings, replay
 from ._stream import SCORE_ARRAYS, ReplayedChannel, random_baseline, replay_model
 
 __all__ = [
     "METRICS_FILE",
     "REPORT_FILE",
-    "SANITY_DETECTORS",
     "SCORE_ARRAYS",
     "ReplayError",
     "ReplaySettings",

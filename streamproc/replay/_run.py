@@ -22,7 +22,6 @@ from ._plots import plot_channel
 from ._report import render_report
 from ._stream import random_baseline, replay_model
 
-SANITY_DETECTORS = frozenset({"range"})
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
 
@@ -115,7 +114,7 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
     for name, per_channel in series.items():
         evaluation = evaluate_channels(per_channel, max_buffer=settings.vus_max_buffer,
                                        n_thresholds=settings.vus_thresholds)
-        sanity = name == settings.random_name or name in SANITY_DETECTORS
+        sanity = name == settings.random_name or store.registry.spec(name).sanity
         results[name] = {"sanity": sanity, **evaluation}
         if name in thresholds:
             results[name]["thresholds"] = thresholds[name]
