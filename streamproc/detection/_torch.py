@@ -269,6 +269,9 @@ class TorchDetector(Detector):
         with torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
                 chunk = np.ascontiguousarray(windows[start:start + self.score_batch_size])
+                if not chunk.flags.writeable:
+                    # torch cannot share read-only memory (sliding-window views are read-only).
+                    chunk = chunk.copy()
                 batch_scores, batch_contributions = self._score_tensor(torch.from_numpy(chunk).to(self._device))
                 scores.append(batch_scores.float().cpu().numpy())
                 contributions.append(batch_contributions.float().cpu().numpy())
