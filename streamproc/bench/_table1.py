@@ -122,7 +122,7 @@ def run_table1(data: Path | str, out: Path | str, settings: Table1Settings | Non
     # Config errors are the user's and surface before any training, never as a failed row.
     configs = {name: resolve_config(specs[name], settings.overrides.get(name, {})) for name in names}
     dataset = load_telemanom(data)
-    selected = _select_channels(dataset, channels, data)
+    selected = dataset.select(channels)
     store = ModelStore(Path(models) if models is not None else out / "models", registry)
     scores = ScoreCache(out / "scores", settings.batch_size)
 
@@ -170,22 +170,6 @@ def _detector_order(settings: Table1Settings, registry: DetectorRegistry) -> lis
     # Detectors first, sanity rows last, each group in the order given.
     return ([n for n in names if not registry.spec(n).sanity]
             + [n for n in names if registry.spec(n).sanity])
-
-
-def _select_channels(dataset: TelemanomDataset, requested: Sequence[str] | None, data: Path) -> list[str]:
-    available = dataset.channels
-    if not requested:
-        if not available:
-            raise BenchError(f"{data}: no channels")
-        return list(available)
-    names = [c.strip() for c in requested if c.strip()]
-    unknown = [c for c in names if c not in available]
-    if unknown:
-        raise BenchError(f"{data}: unknown channel(s) {', '.join(unknown)}")
-    twice = sorted({c for c in names if names.count(c) > 1})
-    if twice:
-        raise BenchError(f"channel(s) listed twice: {', '.join(twice)}")
-    return names
 
 
 def _random_row(dataset: TelemanomDataset, selected: list[str], settings: Table1Settings) -> dict[str, Any]:

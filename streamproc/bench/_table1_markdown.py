@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from streamproc.metrics import markdown_table
+from streamproc.metrics import markdown_table, metric_cell
 
 from ._machine import machine_line
 from ._published import PublishedFigure
@@ -25,15 +25,6 @@ METRIC_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("best PA F1 (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
 ]
 PUBLISHED_HEADER = "published PA F1 (quoted)"
-
-
-def _number(metrics: Mapping[str, Any], path: tuple[str, ...]) -> str:
-    value: Any = metrics
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return "-"
-        value = value[key]
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _escape(text: str) -> str:
@@ -73,14 +64,14 @@ def _headline_table(rows: Mapping[str, Mapping[str, Any]], n_channels: int) -> l
         if row["status"] == "failed":
             metrics = _failed_cells(row, n_channels, len(METRIC_COLUMNS))
         else:
-            metrics = [_number(row["micro"], path) for _, path in METRIC_COLUMNS]
+            metrics = [metric_cell(row["micro"], path) for _, path in METRIC_COLUMNS]
         cells.append([_label(name, row), *metrics[:3], _published(row), *metrics[3:], *_cost(row)])
     return markdown_table(header, cells)
 
 
 def _macro_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
     header = ["detector"] + [h for h, _ in METRIC_COLUMNS]
-    return markdown_table(header, [[_label(name, row)] + [_number(row["macro"], p) for _, p in METRIC_COLUMNS]
+    return markdown_table(header, [[_label(name, row)] + [metric_cell(row["macro"], p) for _, p in METRIC_COLUMNS]
                                    for name, row in rows.items() if row["status"] == "ok"])
 
 

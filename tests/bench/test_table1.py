@@ -5,27 +5,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from streamproc.bench import PUBLISHED_SMAP, published_figure, render_table1
-from streamproc.cli import main
 from streamproc.datasets import SyntheticConfig, generate_synthetic, generate_synthetic_channels, write_telemanom
 from streamproc.replay import ReplaySettings, replay
 from streamproc.training import ModelStore
 
 TINY = ["--vus-max-buffer", "40"]
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["streamproc", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-        sys.exit(0)
-    out, err = capsys.readouterr()
-    return exit_info.value.code or 0, out, err
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +30,11 @@ def _bounded(value: float | None) -> bool:
     return value is not None and 0.0 <= value <= 1.0
 
 
-def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, tmp_path, monkeypatch, capsys):
+def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, tmp_path, run_cli):
     out = tmp_path / "table"
     args = ["bench", "table1", "--data", str(data), "--out", str(out), "--detectors", "pca",
             "--channels", "S-1,S-2", "--set", "pca.window=16", *TINY]
-    code, stdout, err = run_cli(monkeypatch, capsys, *args)
+    code, stdout, err = run_cli(*args)
     assert code == 0, err
     assert "pca: PA-F1" in stdout and "range (sanity): PA-F1" in stdout and "random_2pct (sanity): PA-F1" in stdout
 
@@ -86,7 +75,7 @@ def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, 
     assert replayed["detectors"]["pca"]["micro"] == rows["pca"]["micro"]
 
     # A rerun trains and scores nothing and reports the same table.
-    code, _, err = run_cli(monkeypatch, capsys, *args)
+    code, _, err = run_cli(*args)
     assert code == 0, err
     again = json.loads((out / "table1.json").read_text())
     assert again["run"]["models_trained"] == 0 and again["run"]["models_reused"] == 4
@@ -98,9 +87,9 @@ def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, 
     assert (kept["windows"], kept["seconds"]) == (scoring["windows"], scoring["seconds"])
 
 
-def test_a_detector_that_fails_to_train_is_reported_not_dropped(data, tmp_path, monkeypatch, capsys):
+def test_a_detector_that_fails_to_train_is_reported_not_dropped(data, tmp_path, run_cli):
     out = tmp_path / "table"
-    code, stdout, err = run_cli(monkeypatch, capsys, "bench", "table1", "--data", str(data), "--out", str(out),
+    code, stdout, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out),
                                 "--detectors", "pca", "--set", "pca.window=200", *TINY)
     assert code == 0, err
     assert "pca: FAILED on 1 channel(s)" in stdout and "FAILED in training" in err
@@ -124,17 +113,16 @@ def test_a_detector_that_fails_to_train_is_reported_not_dropped(data, tmp_path, 
     (["--detectors", "pca", "--set", "usad.epochs=1"], "--set names detector(s) not being run: usad"),
     (["--detectors", "pca", "--channels", "S-9"], "unknown channel(s) S-9"),
 ])
-def test_user_errors_end_in_one_line_before_any_training(data, tmp_path, monkeypatch, capsys, extra, message):
+def test_user_errors_end_in_one_line_before_any_training(data, tmp_path, run_cli, extra, message):
     out = tmp_path / "table"
-    code, _, err = run_cli(monkeypatch, capsys, "bench", "table1", "--data", str(data), "--out", str(out), *extra)
+    code, _, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out), *extra)
     assert code == 1 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
-def test_quoted_figures_sit_beside_their_detector_and_say_when_they_are_approximate(data, tmp_path, monkeypatch,
-                                                                                    capsys):
+def test_quoted_figures_sit_beside_their_detector_and_say_when_they_are_approximate(data, tmp_path, run_cli):
     out = tmp_path / "table"
-    code, _, err = run_cli(monkeypatch, capsys, "bench", "table1", "--data", str(data), "--out", str(out),
+    code, _, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out),
                            "--detectors", "pca", "--channels", "S-1", "--set", "pca.window=16", *TINY)
     assert code == 0, err
     result = json.loads((out / "table1.json").read_text())
