@@ -210,8 +210,8 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
     time.sleep(4)  # past a commit interval, so that the takeover starts from committed offsets
     b.kill()
     # The rest is produced once the survivor holds every partition, at a rate it keeps up with:
-    # a worker starved of CPU across a rebalance skipped runs of readings in stress runs
-    # (docs/deploy.md, "Known limitations"), a defect of its own that this test does not cover.
+    # a worker starved of CPU across a rebalance lost readings in stress runs (docs/deploy.md,
+    # "Known limitations"), a defect of its own that this test does not cover.
     pipeline.wait_for(lambda: a.readyz().get("partitions", {}).get(readings) == [0, 1, 2, 3], timeout=60,
                       what="the survivor to hold every partition")
     pipeline.produce(channels, half, STEPS, rate=400)
