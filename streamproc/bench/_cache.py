@@ -55,11 +55,11 @@ class ModelCache:
               feature_names: list[str]) -> TrainedModel:
         """The cached model for ``key`` if it is current, else a freshly trained (and stored) one."""
         store = self.store(key)
-        stored = store.reuse(key.detector, key.channel, config=config, options=self.options.to_json(),
+        reused = store.reuse(key.detector, key.channel, config=config, options=self.options.to_json(),
                              fingerprint=data_fingerprint(train))
-        if stored is not None:
+        if reused is not None:
             self.reused += 1
-            return stored
+            return reused.model
         model = train_channel(spec, key.channel, train, config=config, options=self.options,
                               feature_names=feature_names, registry=self.registry)
         store.save(model)

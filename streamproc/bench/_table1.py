@@ -198,10 +198,12 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         prefix = f"  [{index}/{len(selected)}] {name} {channel_name}"
         stage = "training"
         try:
-            model = store.reuse(name, channel_name, config=config, options=options,
-                                fingerprint=data_fingerprint(channel.train))
-            reused = model is not None
-            if model is None:
+            stored = store.reuse(name, channel_name, config=config, options=options,
+                                 fingerprint=data_fingerprint(channel.train))
+            reused = stored is not None
+            if stored is not None:
+                model = stored.model
+            else:
                 model = train_channel(spec, channel_name, channel.train, config=config, options=settings.training,
                                       feature_names=channel.feature_names, registry=registry)
                 store.save(model)

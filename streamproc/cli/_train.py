@@ -129,12 +129,11 @@ def train(
     with progress:
         for index, name in enumerate(selected, start=1):
             channel = dataset.channel(name)
-            stored = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
+            reused = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
                                                     fingerprint=data_fingerprint(channel.train))
-            if stored is not None:
+            if reused is not None:
                 skipped += 1
-                recalibrated = " (threshold recalibrated)" if stored.metadata["training"].get(
-                    "threshold_recalibrated") else ""
+                recalibrated = " (threshold recalibrated)" if reused.recalibrated else ""
                 progress.channel_done(index, f"{name}: up to date{recalibrated}, skipped", None)
                 continue
             began = time.perf_counter()

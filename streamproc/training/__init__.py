@@ -4,12 +4,13 @@ from ._errors import TrainingError
 from ._fingerprint import data_fingerprint
 from ._model import CALIBRATION_FILE, TrainedModel
 from ._options import TrainingOptions
-from ._store import ModelStore
+from ._store import ModelStore, Reused
 from ._trainer import resolve_config, resolve_spec, seed_everything, split_validation, train_channel
 
 __all__ = [
     "CALIBRATION_FILE",
     "ModelStore",
+    "Reused",
     "TrainedModel",
     "TrainingError",
     "TrainingOptions",

@@ -113,7 +113,6 @@ class TrainedModel:
         self.threshold_state = self.recalibrated(config)
         training = self.metadata.setdefault("training", {})
         training.setdefault("options", {})["threshold"] = config.to_json()
-        training["threshold_recalibrated"] = True
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: Path | str) -> Path:

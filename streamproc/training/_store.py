@@ -9,12 +9,19 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from streamproc.detection import METADATA_FILE, ArtifactError, DetectorRegistry, read_metadata
 from streamproc.thresholds import ThresholdConfig
 
 from ._model import TrainedModel
+
+class Reused(NamedTuple):
+    """A stored model :meth:`ModelStore.reuse` found usable, and whether this call recalibrated it."""
+
+    model: TrainedModel
+    recalibrated: bool
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -77,7 +84,7 @@ class ModelStore:
         return target
 
     def reuse(self, detector: str, channel: str, *, config: Mapping[str, Any], options: Mapping[str, Any],
-              fingerprint: Mapping[str, Any]) -> TrainedModel | None:
+              fingerprint: Mapping[str, Any]) -> Reused | None:
         """The stored model if it can stand for one trained now with this config, these training
         options and this data; ``None`` when it must be (re)trained.
 
@@ -95,13 +102,13 @@ class ModelStore:
             return None
         stored, wanted = _json_normal(training.get("options")) or {}, _json_normal(dict(options))
         if stored == wanted:
-            return self.load(detector, channel)
+            return Reused(self.load(detector, channel), recalibrated=False)
         if _without_threshold(stored) != _without_threshold(wanted) or "threshold" not in wanted:
             return None
         model = self.load(detector, channel)
         model.recalibrate(ThresholdConfig.from_json(wanted["threshold"]))
         self.save(model)
-        return model
+        return Reused(model, recalibrated=True)
 
 
 def _without_threshold(options: Mapping[str, Any]) -> dict[str, Any]:

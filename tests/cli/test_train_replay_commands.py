@@ -172,6 +172,9 @@ def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
     after = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
     assert after["training"]["trained_at"] == before["training"]["trained_at"]
     assert after["threshold"]["config"]["risk"] == 0.01 and after["threshold"]["threshold"] < before["threshold"]["threshold"]
+    code, out, err = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
+    assert code == 0 and "trained 0, skipped 3" in out
+    assert "S-2: up to date, skipped" in err, "a model recalibrated earlier is not recalibrated again"
 
 
 def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:

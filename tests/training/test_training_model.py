@@ -197,7 +197,8 @@ def test_reuse_compares_config_options_and_data(tmp_path, model, data) -> None:
     config = model.detector.config
     options = TrainingOptions().to_json()
     fingerprint = data_fingerprint(data.train)
-    assert store.reuse("pca", "S-1", config=config, options=options, fingerprint=fingerprint).version == model.version
+    reused = store.reuse("pca", "S-1", config=config, options=options, fingerprint=fingerprint)
+    assert reused.model.version == model.version and not reused.recalibrated
     assert store.reuse("pca", "S-1", config={**config, "components": 2}, options=options,
                        fingerprint=fingerprint) is None
     assert store.reuse("pca", "S-1", config=config, options={**options, "validation_fraction": 0.1},
@@ -211,11 +212,12 @@ def test_reuse_recalibrates_when_only_the_threshold_settings_differ(tmp_path, mo
     store = ModelStore(tmp_path)
     store.save(model)
     riskier = TrainingOptions(threshold=ThresholdConfig(risk=0.05))
-    reused = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
-                         fingerprint=data_fingerprint(data.train))
-    assert reused.version == model.version and reused.threshold < model.threshold
+    reused, recalibrated = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
+                                       fingerprint=data_fingerprint(data.train))
+    assert recalibrated and reused.version == model.version and reused.threshold < model.threshold
     assert reused.threshold == model.recalibrated(ThresholdConfig(risk=0.05)).threshold
     again = store.load("pca", "S-1")  # saved recalibrated: the next lookup needs nothing more
     assert again.threshold == reused.threshold
-    assert store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
-                       fingerprint=data_fingerprint(data.train)).threshold == reused.threshold
+    again_reused = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
+                               fingerprint=data_fingerprint(data.train))
+    assert again_reused.model.threshold == reused.threshold and not again_reused.recalibrated
