@@ -110,10 +110,6 @@ class KafkaSettings:
                                   f"{self.ssl_keyfile!r}: {exc}") from None
         return context
 
-    def faust_broker(self) -> list[str]:
-        """Faust's ``broker`` setting: one ``kafka://host:port`` URL per bootstrap server."""
-        return [f"kafka://{host}" for host in self.bootstrap_servers()]
-
     def faust_credentials(self) -> Any | None:
         """Faust's ``broker_credentials``: SASL or SSL credentials, or None for PLAINTEXT."""
         import faust

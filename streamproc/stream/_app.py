@@ -42,8 +42,8 @@ from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowSta
 from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
-from ._tansu import embedded_broker_urls
 from ._stages import PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
+from ._transport import broker_urls
 
 ROLES = ("all", "window", "detect", "fuse")
 _LOG = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
     """The ``faust.App`` settings of a worker."""
     kafka = settings.kafka
     conf: dict[str, Any] = {
-        "broker": kafka.faust_broker(),
+        "broker": broker_urls(kafka.bootstrap_servers(), embedded=options.embedded_broker),
         "broker_credentials": kafka.faust_credentials(),
         "topic_partitions": settings.topics.partitions,
         "topic_replication_factor": settings.topics.replication,
@@ -116,7 +116,6 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
     }
     if options.embedded_broker:
         conf = EMBEDDED_OVERRIDES.faust_settings(conf)
-        conf["broker"] = embedded_broker_urls(kafka.bootstrap_servers())
     return conf
 
 

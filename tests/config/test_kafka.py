@@ -16,7 +16,7 @@ def test_plaintext_configs():
     settings = kafka(bootstrap="a:9092, b:9092", client='{"linger.ms": "5"}')
     assert settings.confluent_config() == {"bootstrap.servers": "a:9092,b:9092",
                                            "security.protocol": "PLAINTEXT", "linger.ms": "5"}
-    assert settings.faust_broker() == ["kafka://a:9092", "kafka://b:9092"]
+    assert settings.bootstrap_servers() == ["a:9092", "b:9092"]
     assert settings.faust_credentials() is None
     assert settings.aiokafka_config() == {"bootstrap_servers": ["a:9092", "b:9092"],
                                           "security_protocol": "PLAINTEXT"}

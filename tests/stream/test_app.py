@@ -39,7 +39,7 @@ def test_bad_options():
 
 def test_faust_settings(settings):
     plain = faust_settings(settings, WorkerOptions())
-    assert plain["broker"] == ["kafka://broker-1:9092", "kafka://broker-2:9092"]
+    assert plain["broker"] == ["streamproc-kafka://broker-1:9092", "streamproc-kafka://broker-2:9092"]
     assert plain["topic_partitions"] == 4 and plain["web_port"] == 6066
     assert "producer_max_batch_size" not in plain
     embedded = faust_settings(settings, WorkerOptions(embedded_broker=True))
