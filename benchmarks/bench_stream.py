@@ -1,6 +1,7 @@
 """Throughput, latency and memory of one streaming worker (``streamproc run --role all``).
 
-For each detector and stride:
+For each detector, stride and number of readings per message (``--per-message``; above 1 they
+travel as SensorReadingBatch records):
 
 1. **Throughput**: a backlog of readings (``--channels`` channels x ``--steps`` steps of
    synthetic data with planted anomalies) is produced first; a worker then consumes it and the
@@ -94,10 +95,12 @@ class Variant:
 
     name: str = "embedded"
     batch_within_s: float = 0.05
+    per_message: int = 1  # readings per message: above 1, SensorReadingBatch records
 
     @property
     def label(self) -> str:
-        return f"{self.name}, batch_within_s={self.batch_within_s:g}"
+        label = f"{self.name}, batch_within_s={self.batch_within_s:g}"
+        return label + (f", {self.per_message} readings/message" if self.per_message > 1 else "")
 
 
 def pipeline_worker(app_id: str, port: int, batched: bool) -> None:
@@ -195,6 +198,7 @@ class Run:
         self.feed = ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, self.topics["readings"])
         self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
                             workdir / f"worker-{tag}.log", variant)
+        self.per_message = variant.per_message
         self.worker: Worker | None = None
 
     started: list[Worker] = []
@@ -210,7 +214,7 @@ def measure_throughput(run: Run, series: list[ChannelSeries], max_seconds: float
     """Readings per second while the worker works through the backlog: from 10% of it to 90%
     (or to ``max_seconds`` after the start, for slow detectors)."""
     total = sum(len(s.values) for s in series)
-    run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000)
+    run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000, per_message=run.per_message)
     worker = run.start()
     began = time.perf_counter()
     samples = []
@@ -288,7 +292,7 @@ def measure_latency(run: Run, names: list[str], n_features: int, window: int, ra
     start_ms = 1_700_000_000_000
     worker = run.start()
     run.feed.produce([ChannelSeries(s.channel, s.values[:prefill], s.feature_names) for s in series],
-                     start_ms=start_ms, step_ms=1000)
+                     start_ms=start_ms, step_ms=1000, per_message=run.per_message)
     deadline = time.monotonic() + 120
     while worker.accepted() < prefill * len(names) and time.monotonic() < deadline:
         time.sleep(0.25)
@@ -300,7 +304,8 @@ def measure_latency(run: Run, names: list[str], n_features: int, window: int, ra
     stop = threading.Event()
     feed = threading.Thread(target=run.feed.produce, kwargs={
         "series": [ChannelSeries(s.channel, s.values[prefill:], s.feature_names) for s in series],
-        "rate": rate, "start_ms": start_ms + prefill * 1000, "step_ms": 1000, "stop": stop})
+        "rate": rate, "start_ms": start_ms + prefill * 1000, "step_ms": 1000, "stop": stop,
+        "per_message": run.per_message})
     began = time.time()
     feed.start()
     deadline = time.monotonic() + seconds + 15
@@ -367,7 +372,8 @@ def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results
     ceiling = measure_faust_ceiling(bootstrap, test_series(names, args.steps, args.features))
     print(f"Faust alone (agent that only counts): {ceiling:,.0f} readings/s", flush=True)
     results["faust_ceiling_readings_per_s"] = ceiling
-    plan = [(d, int(stride), Variant()) for d in args.detectors.split(",") for stride in args.strides.split(",")]
+    plan = [(d, int(stride), Variant(per_message=int(n))) for d in args.detectors.split(",")
+            for stride in args.strides.split(",") for n in args.per_message.split(",")]
     if args.variants:
         first = args.detectors.split(",")[0]
         plan += [(first, 10, Variant("batched")), (first, 10, Variant(batch_within_s=0.25))]
@@ -405,6 +411,9 @@ def main() -> None:
     parser.add_argument("--detectors", default="pca,omnianomaly",
                         help="pca, and the heaviest plugin by scoring cost per window (omnianomaly).")
     parser.add_argument("--strides", default="10,1")
+    parser.add_argument("--per-message", default="1,10",
+                        help="Readings per message (above 1: SensorReadingBatch records, as buffering gateways "
+                             "send them).")
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--window", type=int, default=100)

@@ -29,6 +29,9 @@ def replay(
                                                             "topic of KAFKA_BOOTSTRAP's cluster."),
     rate: float = typer.Option(None, "--rate", min=1.0, help="With --to-kafka: readings per second over all "
                                                              "channels (default: as fast as possible)."),
+    per_message: int = typer.Option(1, "--per-message", min=1, help="With --to-kafka: samples of a channel per "
+                                                                     "message; above 1 they are sent as "
+                                                                     "SensorReadingBatch records."),
 ) -> None:
     """Replay test streams through trained models; write scores, metrics, a report and plots.
 
@@ -39,7 +42,7 @@ def replay(
         from streamproc.stream import replay_to_kafka
 
         replay_to_kafka(Settings.load(), data, rate=rate, log=lambda message: typer.echo(message, err=True),
-                        channels=comma_list(channels) or None)
+                        channels=comma_list(channels) or None, per_message=per_message)
         return
     missing = [flag for flag, value in (("--models", models), ("--detectors", detectors), ("--out", out))
                if value is None]

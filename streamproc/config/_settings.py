@@ -22,7 +22,7 @@ FUSION_POLICIES = ("max", "mean", "weighted", "k_of_n")
 class TopicSettings:
     """Topic names and how the embedded broker or `streamproc` creates them."""
 
-    readings: str = setting("sensors.readings", "Input: SensorReading records.", pattern=TOPIC_NAME)
+    readings: str = setting("sensors.readings", "Input: SensorReading and SensorReadingBatch records.", pattern=TOPIC_NAME)
     scores: str = setting("scores", "Output: AnomalyScore records.", pattern=TOPIC_NAME)
     alerts: str = setting("alerts", "Output: Alert records.", pattern=TOPIC_NAME)
     dead_letter: str = setting("readings.dlq", "Output: DeadLetter records.", pattern=TOPIC_NAME)
@@ -32,8 +32,8 @@ class TopicSettings:
 
     def by_schema(self) -> dict[str, str]:
         """The topic of each schema of the contract, by schema short name."""
-        return {"SensorReading": self.readings, "AnomalyScore": self.scores, "Alert": self.alerts,
-                "DeadLetter": self.dead_letter, "Feedback": self.feedback}
+        return {"SensorReading": self.readings, "SensorReadingBatch": self.readings, "AnomalyScore": self.scores,
+                "Alert": self.alerts, "DeadLetter": self.dead_letter, "Feedback": self.feedback}
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ class ReadingFeed:
 
     Channels advance together, one time step at a time, so a topic of several channels looks
     like a plant whose sensors all report every ``step_ms``. ``rate`` is in readings per second
-    over all channels (``None``: as fast as the producer goes).
+    over all channels (``None``: as fast as the producer goes). With ``per_message`` above 1,
+    each channel's consecutive samples travel ``per_message`` at a time as SensorReadingBatch
+    records, as a gateway that buffers its sensors would send them.
     """
 
     def __init__(self, producer_config: Mapping[str, Any], topic: str, codec: Codec | None = None) -> None:
@@ -65,13 +67,16 @@ class ReadingFeed:
 
     def produce(self, series: Sequence[ChannelSeries], *, rate: float | None = None, start_ms: int | None = None,
                 step_ms: int = 1000, stop: threading.Event | None = None,
-                on_step: Callable[[int], None] | None = None) -> FeedReport:
+                on_step: Callable[[int], None] | None = None, per_message: int = 1) -> FeedReport:
         """Produce every step of ``series``; returns early when ``stop`` is set.
 
-        ``on_step(t)`` is called after step ``t`` of all channels was handed to the producer.
+        ``on_step(t)`` is called after step ``t`` of all channels was handed to the producer
+        (with ``per_message`` above 1, after the last step of each group of steps).
         """
         if rate is not None and rate <= 0:
             raise StreamprocError(f"--rate must be positive, got {rate}")
+        if per_message < 1:
+            raise StreamprocError(f"--per-message must be at least 1, got {per_message}")
         start_ms = int(time.time() * 1000) if start_ms is None else start_ms
         steps = max((len(s.values) for s in series), default=0)
         keys = [s.channel.encode() for s in series]
@@ -79,25 +84,32 @@ class ReadingFeed:
         rows = [np.asarray(s.values, dtype=np.float64).tolist() for s in series]
         sent = 0
         began = time.perf_counter()
-        for t in range(steps):
+        paced = 0
+        for t in range(0, steps, per_message):
             if stop is not None and stop.is_set():
                 break
-            timestamp = start_ms + t * step_ms
             for i, s in enumerate(series):
-                if t >= len(rows[i]):
+                group = rows[i][t:t + per_message]
+                if not group:
                     continue
-                value = self.codec.encode("SensorReading", {"channel": s.channel, "timestamp": timestamp,
-                                                            "values": rows[i][t], "feature_names": names[i]})
+                if per_message == 1:
+                    value = self.codec.encode("SensorReading", {"channel": s.channel, "timestamp": start_ms + t * step_ms,
+                                                                "values": group[0], "feature_names": names[i]})
+                else:
+                    timestamps = [start_ms + (t + k) * step_ms for k in range(len(group))]
+                    value = self.codec.encode("SensorReadingBatch", {"channel": s.channel, "timestamps": timestamps,
+                                                                     "values": group, "feature_names": names[i]})
                 self._send(keys[i], value)
-                sent += 1
-                if sent % _PACE_EVERY == 0:
+                sent += len(group)
+                if sent - paced >= _PACE_EVERY:
+                    paced = sent
                     self._producer.poll(0)
                     if rate is not None:
                         ahead = began + sent / rate - time.perf_counter()
                         if ahead > 0:
                             time.sleep(ahead)
             if on_step is not None:
-                on_step(t)
+                on_step(min(t + per_message, steps) - 1)
         self.flush()
         return FeedReport(sent, time.perf_counter() - began)
 
@@ -131,10 +143,12 @@ class ReadingFeed:
 
 
 def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None = None, rate: float | None = None,
-                    step_ms: int = 1000, log: Callable[[str], None] = lambda message: None) -> FeedReport:
+                    step_ms: int = 1000, per_message: int = 1,
+                    log: Callable[[str], None] = lambda message: None) -> FeedReport:
     """``streamproc replay --to-kafka``: produce the test streams of a telemanom directory onto the
     readings topic of the configured cluster (``KAFKA_BOOTSTRAP`` or ``kafka.bootstrap``), at
-    ``rate`` readings per second over all channels (``None``: as fast as possible)."""
+    ``rate`` readings per second over all channels (``None``: as fast as possible), ``per_message``
+    samples of a channel per message."""
     from streamproc.datasets import load_telemanom
     from streamproc.kafka import create_topics
 
@@ -156,6 +170,7 @@ def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None 
     log(f"producing {total} readings of {len(series)} channel(s) to {topic!r} on {bootstrap}"
         + (f" at {rate:g}/s" if rate else ""))
     report = ReadingFeed({**config, "bootstrap.servers": bootstrap}, topic).produce(series, rate=rate,
-                                                                                      step_ms=step_ms)
+                                                                                      step_ms=step_ms,
+                                                                                      per_message=per_message)
     log(f"produced {report.readings} readings in {report.seconds:.1f}s ({report.rate:.0f}/s)")
     return report

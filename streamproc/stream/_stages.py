@@ -26,6 +26,8 @@ _LOG = logging.getLogger(__name__)
 
 NO_MODEL = "no-model"
 KEY_MISMATCH = "key-mismatch"
+# The records a readings topic carries.
+READING_SCHEMAS = ("SensorReading", "SensorReadingBatch")
 PROCESSING_ERROR = "processing-error"
 
 
@@ -72,14 +74,24 @@ class StateBuffer(Generic[State]):
             yield key, partition, data
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One reading of a batch with its source message; ``label`` names it within a
+    SensorReadingBatch (empty for a SensorReading), for the dead letter's detail."""
+
+    message: RawMessage
+    reading: Reading
+    label: str = ""
+
+
 @dataclass
 class DecodedBatch:
-    readings: list[tuple[RawMessage, Reading]] = field(default_factory=list)
+    readings: list[Sample] = field(default_factory=list)
     dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def channels(self) -> list[str]:
-        return list(dict.fromkeys(reading.channel for _, reading in self.readings))
+        return list(dict.fromkeys(sample.reading.channel for sample in self.readings))
 
 
 @dataclass
@@ -107,7 +119,12 @@ class IngestStage:
             try:
                 if message.value is None:
                     raise DecodeError("truncated", "message has no value")
-                record = self.codec.decode(message.value, expect="SensorReading").record
+                schema, record = self.codec.decode(message.value)
+                if schema not in READING_SCHEMAS:
+                    raise DecodeError("schema-mismatch", f"expected {' or '.join(READING_SCHEMAS)}, got {schema}")
+                if schema == "SensorReadingBatch" and len(record["timestamps"]) != len(record["values"]):
+                    raise DecodeError("malformed", f"{len(record['timestamps'])} timestamps but "
+                                                   f"{len(record['values'])} value arrays")
             except DecodeError as exc:
                 batch.dead_letters.append((message, dead_letter_record(message, exc.reason, exc.detail)))
                 continue
@@ -118,9 +135,18 @@ class IngestStage:
                 batch.dead_letters.append((message, dead_letter_record(message, KEY_MISMATCH, detail)))
                 continue
             names = record.get("feature_names")
-            batch.readings.append((message, Reading(channel, record["timestamp"], record["values"],
-                                                    tuple(names) if names else None, message.offset,
-                                                    message.timestamp)))
+            names = tuple(names) if names else None
+            if schema == "SensorReading":
+                batch.readings.append(Sample(message, Reading(channel, record["timestamp"], record["values"], names,
+                                                              message.offset, message.timestamp)))
+                continue
+            # A batch's samples share its offset: a re-delivered batch is recognised because its
+            # timestamps are then not newer than the channel's (see ChannelWindow.admit).
+            count = len(record["timestamps"])
+            for index, (timestamp, values) in enumerate(zip(record["timestamps"], record["values"])):
+                batch.readings.append(Sample(message, Reading(channel, timestamp, values, names, message.offset,
+                                                              message.timestamp),
+                                             f"sample {index + 1} of {count}: "))
         return batch
 
     def apply(self, batch: DecodedBatch, states: StateBuffer[ChannelWindow]) -> IngestResult:
@@ -128,10 +154,10 @@ class IngestStage:
         result = IngestResult(dead_letters=list(batch.dead_letters))
         if batch.dead_letters:
             result.outcomes["rejected"] += len(batch.dead_letters)
-        for message, reading in batch.readings:
+        for message, reading, label in ((s.message, s.reading, s.label) for s in batch.readings):
             models = self.catalog.get(reading.channel)
             if models.problem is not None:
-                result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, models.problem)))
+                result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, label + models.problem)))
                 result.outcomes["rejected"] += 1
                 continue
             state = states.get(reading.channel)
@@ -143,7 +169,7 @@ class IngestStage:
                                   tuple(names) if names else None, reading.offset, reading.produced_at)
             admission, window = self.assembler.add(state, reading)
             if admission.rejected:
-                detail = describe_rejection(admission, reading, state, self.assembler.grace_ms)
+                detail = label + describe_rejection(admission, reading, state, self.assembler.grace_ms)
                 result.dead_letters.append((message, dead_letter_record(message, admission.value, detail)))
                 result.outcomes["rejected"] += 1
                 continue

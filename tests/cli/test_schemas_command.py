@@ -18,14 +18,14 @@ def test_list_show_and_check():
     shown = streamproc("schemas", "show", "Alert")
     assert shown.returncode == 0 and json.loads(shown.stdout)["name"] == "Alert"
     checked = streamproc("schemas", "check")
-    assert checked.returncode == 0 and checked.stdout.count(": ok") == 5
+    assert checked.returncode == 0 and checked.stdout.count(": ok") == 6
 
 
 def test_unknown_schema_is_one_error_line():
     result = streamproc("schemas", "show", "Nope")
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["error: unknown schema 'Nope'; known: Alert, AnomalyScore, "
-                                          "DeadLetter, Feedback, SensorReading"]
+                                          "DeadLetter, Feedback, SensorReading, SensorReadingBatch"]
 
 
 def test_check_against_an_incompatible_previous_contract_fails_with_one_line(tmp_path):

@@ -15,6 +15,10 @@ def test_with_a_registry_url_subjects_follow_the_configured_topics():
     assert codec.wire_format == "confluent"
     assert codec.subject("SensorReading") == "plant.readings-value"
     assert codec.subject("DeadLetter") == "readings.dlq-value"
+    # The second record of the readings topic cannot share its subject.
+    assert codec.subject("SensorReadingBatch") == "plant.readings-io.streamproc.SensorReadingBatch"
+    batch = codec.encode("SensorReadingBatch", {"channel": "c", "timestamps": [1, 2], "values": [[0.5], [1.5]]})
+    assert codec.decode(batch).record["values"] == [[0.5], [1.5]]
     data = codec.encode("Feedback", {"alert_id": "a", "verdict": "UNSURE", "author": "op",
                                      "submitted_at": 1, "note": None})
     assert codec.decode(data, expect="Feedback").record["verdict"] == "UNSURE"

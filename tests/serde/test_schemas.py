@@ -7,8 +7,9 @@ import pytest
 from streamproc.config import SEVERITIES
 from streamproc.serde import SchemaError, SchemaSet, check_schemas, load_schemas, undocumented_fields
 
-EXPECTED = {"SensorReading", "AnomalyScore", "Alert", "Feedback", "DeadLetter"}
+EXPECTED = {"SensorReading", "SensorReadingBatch", "AnomalyScore", "Alert", "Feedback", "DeadLetter"}
 TIMESTAMP_FIELDS = {"SensorReading": ["timestamp"], "AnomalyScore": ["window_end"],
+                    "SensorReadingBatch": ["timestamps"],
                     "Alert": ["opened_at", "updated_at", "resolved_at"], "Feedback": ["submitted_at"],
                     "DeadLetter": ["failed_at"]}
 
@@ -17,7 +18,7 @@ def fields_of(name):
     return {f["name"]: f for f in load_schemas()[name].definition["fields"]}
 
 
-def test_the_contract_has_the_five_documented_schemas_in_one_namespace():
+def test_the_contract_has_the_six_documented_schemas_in_one_namespace():
     schemas = load_schemas()
     assert set(schemas) == EXPECTED
     for schema in schemas.values():
@@ -31,6 +32,7 @@ def test_times_are_timestamp_millis_longs(name):
     for field_name in TIMESTAMP_FIELDS[name]:
         kind = fields_of(name)[field_name]["type"]
         kind = next(k for k in kind if k != "null") if isinstance(kind, list) else kind
+        kind = kind["items"] if kind.get("type") == "array" else kind
         assert kind == {"type": "long", "logicalType": "timestamp-millis"}, field_name
 
 

@@ -212,11 +212,12 @@ class Pipeline:
         return ReadingFeed(self.cluster.producer_config(), self.topics["readings"])
 
     def produce(self, channels: list[StreamChannel], start: int = 0, stop: int | None = None,
-                rate: float | None = None) -> None:
+                rate: float | None = None, per_message: int = 1) -> None:
         from streamproc.stream import ChannelSeries
 
         series = [ChannelSeries(c.name, c.test[start:stop], c.feature_names) for c in channels]
-        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=STEP_MS)
+        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=STEP_MS,
+                            per_message=per_message)
 
     def records(self, topic: str) -> list:
         """Everything read so far from one of the pipeline's topics (``scores``, ``alerts``, ...)."""

@@ -38,12 +38,30 @@ def test_feed_interleaves_channels_in_time(kafka_cluster, make_topic):
     assert [r["feature_names"] for r in by_channel["y"]] == [None, None]
 
 
+@pytest.mark.broker
+def test_feed_sends_a_channels_samples_per_message_as_batches(kafka_cluster, make_topic):
+    topic = make_topic(partitions=2)
+    feed = ReadingFeed(kafka_cluster.producer_config(), topic)
+    values = np.arange(15, dtype=np.float32).reshape(5, 3)
+    steps = []
+    report = feed.produce([ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])],
+                          start_ms=1000, step_ms=10, per_message=2, on_step=steps.append)
+    assert report.readings == 7 and steps == [1, 3, 4]
+    records = read_all(kafka_cluster, topic, 4)
+    assert {r.schema for r in records} == {"SensorReadingBatch"}
+    x = sorted((r.record for r in records if r.record["channel"] == "x"), key=lambda r: r["timestamps"][0])
+    assert [r["timestamps"] for r in x] == [[1000, 1010], [1020, 1030], [1040]]
+    assert x[1]["values"] == [[6.0, 7.0, 8.0], [9.0, 10.0, 11.0]] and x[0]["feature_names"] == ["a", "b", "c"]
+
+
 def test_feed_rejects_bad_rates_and_shapes(kafka_cluster):
     with pytest.raises(StreamprocError, match="shape"):
         ChannelSeries("x", np.zeros(3))
     feed = ReadingFeed({"bootstrap.servers": "127.0.0.1:1"}, "t")
     with pytest.raises(StreamprocError, match="--rate"):
         feed.produce([ChannelSeries("x", np.zeros((2, 2)))], rate=0)
+    with pytest.raises(StreamprocError, match="--per-message"):
+        feed.produce([ChannelSeries("x", np.zeros((2, 2)))], per_message=0)
 
 
 @pytest.mark.broker
@@ -80,8 +98,9 @@ def test_replay_command_to_kafka(kafka_cluster, make_topic, tmp_path):
     topic = make_topic(partitions=4)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")},
            "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "STREAMPROC_TOPICS__READINGS": topic}
-    done = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--data", str(tmp_path), "--to-kafka"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--data", str(tmp_path), "--to-kafka",
+                           "--per-message", "10"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "produced 25 readings" in done.stderr
-    assert len(read_all(kafka_cluster, topic, 25)) == 25
+    records = read_all(kafka_cluster, topic, 3)
+    assert [len(r.record["timestamps"]) for r in records] == [10, 10, 5]

@@ -52,7 +52,8 @@ def reading(timestamp: int, channel: str, values) -> bytes:
 @pytest.fixture(scope="module")
 def single_run(make_pipeline, stream_models, tmp_path_factory):
     """One worker consuming two anomalous and two clean channels, with every kind of bad input
-    injected half-way through ``a1``'s stream; returns the pipeline after all windows are scored."""
+    injected half-way through ``a1``'s stream, after which readings come 10 per message; returns
+    the pipeline after all windows are scored."""
     pipeline = make_pipeline(tmp_path_factory.mktemp("single"), "single")
     at = stream_models.window_end
     worker = pipeline.start_worker()
@@ -74,7 +75,8 @@ def single_run(make_pipeline, stream_models, tmp_path_factory):
         feed.send_raw(key, value)
     feed.send_raw(b"a1", reading(at(300), "a1", [1.0, math.inf, 1.0, 1.0]))
     feed.flush()
-    pipeline.produce(channels, 300, STEPS)
+    # The rest as SensorReadingBatch records: the tests below hold for both kinds of message.
+    pipeline.produce(channels, 300, STEPS, per_message=10)
     pipeline.wait_for(all_scored(pipeline, [c.name for c in channels]), what="every window scored")
     pipeline.wait_for(lambda: len(pipeline.records("dead_letter")) >= len(bad) + 1, what="dead letters")
     pipeline.bad = bad

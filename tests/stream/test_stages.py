@@ -44,6 +44,17 @@ class Stream:
     def readings(self, channel: str, values: np.ndarray, start: int = 0) -> list[RawMessage]:
         return [self.message(reading(channel, start + t, row), channel.encode()) for t, row in enumerate(values)]
 
+    def batches(self, channel: str, values: np.ndarray, size: int, start: int = 0) -> list[RawMessage]:
+        """SensorReadingBatch messages of ``size`` consecutive samples each."""
+        return [self.message(batch(channel, start + t, values[t:t + size]), channel.encode())
+                for t in range(0, len(values), size)]
+
+
+def batch(channel: str, t: int, rows) -> bytes:
+    return CODEC.encode("SensorReadingBatch", {
+        "channel": channel, "timestamps": [1_000_000 + (t + i) * STEP_MS for i in range(len(rows))],
+        "values": [[float(v) for v in row] for row in rows]})
+
 
 @pytest.fixture
 def ingest(stream_models):
@@ -123,6 +134,36 @@ def test_every_kind_of_bad_input_is_a_dead_letter(ingest, stream_models):
         CODEC.encode("DeadLetter", record)
     # The good readings around the bad ones still form every window.
     assert [w.sequence for w, _ in result.windows] == list(range(stream_models.window, 41, stream_models.stride))
+
+
+def test_batched_readings_give_the_windows_of_single_readings(ingest, stream_models):
+    test = stream_models.channels["a3"].test[:60]
+    single = run(ingest, Stream().readings("a3", test), {})
+    store: dict = {}
+    stream = Stream()
+    batches = stream.batches("a3", test, size=7)
+    batched = run(ingest, batches, store)
+    assert batched.outcomes == single.outcomes == {"accepted": 60}
+    assert [(w.sequence, w.end) for w, _ in batched.windows] == [(w.sequence, w.end) for w, _ in single.windows]
+    np.testing.assert_array_equal(batched.windows[-1][0].values, single.windows[-1][0].values)
+    # Re-delivered batches (a restart from an older committed offset) are replays, sample by sample.
+    again = run(ingest, batches[4:], store)
+    assert again.outcomes == {"replayed": 60 - 28} and again.windows == []
+
+
+def test_a_bad_sample_of_a_batch_is_a_dead_letter_and_the_others_are_used(ingest, stream_models):
+    test = stream_models.channels["a3"].test[:20].copy()
+    test[12, 1] = math.nan
+    stream = Stream()
+    result = run(ingest, stream.batches("a3", test, size=10), {})
+    assert result.outcomes == {"accepted": 19, "rejected": 1}
+    (message, record), = result.dead_letters
+    assert record["reason"] == "non-finite" and record["payload"] == message.value
+    assert record["detail"].startswith("sample 3 of 10: values at positions [1]")
+    uneven = CODEC.encode("SensorReadingBatch", {"channel": "a3", "timestamps": [1, 2], "values": [[1, 2, 3, 4]]})
+    result = run(ingest, [stream.message(uneven, b"a3")], {})
+    assert [r["reason"] for _, r in result.dead_letters] == ["malformed"]
+    assert "2 timestamps but 1 value arrays" in result.dead_letters[0][1]["detail"]
 
 
 def test_late_reading_within_grace_is_accepted(ingest, stream_models):
