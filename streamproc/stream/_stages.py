@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from streamproc.errors import StreamprocError
 from streamproc.fusion import AlertEvent, ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
@@ -74,8 +74,7 @@ class StateBuffer(Generic[State]):
             yield key, partition, data
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     """One reading of a batch with its source message; ``label`` names it within a
     SensorReadingBatch (empty for a SensorReading), for the dead letter's detail."""
 
@@ -154,7 +153,7 @@ class IngestStage:
         result = IngestResult(dead_letters=list(batch.dead_letters))
         if batch.dead_letters:
             result.outcomes["rejected"] += len(batch.dead_letters)
-        for message, reading, label in ((s.message, s.reading, s.label) for s in batch.readings):
+        for message, reading, label in batch.readings:
             models = self.catalog.get(reading.channel)
             if models.problem is not None:
                 result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, label + models.problem)))
