@@ -1,4 +1,4 @@
-"""The streaming commands: ``run`` (a worker), ``demo`` and ``alerts tail``."""
+"""The streaming commands: ``run`` (a worker), ``demo``, ``alerts tail`` and ``alerts feedback``."""
 
 from __future__ import annotations
 
@@ -102,3 +102,21 @@ def tail(
     with TopicReader(settings.kafka.confluent_config(), [settings.topics.alerts],
                      from_beginning=from_beginning) as reader:
         tail_alerts(reader, typer.echo, channel=channel, as_json=as_json, follow=follow)
+
+
+@alerts_app.command("feedback")
+def feedback(
+    alert_id: str = typer.Argument(..., help="The alert's full id (alerts tail --json shows it)."),
+    verdict: str = typer.Option(..., "--verdict", help="true-positive, false-positive or unsure."),
+    author: Optional[str] = typer.Option(None, "--author", help="Who judges (default: the user name)."),
+    note: Optional[str] = typer.Option(None, "--note", help="A free-text remark."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+) -> None:
+    """Send a verdict on an alert to the feedback topic; the worker owning the alert's channel tunes
+    that channel's detector thresholds with it (a false positive raises those that fired)."""
+    import getpass
+
+    from streamproc.stream import send_verdict
+
+    record = send_verdict(Settings.load(config), alert_id, verdict, author=author or getpass.getuser(), note=note)
+    typer.echo(f"sent {record['verdict']} on alert {record['alert_id']}", err=True)

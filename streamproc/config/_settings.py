@@ -66,6 +66,10 @@ class FusionSettings:
                                     "counts as anomalous.", min=0.0)
     open_after: int = setting(3, "Consecutive anomalous windows that open an alert.", min=1)
     resolve_after: int = setting(5, "Consecutive normal windows that resolve an open alert.", min=1)
+    feedback_step: float = setting(0.1, "How far one verdict moves a detector's threshold scale on a channel "
+                                        "(a factor of 1 + step).", min=0.0)
+    feedback_max_scale: float = setting(4.0, "Bound of the threshold scales feedback sets: within "
+                                             "[1/max, max].", min=1.0)
     severity_bands: dict[str, float] = setting(
         {"LOW": 1.0, "MEDIUM": 2.0, "HIGH": 4.0, "CRITICAL": 8.0},
         "Lowest fused score of each severity (LOW, MEDIUM, HIGH, CRITICAL), increasing.")

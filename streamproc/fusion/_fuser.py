@@ -9,6 +9,7 @@ import numpy as np
 
 from streamproc.config import SEVERITIES
 
+from ._feedback import FeedbackTuner
 from ._policy import FusionPolicy, normalise
 from ._state import ChannelFusion, OpenAlert, PendingWindow
 from ._verdict import AlertEvent, DetectorVerdict, FeatureContribution, WindowVerdicts
@@ -73,7 +74,8 @@ class Fuser:
         if state.last_window_end is not None and window.window_end <= state.last_window_end:
             return []
         state.last_window_end = window.window_end
-        normalised = {v.detector: normalise(v.score, v.threshold) for v in window.verdicts}
+        normalised = {v.detector: normalise(v.score, v.threshold * state.scales.get(v.detector, 1.0))
+                      for v in window.verdicts}
         fused = self.policy.combine(normalised)
         if fused > self.threshold:
             state.anomalous_run += 1
@@ -96,10 +98,12 @@ class Fuser:
             top = self.explain(window, normalised)
             alert = state.alert = OpenAlert(alert_id(window.channel, window.window_end), window.window_end,
                                             severity, fused, top)
+            FeedbackTuner.remember(state, alert.alert_id, normalised)
             return [self._event(window, alert, "OPEN", fused, top)]
         if fused > alert.peak_score:
             alert.peak_score = fused
             alert.top_features = self.explain(window, normalised)
+            FeedbackTuner.remember(state, alert.alert_id, normalised)
         if SEVERITIES.index(severity) > SEVERITIES.index(alert.severity):
             alert.severity = severity
             return [self._event(window, alert, "UPDATE", fused, self.explain(window, normalised))]

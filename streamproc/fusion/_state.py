@@ -1,7 +1,9 @@
-"""Per-channel fusion state: hysteresis counters, the open alert and windows awaiting scores.
+"""Per-channel fusion state: hysteresis counters, the open alert, windows awaiting scores, and
+what operators' feedback tuned.
 
 Stored in a changelog-backed table as compact JSON: it is small (a few counters, at most one
-open alert and the few windows whose detector scores have not all arrived yet).
+open alert, the few windows whose detector scores have not all arrived yet, a few remembered
+alerts and per-detector scales).
 """
 
 from __future__ import annotations
@@ -43,14 +45,32 @@ class PendingWindow:
 
 
 @dataclass
+class RememberedAlert:
+    """A recent alert as feedback needs it: each detector's normalised score at its peak, and
+    the verdict once one arrived."""
+
+    alert_id: str
+    normalised: dict[str, float]
+    verdict: str | None = None
+
+
+@dataclass
 class ChannelFusion:
-    """Everything fusion remembers about one channel between windows."""
+    """Everything fusion remembers about one channel between windows.
+
+    ``scales`` (detector -> factor, absent = 1) divide the detectors' normalised scores; feedback
+    sets them. ``partition`` is the partition whose changelog holds this state, for updates
+    that come from elsewhere than the channel's own stream (feedback).
+    """
 
     last_window_end: int | None = None
     anomalous_run: int = 0
     normal_run: int = 0
     alert: OpenAlert | None = None
     pending: dict[int, PendingWindow] = field(default_factory=dict)
+    scales: dict[str, float] = field(default_factory=dict)
+    remembered: list[RememberedAlert] = field(default_factory=list)
+    partition: int | None = None
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {"v": _FORMAT, "last": self.last_window_end,
@@ -62,6 +82,12 @@ class ChannelFusion:
         if self.pending:
             data["pending"] = [[end, [v.to_json() for v in p.verdicts.values()], p.feature_names, p.produced_at]
                                for end, p in sorted(self.pending.items())]
+        if self.scales:
+            data["scales"] = self.scales
+        if self.remembered:
+            data["remembered"] = [[a.alert_id, a.normalised, a.verdict] for a in self.remembered]
+        if self.partition is not None:
+            data["p"] = self.partition
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -78,6 +104,10 @@ class ChannelFusion:
             for end, verdicts, names, produced_at in data.get("pending", []):
                 state.pending[end] = PendingWindow(
                     {v[0]: DetectorVerdict.from_json(v) for v in verdicts}, names, produced_at)
+            state.scales = {str(d): float(s) for d, s in data.get("scales", {}).items()}
+            state.remembered = [RememberedAlert(a, {str(d): float(s) for d, s in n.items()}, v)
+                                for a, n, v in data.get("remembered", [])]
+            state.partition = data.get("p")
         except FusionStateError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -60,6 +60,9 @@ class WorkerMetrics:
                                  registry=r)
         self.dead_letters = Counter("streamproc_dead_letters", "Messages sent to the dead-letter topic, by reason.",
                                     ["reason"], registry=r)
+        self.feedback = Counter("streamproc_feedback", "Operators' verdicts read from the feedback topic, by outcome "
+                                "(applied; repeated: the alert had one; not-here: no channel this worker owns "
+                                "remembers the alert; rejected to the dead-letter topic).", ["outcome"], registry=r)
         self.batch_size = Histogram("streamproc_batch_size", "Messages per processed batch, by stage.",
                                     ["stage"], buckets=_BATCH_BUCKETS, registry=r)
 

@@ -2,7 +2,8 @@
 
 :class:`PipelineApp` builds the Faust app of one worker role; :func:`run_worker` runs it in the
 foreground. :class:`ReadingFeed` produces series onto the readings topic (``streamproc demo``,
-``streamproc replay --to-kafka`` through :func:`replay_to_kafka`).
+``streamproc replay --to-kafka`` through :func:`replay_to_kafka`); :func:`send_verdict` sends an
+operator's verdict on an alert to the feedback topic.
 """
 
 from ._app import ROLES, PipelineApp, WorkerOptions, faust_settings
@@ -14,6 +15,7 @@ from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, score_
 from ._scoring import ScoredBatch, score_windows
 from ._stages import KEY_MISMATCH, NO_MODEL, PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer
 from ._tail import format_alert, tail_alerts
+from ._verdict import send_verdict
 from ._worker import prepare_topics, run_worker, with_bootstrap, worker_cluster
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "run_worker",
     "score_record",
     "score_windows",
+    "send_verdict",
     "tail_alerts",
     "with_bootstrap",
     "worker_cluster",

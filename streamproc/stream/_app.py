@@ -6,6 +6,12 @@ Roles (``all`` runs the whole pipeline in one agent, without internal topics):
 - ``detect``: windows -> each enabled detector (or ``--detector``) -> ``scores``;
 - ``fuse``: ``scores`` -> per-channel fusion state -> ``alerts``.
 
+Roles that fuse (``all``, ``fuse``) also read operators' verdicts from the feedback topic, every
+partition of it in every worker (it is keyed by alert, not by channel); the worker that owns the
+channel remembering the alert applies the verdict to that channel's fusion state (see
+:class:`streamproc.fusion.FeedbackTuner`). Verdicts no owned channel remembers wait, and are
+tried again after each rebalance, since the channel may come to this worker.
+
 Each batch follows the same order, which is what makes restarts safe: outputs are published
 and flushed first, then the changed states are written to their changelogs, and only then are
 the batch's source offsets acknowledged (Faust flushes the producer again before committing).
@@ -32,7 +38,7 @@ import faust
 from streamproc.config import Settings
 from streamproc.detection import DetectorRegistry, PluginError
 from streamproc.errors import StreamprocError
-from streamproc.fusion import ChannelFusion, Fuser, WindowVerdicts
+from streamproc.fusion import ChannelFusion, FeedbackTuner, Fuser, WindowVerdicts
 from streamproc.kafka import EMBEDDED_OVERRIDES
 from streamproc.observability import WorkerMetrics, add_health_views
 from streamproc.serde import Codec, DecodeError
@@ -40,12 +46,15 @@ from streamproc.training import ModelStore
 from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowStateError
 
 from ._catalog import ModelCatalog
+from ._reader import TopicReader
 from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
 from ._stages import PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
 from ._transport import broker_urls
 
 ROLES = ("all", "window", "detect", "fuse")
+# Feedback messages kept for another try after a rebalance, newest last.
+MAX_WAITING_FEEDBACK = 10_000
 _LOG = logging.getLogger(__name__)
 
 
@@ -146,7 +155,11 @@ class PipelineApp:
         self.assembler = WindowAssembler(settings.window.size, settings.window.stride,
                                          settings.worker.timestamp_grace_ms)
         self.ingest = IngestStage(self.codec, self.catalog, self.assembler)
-        self.fusion = FusionStage(Fuser.from_settings(settings.fusion))
+        fusion = settings.fusion
+        self.fusion = FusionStage(Fuser.from_settings(fusion),
+                                  FeedbackTuner(fusion.feedback_step, fusion.feedback_max_scale))
+        # Batches and feedback change the same states, across awaits: one at a time.
+        self._state_lock = asyncio.Lock()
         # One thread: models are not assumed thread-safe, and batches are scored in order.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamproc-score")
         self.app = faust.App(options.group(), **faust_settings(settings, options))
@@ -191,6 +204,11 @@ class PipelineApp:
         if role in ("all", "fuse"):
             self.fusion_table = self._table("fusion")
             self.metrics.track_open_alerts(lambda: count_open_alerts(self.fusion_table.data.values()))
+
+            async def feedback_task() -> None:
+                await self._read_feedback()
+
+            self.app.task(feedback_task)
         if role == "detect":
             async def windows_agent(stream: Any) -> None:
                 async for events in stream.take_events(batch, within=within):
@@ -223,14 +241,15 @@ class PipelineApp:
         a failed batch is kept: states are only stored once the batch's outputs are flushed.
         """
         messages = [RawMessage.from_faust(e.message) for e in events]
-        try:
-            await handler(messages)
-        except Exception as exc:
-            _LOG.exception("a batch of %d messages failed; sending it to the dead-letter topic", len(messages))
-            self._outputs.clear()
-            for message in messages:
-                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(exc)))
-            await self._commit_batch([])
+        async with self._state_lock:
+            try:
+                await handler(messages)
+            except Exception as exc:
+                _LOG.exception("a batch of %d messages failed; sending it to the dead-letter topic", len(messages))
+                self._outputs.clear()
+                for message in messages:
+                    self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(exc)))
+                await self._commit_batch([])
 
     async def _in_executor(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -325,6 +344,50 @@ class PipelineApp:
             expected = self.catalog.available(record["channel"])
             latencies += self._send_alerts(self.fusion.join(message, record, expected, states))
         await self._commit_batch(latencies, (self.fusion_table, states))
+
+    # -- feedback -------------------------------------------------------------------------
+
+    async def _read_feedback(self) -> None:
+        loop = asyncio.get_running_loop()
+        config = {**self.settings.kafka.confluent_config(), "group.id": f"{self.options.group()}-feedback"}
+        topic = self.settings.topics.feedback
+        reader = await loop.run_in_executor(None, lambda: TopicReader(config, [topic], codec=self.codec))
+        unread: list[RawMessage] = []    # arrived while the states were being recovered
+        waiting: list[RawMessage] = []   # tried, but no channel of this worker remembered the alert
+        tried_with: Any = None           # the consumer generation the waiting ones were tried in
+        try:
+            while True:
+                unread = (unread + await loop.run_in_executor(None, reader.poll_raw, 0.5))[-MAX_WAITING_FEEDBACK:]
+                if not self.app.tables.recovery.completed.is_set():
+                    continue
+                retry: list[RawMessage] = []
+                if self.app.consumer_generation_id != tried_with:
+                    retry, waiting, tried_with = waiting, [], self.app.consumer_generation_id
+                if unread or retry:
+                    new, unread = unread, []
+                    async with self._state_lock:
+                        left = await self._apply_feedback(retry, new)
+                    waiting = (waiting + left)[-MAX_WAITING_FEEDBACK:]
+        finally:
+            reader.close()
+
+    async def _apply_feedback(self, retry: Sequence[RawMessage], new: Sequence[RawMessage]) -> list[RawMessage]:
+        """Apply feedback messages; return those no channel of this worker remembers."""
+        source = self.settings.topics.readings if self.options.role == "all" else self.settings.topics.scores
+        owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == source}
+        states = StateBuffer(self.fusion_table.data, ChannelFusion)
+        left = []
+        for index, message in enumerate([*retry, *new]):
+            outcome, dead_letter = self.fusion.feedback(message, self.codec, states, owned)
+            if dead_letter is not None:
+                self._send_dead_letter(message, dead_letter)
+            if outcome == "not-here":
+                left.append(message)
+                if index < len(retry):
+                    continue  # counted when it first arrived
+            self.metrics.feedback.labels(outcome).inc()
+        await self._commit_batch([], (self.fusion_table, states))
+        return left
 
     # -- output ---------------------------------------------------------------------------
 

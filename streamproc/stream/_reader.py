@@ -10,6 +10,8 @@ from typing import Any
 from streamproc.errors import StreamprocError
 from streamproc.serde import Codec, DecodeError
 
+from ._records import RawMessage
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -51,27 +53,33 @@ class TopicReader:
                 partitions.append(TopicPartition(topic, partition, start))
         self._consumer.assign(partitions)
 
-    def poll(self, timeout: float = 0.5) -> Iterator[TopicRecord]:
-        """Decoded messages available within ``timeout``; undecodable ones are logged and skipped.
+    def poll_raw(self, timeout: float = 0.5) -> list[RawMessage]:
+        """The messages available within ``timeout``, undecoded.
 
         Returns as soon as a message arrives (with whatever else is already there): ``consume``
         alone would wait for a full batch.
         """
         first = self._consumer.poll(timeout)
         if first is None:
-            return
+            return []
+        messages = []
         for message in [first, *self._consumer.consume(10_000, 0)]:
             if message.error() is not None:
                 _LOG.debug("consumer: %s", message.error())
                 continue
+            messages.append(message)
+        return [RawMessage.from_confluent(m) for m in messages]
+
+    def poll(self, timeout: float = 0.5) -> Iterator[TopicRecord]:
+        """Decoded messages available within ``timeout``; undecodable ones are logged and skipped."""
+        for message in self.poll_raw(timeout):
             try:
-                schema, record = self.codec.decode(message.value() or b"")
+                schema, record = self.codec.decode(message.value or b"")
             except DecodeError as exc:
-                _LOG.warning("skipping an undecodable message at %s[%d]@%d: %s", message.topic(),
-                             message.partition(), message.offset(), exc)
+                _LOG.warning("skipping an undecodable message at %s[%d]@%d: %s", message.topic,
+                             message.partition, message.offset, exc)
                 continue
-            yield TopicRecord(message.topic(), schema, record, message.timestamp()[1] / 1000.0,
-                              message.partition(), message.offset())
+            yield TopicRecord(message.topic, schema, record, message.timestamp, message.partition, message.offset)
 
     def close(self) -> None:
         self._consumer.close()

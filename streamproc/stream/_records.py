@@ -37,6 +37,11 @@ class RawMessage:
         return cls(message.key, message.value, message.topic, message.partition, message.offset,
                    message.timestamp, headers)
 
+    @classmethod
+    def from_confluent(cls, message: Any) -> RawMessage:
+        return cls(message.key(), message.value(), message.topic(), message.partition(), message.offset(),
+                   message.timestamp()[1] / 1000.0, dict(message.headers() or []))
+
     def produced_at(self) -> float:
         """When the originating reading was produced: the header when present, else this message's time."""
         raw = (self.headers or {}).get(PRODUCED_AT_HEADER)

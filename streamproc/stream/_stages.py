@@ -9,12 +9,21 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from streamproc.errors import StreamprocError
-from streamproc.fusion import AlertEvent, ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
+from streamproc.fusion import (
+    VERDICTS,
+    AlertEvent,
+    ChannelFusion,
+    DetectorVerdict,
+    FeedbackOutcome,
+    FeedbackTuner,
+    Fuser,
+    WindowVerdicts,
+)
 from streamproc.serde import Codec, DecodeError
 from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler
 
@@ -195,10 +204,12 @@ def describe_rejection(admission: Admission, reading: Reading, state: ChannelWin
 
 
 class FusionStage:
-    """Fuses each window's verdicts into alert events, with per-channel state."""
+    """Fuses each window's verdicts into alert events, with per-channel state, and applies
+    operators' feedback to that state."""
 
-    def __init__(self, fuser: Fuser) -> None:
+    def __init__(self, fuser: Fuser, tuner: FeedbackTuner | None = None) -> None:
         self.fuser = fuser
+        self.tuner = tuner or FeedbackTuner()
 
     def fuse(self, window: WindowVerdicts, partition: int,
              states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
@@ -206,8 +217,38 @@ class FusionStage:
         before = state.last_window_end
         events = self.fuser.fuse(state, window)
         if state.last_window_end != before:
+            state.partition = partition
             states.put(window.channel, partition, state)
         return events
+
+    def feedback(self, message: RawMessage, codec: Codec, states: StateBuffer[ChannelFusion],
+                 owned_partitions: Collection[int]) -> tuple[str, dict[str, Any] | None]:
+        """Apply one Feedback message to the channel that remembers its alert, if this worker owns
+        that channel. Returns the outcome (``"not-here"`` when no owned channel remembers the
+        alert) and, for a message that cannot be used, its dead-letter record."""
+        try:
+            if message.value is None:
+                raise DecodeError("truncated", "message has no value")
+            record = codec.decode(message.value, expect="Feedback").record
+        except DecodeError as exc:
+            return "rejected", dead_letter_record(message, exc.reason, exc.detail)
+        alert_id, verdict = record["alert_id"], record["verdict"]
+        if verdict not in VERDICTS:  # a newer writer's symbol this reader resolved to its default
+            return "rejected", dead_letter_record(message, "malformed", f"unknown verdict {verdict!r}")
+        needle = alert_id.encode()
+        # Feedback is rare and states are small: a byte search finds the candidates to decode.
+        for key, raw in list(states.store.items()):
+            if needle not in raw:
+                continue
+            channel = key.decode()
+            state = states.get(channel)
+            if state is None or state.partition not in owned_partitions or self.tuner.find(state, alert_id) is None:
+                continue
+            outcome = self.tuner.apply(state, alert_id, verdict)
+            if outcome is FeedbackOutcome.APPLIED:
+                states.put(channel, state.partition, state)
+            return outcome.value, None
+        return "not-here", None
 
     def join(self, message: RawMessage, record: dict[str, Any], expected: Sequence[str],
              states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
@@ -220,6 +261,7 @@ class FusionStage:
         events = []
         for window in ready:
             events += self.fuser.fuse(state, window)
+        state.partition = message.partition
         states.put(channel, message.partition, state)
         return events
 

@@ -226,6 +226,41 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
         assert alert_keys(pipeline, channel.name) == stream_models.offline_alerts(channel)
 
 
+def test_operators_feedback_is_applied_once_and_bad_feedback_is_a_dead_letter(pipeline, stream_models):
+    from confluent_kafka import Producer
+
+    channel = stream_models.channels["a4"]
+    worker = pipeline.start_worker()
+    pipeline.produce([channel], 0, STEPS)
+    expected = stream_models.offline_alerts(channel)
+    pipeline.wait_for(lambda: len(alert_keys(pipeline, "a4")) >= len(expected), what="the alerts")
+    opened = sorted({key for key, state, _ in alert_keys(pipeline, "a4") if state == "OPEN"})
+    producer = Producer(pipeline.cluster.producer_config())
+    feedback = pipeline.topics["feedback"]
+
+    def send(alert: str, verdict: str) -> None:
+        producer.produce(feedback, key=alert.encode(), value=CODEC.encode("Feedback", {
+            "alert_id": alert, "verdict": verdict, "author": "op", "submitted_at": 1, "note": None}))
+
+    for alert in opened:
+        send(alert, "FALSE_POSITIVE")
+    send(opened[0], "TRUE_POSITIVE")   # a second opinion: the first verdict stands
+    send("no-such-alert", "FALSE_POSITIVE")
+    producer.produce(feedback, key=b"x", value=b"\x07 not avro")
+    producer.flush(10)
+
+    def counted(outcome: str) -> float:
+        return worker.metric("streamproc_feedback_total", outcome=outcome)
+
+    pipeline.wait_for(lambda: counted("applied") + counted("repeated") + counted("not-here") + counted("rejected")
+                      >= len(opened) + 3, what="every feedback message handled")
+    assert (counted("applied"), counted("repeated"), counted("not-here"), counted("rejected")) == \
+        (len(opened), 1, 1, 1)
+    pipeline.wait_for(lambda: pipeline.records("dead_letter"), what="the dead letter")
+    (letter,) = [r.record for r in pipeline.records("dead_letter")]
+    assert (letter["topic"], letter["reason"], letter["payload"]) == (feedback, "unknown-magic", b"\x07 not avro")
+
+
 def test_roles_in_separate_workers(pipeline, stream_models):
     channels = [stream_models.channels[n] for n in ("a4", "clean0")]
     workers = [pipeline.start_worker(role, wait=False) for role in ("window", "detect", "fuse")]

@@ -211,6 +211,32 @@ def test_fusion_stage_joins_scores_from_the_scores_topic():
     assert event.top_features[0].name == "f" and event.produced_at == 2.0
 
 
+def test_fusion_stage_applies_feedback_to_the_owned_channel_that_remembers_the_alert():
+    stage = FusionStage(Fuser(open_after=1))
+    store: dict = {}
+    for channel, partition in (("c", 3), ("d", 1)):
+        states = StateBuffer(store, ChannelFusion)
+        stage.fuse(WindowVerdicts(channel, 10, [DetectorVerdict("pca", "v", 5.0, 1.0, (1.0,))]), partition, states)
+        list(states.changes())
+
+    def verdict(channel: str, verdict: str = "FALSE_POSITIVE") -> RawMessage:
+        value = CODEC.encode("Feedback", {"alert_id": alert_id(channel, 10), "verdict": verdict, "author": "op",
+                                          "submitted_at": 1, "note": None})
+        return RawMessage(alert_id(channel, 10).encode(), value, "alerts.feedback", 0, 7, 1.0)
+
+    states = StateBuffer(store, ChannelFusion)
+    assert stage.feedback(verdict("c"), CODEC, states, owned_partitions={3}) == ("applied", None)
+    # d's partition belongs to another worker, which applies it there.
+    assert stage.feedback(verdict("d"), CODEC, states, owned_partitions={3}) == ("not-here", None)
+    assert stage.feedback(verdict("c", "TRUE_POSITIVE"), CODEC, states, owned_partitions={3}) == ("repeated", None)
+    assert [(k, p) for k, p, _ in states.changes()] == [(b"c", 3)]
+    assert ChannelFusion.from_bytes(store[b"c"]).scales == {"pca": pytest.approx(1.1)}
+    outcome, dead_letter = stage.feedback(RawMessage(b"x", b"\x07junk", "alerts.feedback", 0, 8, 1.0), CODEC,
+                                          states, owned_partitions={3})
+    assert outcome == "rejected" and dead_letter["reason"] == "unknown-magic"
+    assert dead_letter["topic"] == "alerts.feedback" and dead_letter["offset"] == 8
+
+
 def test_unreadable_stored_state_is_replaced(caplog):
     states = StateBuffer({b"c": b"not a state"}, ChannelWindow)
     assert states.get("c") is None

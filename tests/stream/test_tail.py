@@ -49,3 +49,30 @@ def test_tail_prints_the_alerts_topic(kafka_cluster, make_topic):
     with TopicReader(kafka_cluster.consumer_config("tail-test"), [topic]) as reader:
         tail_alerts(reader, lines.append, follow=False, idle_s=1.0, channel="other", as_json=True)
     assert len(lines) == 2
+
+
+@pytest.mark.broker
+def test_alerts_feedback_sends_a_verdict_keyed_by_alert(kafka_cluster, make_topic, run_cli, monkeypatch):
+    topic = make_topic(partitions=2)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_cluster.bootstrap)
+    monkeypatch.setenv("STREAMPROC_TOPICS__FEEDBACK", topic)
+    status, _, err = run_cli("alerts", "feedback", "1b2c3d4e-0000", "--verdict", "false-positive",
+                             "--author", "op", "--note", "maintenance")
+    assert status == 0 and "sent FALSE_POSITIVE on alert 1b2c3d4e-0000" in err
+    with TopicReader(kafka_cluster.consumer_config("feedback-test"), [topic]) as reader:
+        records = []
+        for _ in range(20):
+            records += list(reader.poll(0.5))
+            if records:
+                break
+    (sent,) = records
+    assert sent.schema == "Feedback"
+    assert {k: sent.record[k] for k in ("alert_id", "verdict", "author", "note")} == {
+        "alert_id": "1b2c3d4e-0000", "verdict": "FALSE_POSITIVE", "author": "op", "note": "maintenance"}
+
+
+def test_alerts_feedback_rejects_an_unknown_verdict_in_one_line(run_cli, monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    status, _, err = run_cli("alerts", "feedback", "abc", "--verdict", "maybe")
+    assert status == 1
+    assert err.splitlines() == ["error: --verdict: 'maybe' is not one of true-positive, false-positive, unsure"]
