@@ -55,6 +55,7 @@ from ._transport import broker_urls
 ROLES = ("all", "window", "detect", "fuse")
 # Feedback messages kept for another try after a rebalance, newest last.
 MAX_WAITING_FEEDBACK = 10_000
+FEEDBACK_RETRY_S = 5.0
 _LOG = logging.getLogger(__name__)
 
 
@@ -348,6 +349,16 @@ class PipelineApp:
     # -- feedback -------------------------------------------------------------------------
 
     async def _read_feedback(self) -> None:
+        """Follow the feedback topic for as long as the worker runs, starting over (from the
+        topic's beginning: verdicts apply once) after a failure."""
+        while True:
+            try:
+                await self._follow_feedback()
+            except Exception:
+                _LOG.exception("reading the feedback topic failed; starting over in %gs", FEEDBACK_RETRY_S)
+                await asyncio.sleep(FEEDBACK_RETRY_S)
+
+    async def _follow_feedback(self) -> None:
         loop = asyncio.get_running_loop()
         config = {**self.settings.kafka.confluent_config(), "group.id": f"{self.options.group()}-feedback"}
         topic = self.settings.topics.feedback
@@ -355,9 +366,12 @@ class PipelineApp:
         unread: list[RawMessage] = []    # arrived while the states were being recovered
         waiting: list[RawMessage] = []   # tried, but no channel of this worker remembered the alert
         tried_with: Any = None           # the consumer generation the waiting ones were tried in
+        poll: asyncio.Future[list[RawMessage]] | None = None
         try:
             while True:
-                unread = (unread + await loop.run_in_executor(None, reader.poll_raw, 0.5))[-MAX_WAITING_FEEDBACK:]
+                poll = loop.run_in_executor(None, reader.poll_raw, 0.5)
+                unread = (unread + await poll)[-MAX_WAITING_FEEDBACK:]
+                poll = None
                 if not self.app.tables.recovery.completed.is_set():
                     continue
                 retry: list[RawMessage] = []
@@ -369,6 +383,8 @@ class PipelineApp:
                         left = await self._apply_feedback(retry, new)
                     waiting = (waiting + left)[-MAX_WAITING_FEEDBACK:]
         finally:
+            if poll is not None:  # cancelled while a poll runs in its thread: the client is not shareable
+                await asyncio.wait([poll], timeout=5)
             reader.close()
 
     async def _apply_feedback(self, retry: Sequence[RawMessage], new: Sequence[RawMessage]) -> list[RawMessage]:
