@@ -363,7 +363,7 @@ class PipelineApp:
         config = {**self.settings.kafka.confluent_config(), "group.id": f"{self.options.group()}-feedback"}
         topic = self.settings.topics.feedback
         reader = await loop.run_in_executor(None, lambda: TopicReader(config, [topic], codec=self.codec))
-        unread: list[RawMessage] = []    # arrived while the states were being recovered
+        unread: list[RawMessage] = []    # arrived while the states were not all there (a rebalance)
         waiting: list[RawMessage] = []   # tried, but no channel of this worker remembered the alert
         tried_with: Any = None           # the consumer generation the waiting ones were tried in
         poll: asyncio.Future[list[RawMessage]] | None = None
@@ -372,7 +372,8 @@ class PipelineApp:
                 poll = loop.run_in_executor(None, reader.poll_raw, 0.5)
                 unread = (unread + await poll)[-MAX_WAITING_FEEDBACK:]
                 poll = None
-                if not self.app.tables.recovery.completed.is_set():
+                # Recovery's event stays set after the first one; the flag spans each rebalance.
+                if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
                     continue
                 retry: list[RawMessage] = []
                 if self.app.consumer_generation_id != tried_with:

@@ -42,6 +42,23 @@ def missing_windows(pipeline, channels, steps: int = STEPS) -> dict[str, list[in
     return missing
 
 
+def send_verdicts(pipeline, alert_ids, verdict: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """Feedback records on ``alert_ids`` (keyed by alert), then ``extra`` raw (key, value) messages."""
+    from confluent_kafka import Producer
+
+    producer = Producer(pipeline.cluster.producer_config())
+    for alert in alert_ids:
+        producer.produce(pipeline.topics["feedback"], key=alert.encode(), value=CODEC.encode("Feedback", {
+            "alert_id": alert, "verdict": verdict, "author": "op", "submitted_at": 1, "note": None}))
+    for key, value in extra:
+        producer.produce(pipeline.topics["feedback"], key=key, value=value)
+    assert producer.flush(10) == 0
+
+
+def feedback_count(worker, outcome: str) -> float:
+    return worker.metric("streamproc_feedback_total", outcome=outcome)
+
+
 def reading(timestamp: int, channel: str, values) -> bytes:
     return CODEC.encode("SensorReading", {"channel": channel, "timestamp": timestamp,
                                           "values": [float(v) for v in values], "feature_names": None})
@@ -209,6 +226,14 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
     pipeline.wait_for(all_scored(pipeline, names, half), what="the first half scored")
     assert b.metric("streamproc_readings_total", outcome="accepted") > 0
     assert a.metric("streamproc_readings_total", outcome="accepted") > 0
+    # Verdicts on the alerts so far: each worker applies those of its own channels. UNSURE ones,
+    # which tune nothing, so that the alerts can still be compared with offline fusion.
+    opened = sorted({key for name in names for key, state, _ in alert_keys(pipeline, name) if state == "OPEN"})
+    assert opened
+    send_verdicts(pipeline, opened, "UNSURE")
+    pipeline.wait_for(lambda: feedback_count(a, "applied") + feedback_count(b, "applied") == len(opened),
+                      what="the verdicts applied by the channels' owners")
+    assert feedback_count(a, "not-here") == feedback_count(b, "applied")
     time.sleep(4)  # past a commit interval, so that the takeover starts from committed offsets
     b.kill()
     # The rest arrives while the group rebalances (about 6 s at this rate): the survivor takes it
@@ -224,41 +249,45 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
         ends = [r.record["window_end"] for r in pipeline.records("scores") if r.record["channel"] == channel.name]
         assert sorted(set(ends)) == stream_models.expected_window_ends(STEPS), f"{channel.name}: windows skipped"
         assert alert_keys(pipeline, channel.name) == stream_models.offline_alerts(channel)
+    # The survivor tried the verdicts on b's channels again after the rebalance: b's are in the
+    # states it took over (repeated), or, if b died before writing them, it applies them now.
+    pipeline.wait_for(lambda: feedback_count(a, "applied") + feedback_count(a, "repeated") == len(opened),
+                      what="the survivor to account for every verdict")
 
 
 def test_operators_feedback_is_applied_once_and_bad_feedback_is_a_dead_letter(pipeline, stream_models):
-    from confluent_kafka import Producer
-
     channel = stream_models.channels["a4"]
     worker = pipeline.start_worker()
     pipeline.produce([channel], 0, STEPS)
     expected = stream_models.offline_alerts(channel)
     pipeline.wait_for(lambda: len(alert_keys(pipeline, "a4")) >= len(expected), what="the alerts")
     opened = sorted({key for key, state, _ in alert_keys(pipeline, "a4") if state == "OPEN"})
-    producer = Producer(pipeline.cluster.producer_config())
-    feedback = pipeline.topics["feedback"]
-
-    def send(alert: str, verdict: str) -> None:
-        producer.produce(feedback, key=alert.encode(), value=CODEC.encode("Feedback", {
-            "alert_id": alert, "verdict": verdict, "author": "op", "submitted_at": 1, "note": None}))
-
-    for alert in opened:
-        send(alert, "FALSE_POSITIVE")
-    send(opened[0], "TRUE_POSITIVE")   # a second opinion: the first verdict stands
-    send("no-such-alert", "FALSE_POSITIVE")
-    producer.produce(feedback, key=b"x", value=b"\x07 not avro")
-    producer.flush(10)
-
-    def counted(outcome: str) -> float:
-        return worker.metric("streamproc_feedback_total", outcome=outcome)
-
-    pipeline.wait_for(lambda: counted("applied") + counted("repeated") + counted("not-here") + counted("rejected")
-                      >= len(opened) + 3, what="every feedback message handled")
-    assert (counted("applied"), counted("repeated"), counted("not-here"), counted("rejected")) == \
-        (len(opened), 1, 1, 1)
+    send_verdicts(pipeline, opened, "FALSE_POSITIVE")
+    # A second opinion (the first verdict stands), an alert nobody remembers, and garbage.
+    send_verdicts(pipeline, opened[:1], "TRUE_POSITIVE")
+    send_verdicts(pipeline, ["no-such-alert"], "FALSE_POSITIVE", extra=((b"x", b"\x07 not avro"),))
+    outcomes = ("applied", "repeated", "not-here", "rejected")
+    pipeline.wait_for(lambda: sum(feedback_count(worker, o) for o in outcomes) >= len(opened) + 3,
+                      what="every feedback message handled")
+    assert [feedback_count(worker, o) for o in outcomes] == [len(opened), 1, 1, 1]
     pipeline.wait_for(lambda: pipeline.records("dead_letter"), what="the dead letter")
     (letter,) = [r.record for r in pipeline.records("dead_letter")]
-    assert (letter["topic"], letter["reason"], letter["payload"]) == (feedback, "unknown-magic", b"\x07 not avro")
+    assert (letter["topic"], letter["reason"], letter["payload"]) == \
+        (pipeline.topics["feedback"], "unknown-magic", b"\x07 not avro")
+    # The same data once more: fusion now divides a4's pca evidence by 1.1 per false positive.
+    from streamproc.stream import ChannelSeries
+
+    again = stream_models.window_end(STEPS)
+    pipeline.feed().produce([ChannelSeries("a4", channel.test, channel.feature_names)], start_ms=again,
+                            step_ms=stream_models.step_ms)
+    last = again + stream_models.expected_window_ends(STEPS)[-1] - stream_models.start_ms
+    pipeline.wait_for(lambda: last in pipeline.scored_windows()["a4"], what="the second pass scored")
+    scores = {r.record["window_end"]: r.record for r in pipeline.records("scores")}
+    later = [r.record for r in pipeline.records("alerts") if r.record["updated_at"] >= again]
+    assert later, "the second pass raised no alert events to compare"
+    for event in later:
+        raw = scores[event["updated_at"]]
+        assert event["fused_score"] == pytest.approx(raw["score"] / raw["threshold"] / 1.1 ** len(opened), rel=1e-6)
 
 
 def test_roles_in_separate_workers(pipeline, stream_models):
