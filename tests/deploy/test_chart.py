@@ -171,7 +171,8 @@ def test_every_option_at_once_still_renders_valid_objects(render, minimal_values
                   "tls": {"caSecretName": "ca", "clientSecretName": "client"},
                   "schemaRegistryUrl": "https://registry.example.com"},
         "config": {"window": {"size": 128, "stride": 16},
-                   "fusion": {"policy": "k_of_n", "openAfter": 2, "resolveAfter": 4},
+                   "fusion": {"policy": "k_of_n", "openAfter": 2, "resolveAfter": 4, "feedbackStep": 0,
+                              "feedbackMaxScale": 2.5},
                    "worker": {"webPort": 7070, "batchSize": 512},
                    "extraToml": "[detectors.config.pca]\ncomponents = 0.9\n"},
         "detectors": [{"name": "pca", "replicas": 3, "nodeSelector": {"pool": "cpu"},
@@ -203,6 +204,9 @@ def test_every_option_at_once_still_renders_valid_objects(render, minimal_values
     config = config_toml(objects)
     assert config["detectors"]["config"] == {"pca": {"components": 0.9}}
     assert config["worker"] == {"web_port": 7070, "batch_size": 512}
+    # A step of 0 (feedback counted, nothing tuned) is a value, not an absent one.
+    assert config["fusion"] == {"policy": "k_of_n", "open_after": 2, "resolve_after": 4, "feedback_step": 0.0,
+                                "feedback_max_scale": 2.5}
     pod = named(objects, "Deployment", "anomalies-detect-pca")["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["serviceAccountName"] == "workers" and pod["priorityClassName"] == "streaming"
