@@ -1,7 +1,7 @@
 """Operators' verdicts on alerts, turned into per-channel detector threshold scales.
 
-A channel's fusion state remembers its most recent alerts with each detector's normalised score
-at the alert's peak. A verdict on one of them moves that channel's scales, by which fusion
+A channel's fusion state remembers its most recent alerts with the detectors that fired (a
+normalised score above 1 at the alert's peak) and those that did not. A verdict on one of them moves that channel's scales, by which fusion
 divides each detector's normalised score (so a scale of 2 doubles that detector's threshold on
 that channel, and under every policy it weighs that detector's evidence):
 
@@ -49,12 +49,14 @@ class FeedbackTuner:
 
     @staticmethod
     def remember(state: ChannelFusion, alert_id: str, normalised: Mapping[str, float]) -> None:
-        """Record (or, at a new peak, update) what each detector said about an open alert."""
+        """Record (or, at a new peak, update) which detectors fired on an open alert."""
+        fired = sorted(d for d, score in normalised.items() if score > 1.0)
+        quiet = sorted(d for d, score in normalised.items() if score <= 1.0)
         for alert in state.remembered:
             if alert.alert_id == alert_id:
-                alert.normalised = dict(normalised)
+                alert.fired, alert.quiet = fired, quiet
                 return
-        state.remembered.append(RememberedAlert(alert_id, dict(normalised)))
+        state.remembered.append(RememberedAlert(alert_id, fired, quiet))
         del state.remembered[:-REMEMBERED_ALERTS]
 
     @staticmethod
@@ -71,9 +73,8 @@ class FeedbackTuner:
             return FeedbackOutcome.REPEATED
         alert.verdict = verdict
         factor = 1.0 + self.step
-        for detector, score in alert.normalised.items():
+        for detector, fired in [(d, True) for d in alert.fired] + [(d, False) for d in alert.quiet]:
             scale = state.scales.get(detector, 1.0)
-            fired = score > 1.0
             if verdict == "FALSE_POSITIVE" and fired:
                 scale *= factor
             elif verdict == "TRUE_POSITIVE" and not fired:

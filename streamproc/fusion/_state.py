@@ -46,11 +46,12 @@ class PendingWindow:
 
 @dataclass
 class RememberedAlert:
-    """A recent alert as feedback needs it: each detector's normalised score at its peak, and
-    the verdict once one arrived."""
+    """A recent alert as feedback needs it: the detectors whose normalised score at its peak
+    was above 1 (``fired``) and the others (``quiet``), and the verdict once one arrived."""
 
     alert_id: str
-    normalised: dict[str, float]
+    fired: list[str]
+    quiet: list[str]
     verdict: str | None = None
 
 
@@ -85,7 +86,7 @@ class ChannelFusion:
         if self.scales:
             data["scales"] = self.scales
         if self.remembered:
-            data["remembered"] = [[a.alert_id, a.normalised, a.verdict] for a in self.remembered]
+            data["remembered"] = [[a.alert_id, a.fired, a.quiet, a.verdict] for a in self.remembered]
         if self.partition is not None:
             data["p"] = self.partition
         return json.dumps(data, separators=(",", ":")).encode()
@@ -105,8 +106,8 @@ class ChannelFusion:
                 state.pending[end] = PendingWindow(
                     {v[0]: DetectorVerdict.from_json(v) for v in verdicts}, names, produced_at)
             state.scales = {str(d): float(s) for d, s in data.get("scales", {}).items()}
-            state.remembered = [RememberedAlert(a, {str(d): float(s) for d, s in n.items()}, v)
-                                for a, n, v in data.get("remembered", [])]
+            state.remembered = [RememberedAlert(a, list(fired), list(quiet), v)
+                                for a, fired, quiet, v in data.get("remembered", [])]
             state.partition = data.get("p")
         except FusionStateError:
             raise

@@ -62,7 +62,9 @@ class WorkerMetrics:
                                     ["reason"], registry=r)
         self.feedback = Counter("streamproc_feedback", "Operators' verdicts read from the feedback topic, by outcome "
                                 "(applied; repeated: the alert had one; not-here: no channel this worker owns "
-                                "remembers the alert; rejected to the dead-letter topic).", ["outcome"], registry=r)
+                                "remembers the alert, counted on arrival, and again as applied or repeated if "
+                                "a rebalance brings the channel; rejected to the dead-letter topic, by the "
+                                "worker owning that partition number).", ["outcome"], registry=r)
         self.batch_size = Histogram("streamproc_batch_size", "Messages per processed batch, by stage.",
                                     ["stage"], buckets=_BATCH_BUCKETS, registry=r)
 

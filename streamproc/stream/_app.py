@@ -49,7 +49,7 @@ from ._catalog import ModelCatalog
 from ._reader import TopicReader
 from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
-from ._stages import PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
+from ._stages import NOT_HERE, PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
 from ._transport import broker_urls
 
 ROLES = ("all", "window", "detect", "fuse")
@@ -360,8 +360,7 @@ class PipelineApp:
 
     async def _follow_feedback(self) -> None:
         loop = asyncio.get_running_loop()
-        config = {**self.settings.kafka.confluent_config(), "group.id": f"{self.options.group()}-feedback"}
-        topic = self.settings.topics.feedback
+        config, topic = self.settings.kafka.confluent_config(), self.settings.topics.feedback
         reader = await loop.run_in_executor(None, lambda: TopicReader(config, [topic], codec=self.codec))
         unread: list[RawMessage] = []    # arrived while the states were not all there (a rebalance)
         waiting: list[RawMessage] = []   # tried, but no channel of this worker remembered the alert
@@ -370,7 +369,8 @@ class PipelineApp:
         try:
             while True:
                 poll = loop.run_in_executor(None, reader.poll_raw, 0.5)
-                unread = (unread + await poll)[-MAX_WAITING_FEEDBACK:]
+                # Shielded: cancelled, the poll must still finish before the client is closed.
+                unread = (unread + await asyncio.shield(poll))[-MAX_WAITING_FEEDBACK:]
                 poll = None
                 # Recovery's event stays set after the first one; the flag spans each rebalance.
                 if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
@@ -379,8 +379,12 @@ class PipelineApp:
                 if self.app.consumer_generation_id != tried_with:
                     retry, waiting, tried_with = waiting, [], self.app.consumer_generation_id
                 if unread or retry:
-                    new, unread = unread, []
                     async with self._state_lock:
+                        if self.app.rebalancing:  # began while waiting for the lock: next time
+                            waiting = retry + waiting
+                            tried_with = None
+                            continue
+                        new, unread = unread, []
                         left = await self._apply_feedback(retry, new)
                     waiting = (waiting + left)[-MAX_WAITING_FEEDBACK:]
         finally:
@@ -389,20 +393,23 @@ class PipelineApp:
             reader.close()
 
     async def _apply_feedback(self, retry: Sequence[RawMessage], new: Sequence[RawMessage]) -> list[RawMessage]:
-        """Apply feedback messages; return those no channel of this worker remembers."""
+        """Apply feedback messages; return those no channel of this worker remembers. Outcomes
+        are counted when a message first arrives, and again if a retry applies it."""
         source = self.settings.topics.readings if self.options.role == "all" else self.settings.topics.scores
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == source}
         states = StateBuffer(self.fusion_table.data, ChannelFusion)
+        messages = [*retry, *new]
+        result = self.fusion.feedback(messages, self.codec, states, owned)
+        for message, record in result.dead_letters:
+            self._send_dead_letter(message, record)
         left = []
-        for index, message in enumerate([*retry, *new]):
-            outcome, dead_letter = self.fusion.feedback(message, self.codec, states, owned)
-            if dead_letter is not None:
-                self._send_dead_letter(message, dead_letter)
-            if outcome == "not-here":
+        for index, (message, outcome) in enumerate(zip(messages, result.outcomes)):
+            if outcome == NOT_HERE:
                 left.append(message)
                 if index < len(retry):
-                    continue  # counted when it first arrived
-            self.metrics.feedback.labels(outcome).inc()
+                    continue
+            if outcome is not None:
+                self.metrics.feedback.labels(outcome).inc()
         await self._commit_batch([], (self.fusion_table, states))
         return left
 

@@ -85,11 +85,13 @@ class StateBuffer(Generic[State]):
 
 class Sample(NamedTuple):
     """One reading of a batch with its source message; ``label`` names it within a
-    SensorReadingBatch (empty for a SensorReading), for the dead letter's detail."""
+    SensorReadingBatch (empty for a SensorReading), for the dead letter's detail; ``first`` is
+    false for a SensorReadingBatch's later samples, which share the message's fate."""
 
     message: RawMessage
     reading: Reading
     label: str = ""
+    first: bool = True
 
 
 @dataclass
@@ -133,6 +135,8 @@ class IngestStage:
                 if schema == "SensorReadingBatch" and len(record["timestamps"]) != len(record["values"]):
                     raise DecodeError("malformed", f"{len(record['timestamps'])} timestamps but "
                                                    f"{len(record['values'])} value arrays")
+                if schema == "SensorReadingBatch" and not record["timestamps"]:
+                    raise DecodeError("malformed", "a SensorReadingBatch without samples")
             except DecodeError as exc:
                 batch.dead_letters.append((message, dead_letter_record(message, exc.reason, exc.detail)))
                 continue
@@ -148,13 +152,11 @@ class IngestStage:
                 batch.readings.append(Sample(message, Reading(channel, record["timestamp"], record["values"], names,
                                                               message.offset, message.timestamp)))
                 continue
-            # A batch's samples share its offset: a re-delivered batch is recognised because its
-            # timestamps are then not newer than the channel's (see ChannelWindow.admit).
             count = len(record["timestamps"])
             for index, (timestamp, values) in enumerate(zip(record["timestamps"], record["values"])):
                 batch.readings.append(Sample(message, Reading(channel, timestamp, values, names, message.offset,
                                                               message.timestamp),
-                                             f"sample {index + 1} of {count}: "))
+                                             f"sample {index + 1} of {count}: ", first=index == 0))
         return batch
 
     def apply(self, batch: DecodedBatch, states: StateBuffer[ChannelWindow]) -> IngestResult:
@@ -162,28 +164,36 @@ class IngestStage:
         result = IngestResult(dead_letters=list(batch.dead_letters))
         if batch.dead_letters:
             result.outcomes["rejected"] += len(batch.dead_letters)
-        for message, reading, label in batch.readings:
+        # Whether a message was applied before is decided on its first sample: a batch's samples
+        # share its offset, and its later ones may be late within the grace (so not newer).
+        replayed = False
+        for message, reading, label, first in batch.readings:
             models = self.catalog.get(reading.channel)
             if models.problem is not None:
-                result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, label + models.problem)))
+                if first:  # the channel's fault, not a sample's: one dead letter per message
+                    result.dead_letters.append((message, dead_letter_record(message, NO_MODEL, models.problem)))
                 result.outcomes["rejected"] += 1
                 continue
             state = states.get(reading.channel)
             if state is None or state.n_features != models.n_features:
                 state = self.assembler.new_state(models.n_features)
+            if first:
+                replayed = state.replays(reading.offset, reading.timestamp)
+            if replayed:
+                result.outcomes[Admission.REPLAYED.value] += 1
+                continue
             if reading.feature_names is None or len(reading.feature_names) != models.n_features:
                 names = models.feature_names
                 reading = Reading(reading.channel, reading.timestamp, reading.values,
                                   tuple(names) if names else None, reading.offset, reading.produced_at)
-            admission, window = self.assembler.add(state, reading)
+            admission, window = self.assembler.add(state, reading, check_replay=False)
             if admission.rejected:
                 detail = label + describe_rejection(admission, reading, state, self.assembler.grace_ms)
                 result.dead_letters.append((message, dead_letter_record(message, admission.value, detail)))
                 result.outcomes["rejected"] += 1
                 continue
             result.outcomes[admission.value] += 1
-            if admission is Admission.ACCEPTED:
-                states.put(reading.channel, message.partition, state)
+            states.put(reading.channel, message.partition, state)
             if window is not None:
                 result.windows.append((window, message))
         return result
@@ -201,6 +211,19 @@ def describe_rejection(admission: Admission, reading: Reading, state: ChannelWin
         return f"timestamp {reading.timestamp} repeats the channel's newest timestamp"
     return (f"timestamp {reading.timestamp} is {state.last_timestamp - reading.timestamp} ms older than the "
             f"channel's newest ({state.last_timestamp}); the grace is {grace_ms} ms")
+
+
+NOT_HERE = "not-here"
+
+
+@dataclass
+class FeedbackResult:
+    """Per message, its outcome: ``applied``, ``repeated`` (the alert had a verdict),
+    ``not-here`` (no channel of this worker remembers the alert), ``rejected``, or None for an
+    unusable message another worker dead-letters; and the dead letters to send."""
+
+    outcomes: list[str | None] = field(default_factory=list)
+    dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
 
 
 class FusionStage:
@@ -221,34 +244,53 @@ class FusionStage:
             states.put(window.channel, partition, state)
         return events
 
-    def feedback(self, message: RawMessage, codec: Codec, states: StateBuffer[ChannelFusion],
-                 owned_partitions: Collection[int]) -> tuple[str, dict[str, Any] | None]:
-        """Apply one Feedback message to the channel that remembers its alert, if this worker owns
-        that channel. Returns the outcome (``"not-here"`` when no owned channel remembers the
-        alert) and, for a message that cannot be used, its dead-letter record."""
-        try:
-            if message.value is None:
-                raise DecodeError("truncated", "message has no value")
-            record = codec.decode(message.value, expect="Feedback").record
-        except DecodeError as exc:
-            return "rejected", dead_letter_record(message, exc.reason, exc.detail)
-        alert_id, verdict = record["alert_id"], record["verdict"]
-        if verdict not in VERDICTS:  # a newer writer's symbol this reader resolved to its default
-            return "rejected", dead_letter_record(message, "malformed", f"unknown verdict {verdict!r}")
-        needle = alert_id.encode()
-        # Feedback is rare and states are small: a byte search finds the candidates to decode.
-        for key, raw in list(states.store.items()):
-            if needle not in raw:
+    def feedback(self, messages: Sequence[RawMessage], codec: Codec, states: StateBuffer[ChannelFusion],
+                 owned_partitions: Collection[int]) -> FeedbackResult:
+        """Apply Feedback messages to the channels that remember their alerts, among those of
+        the partitions this worker owns (``owned_partitions`` of its source topic).
+
+        Every fusing worker reads every feedback message, so one that cannot be used is
+        dead-lettered (and counted) only by the worker owning the partition of the same number.
+        """
+        result = FeedbackResult()
+        index: dict[str, str] | None = None
+        for message in messages:
+            try:
+                if message.value is None:
+                    raise DecodeError("truncated", "message has no value")
+                record = codec.decode(message.value, expect="Feedback").record
+                if record["verdict"] not in VERDICTS:  # a newer writer's symbol, resolved to the default
+                    raise DecodeError("malformed", f"unknown verdict {record['verdict']!r}")
+            except DecodeError as exc:
+                owner = message.partition in owned_partitions
+                result.outcomes.append("rejected" if owner else None)
+                if owner:
+                    result.dead_letters.append((message, dead_letter_record(message, exc.reason, exc.detail)))
                 continue
-            channel = key.decode()
+            if index is None:
+                index = self._remembered_alerts(states, owned_partitions)
+            channel = index.get(record["alert_id"])
+            if channel is None:
+                result.outcomes.append(NOT_HERE)
+                continue
             state = states.get(channel)
-            if state is None or state.partition not in owned_partitions or self.tuner.find(state, alert_id) is None:
-                continue
-            outcome = self.tuner.apply(state, alert_id, verdict)
+            assert state is not None and state.partition is not None
+            outcome = self.tuner.apply(state, record["alert_id"], record["verdict"])
             if outcome is FeedbackOutcome.APPLIED:
                 states.put(channel, state.partition, state)
-            return outcome.value, None
-        return "not-here", None
+            result.outcomes.append(outcome.value)
+        return result
+
+    @staticmethod
+    def _remembered_alerts(states: StateBuffer[ChannelFusion], owned_partitions: Collection[int]) -> dict[str, str]:
+        """alert id -> channel, over the states of the owned partitions (decoded once per call)."""
+        index = {}
+        for key in list(states.store.keys()):
+            channel = key.decode()
+            state = states.get(channel)
+            if state is not None and state.partition in owned_partitions:
+                index.update((alert.alert_id, channel) for alert in state.remembered)
+        return index
 
     def join(self, message: RawMessage, record: dict[str, Any], expected: Sequence[str],
              states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:

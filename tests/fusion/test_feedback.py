@@ -29,14 +29,20 @@ def open_alert(fuser: Fuser, state: ChannelFusion, start: int, **scores: float) 
     return events[0].alert_id
 
 
-def test_the_fuser_remembers_each_detectors_score_at_the_alerts_peak():
+def test_the_fuser_remembers_which_detectors_fired_at_the_alerts_peak():
     fuser, state = Fuser(open_after=2, resolve_after=1), ChannelFusion()
     events = []
     for end, (pca, usad) in enumerate([(2.0, 0.5), (2.0, 0.5), (3.0, 0.8), (2.5, 0.9), (0.1, 0.1)]):
         events += fuser.fuse(state, window(end, pca=pca, usad=usad))
     (remembered,) = state.remembered
     assert remembered.alert_id == events[0].alert_id and remembered.verdict is None
-    assert remembered.normalised == {"pca": 3.0, "usad": 0.8}
+    assert (remembered.fired, remembered.quiet) == (["pca"], ["usad"])
+    # A second alert, whose first window has only pca above 1 and whose peak has both.
+    fuser.fuse(state, window(9, pca=2.0, usad=0.5))
+    fuser.fuse(state, window(10, pca=2.0, usad=0.5))
+    fuser.fuse(state, window(11, pca=4.0, usad=1.5))
+    assert len(state.remembered) == 2
+    assert (state.remembered[-1].fired, state.remembered[-1].quiet) == (["pca", "usad"], [])
 
 
 def test_a_false_positive_raises_the_scales_of_the_detectors_that_fired():

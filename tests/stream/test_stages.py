@@ -161,9 +161,34 @@ def test_a_bad_sample_of_a_batch_is_a_dead_letter_and_the_others_are_used(ingest
     assert record["reason"] == "non-finite" and record["payload"] == message.value
     assert record["detail"].startswith("sample 3 of 10: values at positions [1]")
     uneven = CODEC.encode("SensorReadingBatch", {"channel": "a3", "timestamps": [1, 2], "values": [[1, 2, 3, 4]]})
-    result = run(ingest, [stream.message(uneven, b"a3")], {})
-    assert [r["reason"] for _, r in result.dead_letters] == ["malformed"]
+    empty = CODEC.encode("SensorReadingBatch", {"channel": "a3", "timestamps": [], "values": []})
+    result = run(ingest, [stream.message(uneven, b"a3"), stream.message(empty, b"a3")], {})
+    assert [r["reason"] for _, r in result.dead_letters] == ["malformed", "malformed"]
     assert "2 timestamps but 1 value arrays" in result.dead_letters[0][1]["detail"]
+    assert "without samples" in result.dead_letters[1][1]["detail"]
+    nomodel = CODEC.encode("SensorReadingBatch", {"channel": "nomodel", "timestamps": [1, 2, 3],
+                                                  "values": [[1.0, 2.0]] * 3})
+    result = run(ingest, [stream.message(nomodel, b"nomodel")], {})
+    assert [r["reason"] for _, r in result.dead_letters] == [NO_MODEL]  # one per message
+    assert result.outcomes == {"rejected": 3}
+
+
+def test_a_batchs_later_samples_are_judged_as_readings_not_as_replays(ingest, stream_models):
+    test = stream_models.channels["a3"].test
+    store: dict = {}
+    stream = Stream()
+    run(ingest, stream.readings("a3", test[:10]), store)
+    # Two late within the grace (1.5 s here), then the newest timestamp again: what single readings
+    # would get.
+    newest = 1_000_000 + 9 * STEP_MS
+    late = CODEC.encode("SensorReadingBatch", {
+        "channel": "a3", "timestamps": [newest - 700, newest - 600, newest],
+        "values": [[float(v) for v in row] for row in test[10:13]]})
+    message = stream.message(late, b"a3")
+    result = run(ingest, [message], store)
+    assert result.outcomes == {"accepted": 2, "rejected": 1}
+    assert [r["reason"] for _, r in result.dead_letters] == ["timestamp-repeated"]
+    assert run(ingest, [message], store).outcomes == {"replayed": 3}
 
 
 def test_late_reading_within_grace_is_accepted(ingest, stream_models):
@@ -225,15 +250,16 @@ def test_fusion_stage_applies_feedback_to_the_owned_channel_that_remembers_the_a
         return RawMessage(alert_id(channel, 10).encode(), value, "alerts.feedback", 0, 7, 1.0)
 
     states = StateBuffer(store, ChannelFusion)
-    assert stage.feedback(verdict("c"), CODEC, states, owned_partitions={3}) == ("applied", None)
-    # d's partition belongs to another worker, which applies it there.
-    assert stage.feedback(verdict("d"), CODEC, states, owned_partitions={3}) == ("not-here", None)
-    assert stage.feedback(verdict("c", "TRUE_POSITIVE"), CODEC, states, owned_partitions={3}) == ("repeated", None)
+    junk = [RawMessage(b"x", b"\x07junk", "alerts.feedback", partition, 8, 1.0) for partition in (3, 1)]
+    # d's partition belongs to another worker, which applies d's verdict there; the junk on
+    # partition 1 is that worker's to dead-letter.
+    result = stage.feedback([verdict("c"), verdict("d"), verdict("c", "TRUE_POSITIVE"), *junk], CODEC, states,
+                            owned_partitions={3})
+    assert result.outcomes == ["applied", "not-here", "repeated", "rejected", None]
     assert [(k, p) for k, p, _ in states.changes()] == [(b"c", 3)]
     assert ChannelFusion.from_bytes(store[b"c"]).scales == {"pca": pytest.approx(1.1)}
-    outcome, dead_letter = stage.feedback(RawMessage(b"x", b"\x07junk", "alerts.feedback", 0, 8, 1.0), CODEC,
-                                          states, owned_partitions={3})
-    assert outcome == "rejected" and dead_letter["reason"] == "unknown-magic"
+    ((message, dead_letter),) = result.dead_letters
+    assert message is junk[0] and dead_letter["reason"] == "unknown-magic"
     assert dead_letter["topic"] == "alerts.feedback" and dead_letter["offset"] == 8
 
 

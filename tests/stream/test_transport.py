@@ -1,5 +1,5 @@
-"""The worker's Faust transport: records fetched but not delivered are fetched again, and a seek
-waits for the batch being delivered (the lost readings of issue 4)."""
+"""The worker's Faust transport: a seek waits for the batch being delivered (the lost readings of
+issue 4)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import pytest
 from aiokafka import TopicPartition
 
-from streamproc.stream._transport import PositionSafeConsumer, _rewind_unmoved, broker_urls
+from streamproc.stream._transport import PositionSafeConsumer, broker_urls
 
 TOPIC = "readings"
 P0, P1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
@@ -110,45 +111,6 @@ def test_broker_urls_select_the_transport():
     assert broker_urls(["a:9092"], embedded=True) == ["streamproc-tansu://a:9092"]
 
 
-def test_records_of_a_partition_paused_after_the_fetch_are_fetched_again():
-    async def scenario(consumer: PositionSafeConsumer) -> None:
-        thread = consumer._thread
-        thread.batches.append({P0: records(P0, 0, 2), P1: records(P1, 0, 2)})
-        thread.release.clear()
-        delivery = asyncio.ensure_future(deliver(consumer))
-        await thread.fetching.wait()
-        consumer.pause_partitions({P1})  # as a recovery does between the fetch and the delivery
-        thread.release.set()
-        assert await delivery == [(0, 0), (0, 1), (0, 2)]
-        assert thread.kafka.seeks == [(P1, 0)]
-        assert thread.kafka.positions == {P0: 3, P1: 0}
-
-    with_consumer(scenario)
-
-
-def test_a_batch_cut_short_by_a_new_generation_is_fetched_again_from_its_first_undelivered_record():
-    async def scenario(consumer: PositionSafeConsumer) -> None:
-        consumer._thread.batches.append({P0: records(P0, 5, 9)})
-        delivered = []
-        async for tp, message in consumer.getmany(timeout=1.0):
-            delivered.append(message.offset)
-            if message.offset == 6:
-                consumer.app.consumer_generation_id += 1
-        assert delivered == [5, 6]
-        assert consumer._thread.kafka.seeks == [(P0, 7)]
-
-    with_consumer(scenario)
-
-
-def test_fully_delivered_batches_are_not_fetched_again():
-    async def scenario(consumer: PositionSafeConsumer) -> None:
-        consumer._thread.batches.append({P0: records(P0, 0, 3), P1: records(P1, 0, 1)})
-        assert len(await deliver(consumer)) == 6
-        assert consumer._thread.kafka.seeks == []
-
-    with_consumer(scenario)
-
-
 def test_a_seek_waits_until_the_fetched_batch_is_delivered():
     async def scenario(consumer: PositionSafeConsumer) -> None:
         thread = consumer._thread
@@ -177,12 +139,27 @@ def test_a_seek_from_inside_the_delivery_does_not_wait_for_itself():
         thread.release.set()
         assert await asyncio.wait_for(delivery, timeout=1) == []
         assert thread.committed_seeks == 1
-        assert thread.kafka.seeks == []  # the seek to the committed offsets moved the position
 
     with_consumer(scenario)
 
 
-def test_partitions_whose_position_moved_are_not_rewound():
-    kafka = FakeKafkaConsumer({P0: 10, P1: 4})
-    asyncio.run(_rewind_unmoved(kafka, {P0: (7, 10), P1: (2, 9), TopicPartition(TOPIC, 2): (0, 3)}))
-    assert kafka.seeks == [(P0, 7)]
+def test_a_delivery_abandoned_by_a_failed_fetch_loop_does_not_block_the_next():
+    async def scenario(consumer: PositionSafeConsumer) -> None:
+        thread = consumer._thread
+        thread.batches += [{P0: records(P0, 0, 3)}, {P0: records(P0, 4, 5)}]
+
+        kept = []  # Faust's crash handling keeps the traceback, and with it the open generator
+
+        async def failing_fetch_loop() -> None:
+            delivery = consumer.getmany(timeout=1.0)
+            kept.append(delivery)
+            async for _ in delivery:
+                raise RuntimeError("callback failed")
+
+        with pytest.raises(RuntimeError):
+            await asyncio.ensure_future(failing_fetch_loop())
+        # The recovery's seek and Faust's restarted fetcher (a new task) both go through.
+        await asyncio.wait_for(consumer.perform_seek(), timeout=1)
+        assert await asyncio.wait_for(asyncio.ensure_future(deliver(consumer)), timeout=1) == [(0, 4), (0, 5)]
+
+    with_consumer(scenario)
