@@ -389,11 +389,12 @@ def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results
         rate = measure_throughput(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
                                   series, args.max_seconds)
         print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
-        latency = measure_latency(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
-                                  names, args.features, args.window, rate / 2, args.latency_seconds)
-        print(f"  at {rate / 2:,.0f}/s: {json.dumps(latency)}", flush=True)
-        results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
-                                "readings_per_s": rate, "latency_rate": rate / 2, "latency": latency})
+        for latency_rate in [rate / 2, *(float(r) for r in args.latency_rates.split(",") if r)]:
+            latency = measure_latency(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+                                      names, args.features, args.window, latency_rate, args.latency_seconds)
+            print(f"  at {latency_rate:,.0f}/s: {json.dumps(latency)}", flush=True)
+            results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
+                                    "readings_per_s": rate, "latency_rate": latency_rate, "latency": latency})
     if args.memory_channels:
         memory = measure_memory(bootstrap, workdir, args.memory_channels, args.window, 10, args.features)
         print(f"memory: {json.dumps(memory)}", flush=True)
@@ -420,6 +421,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="Backlog steps per channel.")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="Longest throughput measurement.")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--latency-rates", default="",
+                        help="Further real-time rates (readings/s, comma-separated) at which to measure latency, "
+                             "besides half the throughput.")
     parser.add_argument("--memory-channels", type=int, default=1000)
     parser.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
                         help="Also run the first detector at stride 10 with producer batching restored, and "
