@@ -177,23 +177,24 @@ class IngestStage:
             state = states.get(reading.channel)
             if state is None or state.n_features != models.n_features:
                 state = self.assembler.new_state(models.n_features)
-            if first:
-                replayed = state.replays(reading.offset, reading.timestamp)
-            if replayed:
+            if not first and replayed:
                 result.outcomes[Admission.REPLAYED.value] += 1
                 continue
             if reading.feature_names is None or len(reading.feature_names) != models.n_features:
                 names = models.feature_names
                 reading = Reading(reading.channel, reading.timestamp, reading.values,
                                   tuple(names) if names else None, reading.offset, reading.produced_at)
-            admission, window = self.assembler.add(state, reading, check_replay=False)
+            admission, window = self.assembler.add(state, reading, check_replay=first)
+            if first:
+                replayed = admission is Admission.REPLAYED
             if admission.rejected:
                 detail = label + describe_rejection(admission, reading, state, self.assembler.grace_ms)
                 result.dead_letters.append((message, dead_letter_record(message, admission.value, detail)))
                 result.outcomes["rejected"] += 1
                 continue
             result.outcomes[admission.value] += 1
-            states.put(reading.channel, message.partition, state)
+            if admission is Admission.ACCEPTED:
+                states.put(reading.channel, message.partition, state)
             if window is not None:
                 result.windows.append((window, message))
         return result
@@ -240,9 +241,15 @@ class FusionStage:
         before = state.last_window_end
         events = self.fuser.fuse(state, window)
         if state.last_window_end != before:
-            state.partition = partition
-            states.put(window.channel, partition, state)
+            self._store(states, window.channel, partition, state)
         return events
+
+    @staticmethod
+    def _store(states: StateBuffer[ChannelFusion], channel: str, partition: int, state: ChannelFusion) -> None:
+        # The state records its partition too: feedback, which arrives on other partitions,
+        # must write it to the same changelog partition.
+        state.partition = partition
+        states.put(channel, partition, state)
 
     def feedback(self, messages: Sequence[RawMessage], codec: Codec, states: StateBuffer[ChannelFusion],
                  owned_partitions: Collection[int]) -> FeedbackResult:
@@ -277,7 +284,7 @@ class FusionStage:
             assert state is not None and state.partition is not None
             outcome = self.tuner.apply(state, record["alert_id"], record["verdict"])
             if outcome is FeedbackOutcome.APPLIED:
-                states.put(channel, state.partition, state)
+                self._store(states, channel, state.partition, state)
             result.outcomes.append(outcome.value)
         return result
 
@@ -303,8 +310,7 @@ class FusionStage:
         events = []
         for window in ready:
             events += self.fuser.fuse(state, window)
-        state.partition = message.partition
-        states.put(channel, message.partition, state)
+        self._store(states, channel, message.partition, state)
         return events
 
 

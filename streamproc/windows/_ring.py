@@ -75,22 +75,18 @@ class ChannelWindow:
 
     # -- validation and appending ---------------------------------------------------------------
 
-    def replays(self, offset: int, timestamp: int) -> bool:
-        """Whether a reading (or a message's first sample) at ``offset`` was applied already: at
-        or below ``last_offset`` and not newer than the state."""
-        return (offset != NO_OFFSET and offset <= self.last_offset and self.last_timestamp is not None
-                and timestamp <= self.last_timestamp)
-
     def admit(self, values: list[float] | np.ndarray, timestamp: int, offset: int = NO_OFFSET,
               grace_ms: int = 0, *, check_replay: bool = True) -> Admission:
         """Validate one reading and append it when valid.
 
-        A re-delivered reading (see :meth:`replays`) is skipped. Otherwise a repeated timestamp,
-        or one more than ``grace_ms`` older than the newest accepted, is rejected; readings late
-        by at most ``grace_ms`` are appended in arrival order. ``check_replay`` false is for the
-        later samples of a message whose first sample was found new: they share its offset.
+        A reading at or below ``last_offset`` whose timestamp is not newer than the state is a
+        re-delivery and is skipped. Otherwise a repeated timestamp, or one more than
+        ``grace_ms`` older than the newest accepted, is rejected; readings late by at most
+        ``grace_ms`` are appended in arrival order. ``check_replay`` false is for the later
+        samples of a message whose first sample was found new: they share its offset.
         """
-        if check_replay and self.replays(offset, timestamp):
+        if (check_replay and offset != NO_OFFSET and offset <= self.last_offset
+                and self.last_timestamp is not None and timestamp <= self.last_timestamp):
             return Admission.REPLAYED
         if len(values) != self.n_features:
             return Admission.WRONG_LENGTH
