@@ -47,7 +47,8 @@ import numpy as np
 
 from streamproc.datasets import SyntheticConfig, generate_synthetic
 from streamproc.kafka import EmbeddedBroker, create_topics
-from streamproc.stream import PRODUCED_AT_HEADER, ChannelSeries, ReadingFeed
+from streamproc.pipeline import PRODUCED_AT_HEADER
+from streamproc.stream import ChannelSeries, ReadingFeed
 from streamproc.training import ModelStore, train_channel
 
 # Quick-to-train configurations: scoring cost, not model quality, is measured.

@@ -7,48 +7,30 @@ operator's verdict on an alert to the feedback topic.
 """
 
 from ._app import ROLES, PipelineApp, WorkerOptions, faust_settings
-from ._catalog import ChannelModels, ModelCatalog
 from ._demo import DemoOptions, DemoResult, run_demo
 from ._feed import ChannelSeries, FeedReport, ReadingFeed, replay_to_kafka
 from ._reader import TopicReader, TopicRecord
-from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, score_record
-from ._scoring import ScoredBatch, score_windows
-from ._stages import KEY_MISMATCH, NO_MODEL, PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer
 from ._tail import format_alert, tail_alerts
 from ._verdict import send_verdict
 from ._worker import prepare_topics, run_worker, with_bootstrap, worker_cluster
 
 __all__ = [
-    "KEY_MISMATCH",
-    "NO_MODEL",
-    "PROCESSING_ERROR",
-    "PRODUCED_AT_HEADER",
     "ROLES",
-    "ChannelModels",
     "ChannelSeries",
     "DemoOptions",
     "DemoResult",
     "FeedReport",
-    "FusionStage",
-    "IngestStage",
-    "ModelCatalog",
     "PipelineApp",
-    "RawMessage",
     "ReadingFeed",
-    "ScoredBatch",
-    "StateBuffer",
     "TopicReader",
     "TopicRecord",
     "WorkerOptions",
-    "dead_letter_record",
     "faust_settings",
     "format_alert",
     "prepare_topics",
     "run_demo",
     "replay_to_kafka",
     "run_worker",
-    "score_record",
-    "score_windows",
     "send_verdict",
     "tail_alerts",
     "with_bootstrap",

@@ -45,11 +45,23 @@ from streamproc.serde import Codec, DecodeError
 from streamproc.training import ModelStore
 from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowStateError
 
-from ._catalog import ModelCatalog
+from streamproc.pipeline import (
+    NOT_HERE,
+    PROCESSING_ERROR,
+    FusionStage,
+    IngestStage,
+    ModelCatalog,
+    RawMessage,
+    ScoredBatch,
+    StateBuffer,
+    count_open_alerts,
+    dead_letter_record,
+    produced_at_header,
+    score_record,
+    score_windows,
+)
+
 from ._reader import TopicReader
-from ._records import RawMessage, dead_letter_record, produced_at_header, score_record
-from ._scoring import ScoredBatch, score_windows
-from ._stages import NOT_HERE, PROCESSING_ERROR, FusionStage, IngestStage, StateBuffer, count_open_alerts
 from ._transport import broker_urls
 
 ROLES = ("all", "window", "detect", "fuse")

@@ -10,7 +10,7 @@ from typing import Any
 from streamproc.errors import StreamprocError
 from streamproc.serde import Codec, DecodeError
 
-from ._records import RawMessage
+from streamproc.pipeline import RawMessage
 
 _LOG = logging.getLogger(__name__)
 

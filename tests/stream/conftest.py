@@ -1,4 +1,5 @@
-"""Small trained models and synthetic streams shared by the stream tests."""
+"""Workers as subprocesses against the test broker, and reading their outputs back (the models
+they score with come from the top-level conftest)."""
 
 from __future__ import annotations
 
@@ -14,94 +15,9 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from streamproc.datasets import SyntheticConfig, generate_synthetic
-from streamproc.training import ModelStore, TrainedModel, train_channel
-
-WINDOW = 16
-STRIDE = 4
-N_FEATURES = 4
-STEP_MS = 1000
-START_MS = 1_700_000_000_000
-
-
-@dataclass(frozen=True)
-class StreamChannel:
-    """A test stream, its planted spans ``(start, end)`` and its trained model."""
-
-    name: str
-    test: np.ndarray
-    feature_names: list[str]
-    events: list[tuple[int, int]]
-    model: TrainedModel
-
-
-@dataclass(frozen=True)
-class StreamModels:
-    """Models trained with windows of ``window`` samples for every channel, in ``root`` (a model
-    store); the stream tests score every ``stride`` samples."""
-
-    root: Path
-    channels: dict[str, StreamChannel]
-    window: int = WINDOW
-    stride: int = STRIDE
-    start_ms: int = START_MS
-    step_ms: int = STEP_MS
-
-    def window_end(self, step: int) -> int:
-        """The timestamp the harness gives test step ``step`` (the end of a window ending there)."""
-        return self.start_ms + step * self.step_ms
-
-    def window_steps(self, steps: int) -> list[int]:
-        """The test steps at which windows end in a stream of ``steps`` readings."""
-        return list(range(self.window - 1, steps, self.stride))
-
-    def expected_window_ends(self, steps: int) -> list[int]:
-        return [self.window_end(i) for i in self.window_steps(steps)]
-
-    def offline_alerts(self, channel: StreamChannel) -> list[tuple[str, str, int]]:
-        """``(alert_id, state, updated_at)`` of the alerts fusion gives for the offline scores."""
-        from streamproc.config import FusionSettings
-        from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
-
-        scores, contributions = channel.model.score_series(channel.test)
-        fuser, state, events = Fuser.from_settings(FusionSettings()), ChannelFusion(), []
-        for i in self.window_steps(len(channel.test)):
-            verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
-                                      contributions[i])
-            window = WindowVerdicts(channel.name, self.window_end(i), [verdict], channel.feature_names)
-            events += fuser.fuse(state, window)
-        return [(e.alert_id, e.state, e.updated_at) for e in events]
-
-    @property
-    def store(self) -> ModelStore:
-        return ModelStore(self.root)
-
-
-@pytest.fixture(scope="session")
-def stream_models(tmp_path_factory: pytest.TempPathFactory) -> StreamModels:
-    """Eight channels: ``a0``..``a5`` with planted anomalies, ``clean0``/``clean1`` without (seeds
-    whose clean test streams stay under the trained thresholds)."""
-    root = tmp_path_factory.mktemp("models")
-    store = ModelStore(root)
-    specs = [(f"a{i}", 10 + i, 0.06) for i in range(6)] + [("clean0", 30, 0.0), ("clean1", 32, 0.0)]
-    channels = {}
-    for name, seed, ratio in specs:
-        data = generate_synthetic(SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=600,
-                                                  anomaly_ratio=ratio, seed=seed))
-        model = train_channel("pca", name, data.train, config={"window": WINDOW}, feature_names=data.feature_names)
-        store.save(model)
-        channels[name] = StreamChannel(name, data.test, data.feature_names,
-                                       [(e.start, e.end) for e in data.events], store.load("pca", name))
-    return StreamModels(root, channels)
-
-
-# -- running workers against the test broker ---------------------------------------------------
 
 
 class WorkerProcess:
@@ -168,7 +84,7 @@ class WorkerProcess:
 class Pipeline:
     """Topics of its own on the test cluster, workers running on them, and their outputs."""
 
-    def __init__(self, cluster, models: StreamModels, workdir: Path, name: str) -> None:
+    def __init__(self, cluster, models, workdir: Path, name: str) -> None:
         from streamproc.kafka import create_topics
 
         self.cluster = cluster
@@ -211,7 +127,7 @@ class Pipeline:
 
         return ReadingFeed(self.cluster.producer_config(), self.topics["readings"])
 
-    def produce(self, channels: list[StreamChannel], start: int = 0, stop: int | None = None,
+    def produce(self, channels, start: int = 0, stop: int | None = None,
                 rate: float | None = None, per_message: int = 1) -> None:
         from streamproc.stream import ChannelSeries
 

@@ -9,7 +9,7 @@ import pytest
 
 from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts, alert_id
 from streamproc.serde import Codec
-from streamproc.stream import (
+from streamproc.pipeline import (
     KEY_MISMATCH,
     NO_MODEL,
     FusionStage,

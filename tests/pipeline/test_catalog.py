@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from streamproc.errors import StreamprocError
-from streamproc.stream import ModelCatalog
+from streamproc.pipeline import ModelCatalog
 from streamproc.training import ModelStore
 
 

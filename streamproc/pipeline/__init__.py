@@ -1,0 +1,49 @@
+"""The pipeline core: what decides, as plain code on in-memory state, for two shells to drive.
+
+Readings are admitted to per-channel windows (:class:`IngestStage`), due windows are scored by
+each channel's models (:func:`score_windows`, models from a :class:`ModelCatalog`), and each
+window's verdicts are fused into alert events (:class:`FusionStage`). The Faust worker
+(:mod:`streamproc.stream`) feeds it messages from Kafka and publishes what it returns; the
+offline backtest (:mod:`streamproc.replay`) feeds it recorded series and writes the same
+records to files. Nothing here imports a Kafka client.
+"""
+
+from ._catalog import ChannelModels, ModelCatalog
+from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, produced_at_header, score_record
+from ._scoring import ScoredBatch, score_windows
+from ._stages import (
+    KEY_MISMATCH,
+    NO_MODEL,
+    NOT_HERE,
+    PROCESSING_ERROR,
+    DecodedBatch,
+    FusionStage,
+    IngestResult,
+    IngestStage,
+    Sample,
+    StateBuffer,
+    count_open_alerts,
+)
+
+__all__ = [
+    "KEY_MISMATCH",
+    "NO_MODEL",
+    "NOT_HERE",
+    "PROCESSING_ERROR",
+    "PRODUCED_AT_HEADER",
+    "ChannelModels",
+    "DecodedBatch",
+    "FusionStage",
+    "IngestResult",
+    "IngestStage",
+    "ModelCatalog",
+    "RawMessage",
+    "Sample",
+    "ScoredBatch",
+    "StateBuffer",
+    "count_open_alerts",
+    "dead_letter_record",
+    "produced_at_header",
+    "score_record",
+    "score_windows",
+]
