@@ -128,18 +128,21 @@ class StreamModels:
         return [self.window_end(i) for i in self.window_steps(steps)]
 
     def offline_alerts(self, channel: StreamChannel) -> list[tuple[str, str, int]]:
-        """``(alert_id, state, updated_at)`` of the alerts fusion gives for the offline scores."""
-        from streamproc.config import FusionSettings
-        from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
+        """``(alert_id, state, updated_at)`` of the alerts the offline backtest gives for the
+        channel's test stream, streamed from ``start_ms`` with the worker's window and stride."""
+        return [(e.alert_id, e.state, e.updated_at) for e in self.backtest(channel).events]
 
-        scores, contributions = channel.model.score_series(channel.test)
-        fuser, state, events = Fuser.from_settings(FusionSettings()), ChannelFusion(), []
-        for i in self.window_steps(len(channel.test)):
-            verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
-                                      contributions[i])
-            window = WindowVerdicts(channel.name, self.window_end(i), [verdict], channel.feature_names)
-            events += fuser.fuse(state, window)
-        return [(e.alert_id, e.state, e.updated_at) for e in events]
+    def backtest(self, channel: StreamChannel, **fusion):
+        """The offline backtest of the channel's test stream (no warm-up, as the tests stream it)."""
+        from streamproc.config import Settings
+        from streamproc.datasets import Recording
+        from streamproc.replay import Backtest
+
+        settings = Settings.load(env={}, overrides={"window.size": self.window, "window.stride": self.stride,
+                                                    **{f"fusion.{k}": v for k, v in fusion.items()}})
+        timestamps = self.start_ms + self.step_ms * np.arange(len(channel.test), dtype=np.int64)
+        recording = Recording(channel.name, channel.test, timestamps, 0, channel.feature_names)
+        return Backtest(settings, self.store, ["pca"]).run(recording)
 
     @property
     def store(self) -> ModelStore:

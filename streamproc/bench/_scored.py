@@ -38,15 +38,18 @@ class ScoreCache:
         self.root = Path(root)
         self.batch_size = batch_size
 
-    def replay(self, model: TrainedModel, test: np.ndarray) -> TimedReplay:
-        """``model``'s replay of raw ``test[T, C]`` with its own label-free threshold: the stored
-        one when it is current, else scored now (``replay_model``, timed) and stored."""
+    def replay(self, model: TrainedModel, test: np.ndarray, history: np.ndarray) -> TimedReplay:
+        """``model``'s replay of raw ``test[T, C]`` after ``history`` (the end of the training data)
+        with its own label-free threshold: the stored one when it is current, else scored now
+        (``replay_model``, timed) and stored."""
+        history = history[len(history) - (model.window - 1):]
         arrays = self.root / model.detector_name / f"{model.channel}.npz"
         record_path = arrays.with_suffix(".json")
         # Normalised through JSON so that it compares equal to what was read back from disk.
         identity = json.loads(json.dumps({
             "detector": model.detector_name, "channel": model.channel, "model_version": model.version,
             "threshold": model.threshold_state.to_json(), "test_fingerprint": data_fingerprint(test),
+            "history_fingerprint": data_fingerprint(history),
             "batch_size": self.batch_size}))
         stored = _read_record(record_path)
         if stored is not None and {k: stored.get(k) for k in identity} == identity and arrays.is_file():
@@ -56,9 +59,9 @@ class ScoreCache:
             return TimedReplay(replayed, int(stored["windows"]), float(stored["seconds"]), reused=True)
 
         started = time.perf_counter()
-        replayed = replay_model(model, test, batch_size=self.batch_size)
+        replayed = replay_model(model, test, batch_size=self.batch_size, history=history)
         seconds = time.perf_counter() - started
-        windows = max(0, len(test) - model.window + 1)
+        windows = max(0, len(history) + len(test) - model.window + 1)
         replayed.save(arrays)
         record = {**identity, "windows": windows, "seconds": seconds,
                   "calibrated_threshold": replayed.calibrated_threshold,

@@ -9,9 +9,13 @@ The protocol, the same for every detector:
   (``MODELS/<detector>/<channel>/``, the layout ``streamproc train`` writes, so ``streamproc
   replay --models MODELS`` replays them); a stored model trained with the same config, options
   and data is reused, so a rerun trains only what is missing.
-- **scoring**: the test stream goes through :func:`streamproc.replay.replay_model` (the code
-  path of the replay and of the stream) with the model's own threshold; streams are kept under
-  ``OUT/scores`` and reused while current (:class:`ScoreCache`).
+- **scoring**: the test stream, after the end of the training data (a running worker's window
+  holds it), goes through :func:`streamproc.replay.replay_model` (the code path of the replay and
+  of the stream) with the model's own threshold; streams are kept under ``OUT/scores`` and
+  reused while current (:class:`ScoreCache`).
+- **alerts**: the detector alone through the pipeline a worker runs with the default
+  configuration (:class:`streamproc.replay.Backtest`): incidents caught, alert precision and F1,
+  false alerts per 10,000 steps.
 - **metrics**: :func:`streamproc.metrics.evaluate_channels`: micro totals over the channels
   (the headline) and macro means; point-adjusted, point-wise and event-wise P/R/F1, VUS-PR,
   and best F1 over all thresholds marked as an oracle.
@@ -41,8 +45,17 @@ from typing import Any
 from streamproc import __version__
 from streamproc.datasets import TelemanomDataset, load_telemanom
 from streamproc.detection import DetectorRegistry, DetectorSpec
-from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, HEADLINE, ChannelSeries, evaluate_channels
-from streamproc.replay import ReplaySettings, random_baseline
+from streamproc.config import Settings
+from streamproc.metrics import (
+    DEFAULT_MAX_BUFFER,
+    DEFAULT_THRESHOLDS,
+    HEADLINE,
+    AlertCounts,
+    ChannelSeries,
+    evaluate_channels,
+    total_alert_counts,
+)
+from streamproc.replay import Backtest, ReplaySettings, random_baseline
 from streamproc.training import ModelStore, TrainingOptions, data_fingerprint, resolve_config, train_channel
 
 from ._errors import BenchError
@@ -193,6 +206,8 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
     failures: list[dict[str, str]] = []
     training = {"seconds": 0.0, "fit_seconds": 0.0, "models_trained": 0, "models_reused": 0, "per_channel": {}}
     scoring = {"windows": 0, "seconds": 0.0, "streams_scored": 0, "streams_reused": 0}
+    alerts: dict[str, AlertCounts] = {}
+    backtest: Backtest | None = None
     for index, channel_name in enumerate(selected, start=1):
         channel = dataset.channel(channel_name)
         prefix = f"  [{index}/{len(selected)}] {name} {channel_name}"
@@ -208,7 +223,11 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
                                       feature_names=channel.feature_names, registry=registry)
                 store.save(model)
             stage = "scoring"
-            timed = scores.replay(model, channel.test)
+            timed = scores.replay(model, channel.test, channel.train)
+            stage = "alerting"
+            if backtest is None:
+                backtest = Backtest.of_models(Settings(), store, {name: model.window}, batch_size=settings.batch_size)
+            alerts[channel_name] = backtest.judge(channel).counts
         except Exception as exc:  # a plugin's failure is a result of the benchmark, not its end
             failures.append({"channel": channel_name, "stage": stage, "error": f"{type(exc).__name__}: {exc}"})
             log(f"{prefix}: FAILED in {stage}: {type(exc).__name__}: {exc}")
@@ -237,6 +256,8 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         log(f"{name}: FAILED on {len(failures)} of {len(selected)} channel(s); no metrics")
         return row
     row.update(_evaluate(series, settings))
+    row["alerts"] = {"channels": {c: counts.to_json() for c, counts in alerts.items()},
+                     "micro": total_alert_counts(alerts.values()).to_json()}
     micro = row["micro"]
     log(f"{name}: PA-F1 {micro['point_adjusted']['f1']:.3f}  PW-F1 {micro['point_wise']['f1']:.3f}  "
         f"train {training['seconds']:.1f}s")

@@ -24,6 +24,17 @@ METRIC_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("best PW F1 (oracle)", ("oracle_best_f1", "f1")),
     ("best PA F1 (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
 ]
+# Alert level: each detector alone through the worker's pipeline (default configuration).
+ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    ("incidents caught", ("incidents_caught",)),
+    ("of", ("incidents",)),
+    ("alerts", ("alerts",)),
+    ("alert precision", ("precision",)),
+    ("alert F1", ("f1",)),
+    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
+    ("delay median (steps)", ("delay_steps", "median")),
+    ("composite F1", ("composite_f1",)),
+]
 PUBLISHED_HEADER = "published PA F1 (quoted)"
 
 
@@ -67,6 +78,12 @@ def _headline_table(rows: Mapping[str, Mapping[str, Any]], n_channels: int) -> l
             metrics = [metric_cell(row["micro"], path) for _, path in METRIC_COLUMNS]
         cells.append([_label(name, row), *metrics[:3], _published(row), *metrics[3:], *_cost(row)])
     return markdown_table(header, cells)
+
+
+def _alert_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    header = ["detector"] + [h for h, _ in ALERT_COLUMNS]
+    return markdown_table(header, [[_label(name, row)] + [metric_cell(row["alerts"]["micro"], p) for _, p in ALERT_COLUMNS]
+                                   for name, row in rows.items() if row["status"] == "ok" and "alerts" in row])
 
 
 def _macro_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -130,6 +147,14 @@ def render_table1(result: Mapping[str, Any]) -> str:
         f"## Micro over {n_channels} channel(s) (headline), measured beside published",
         "",
         *_headline_table(ordered, n_channels),
+        "",
+        f"## Alerts over {n_channels} channel(s): each detector alone through the worker's pipeline",
+        "",
+        "Default configuration: a window every 10 steps, an alert opened after 3 anomalous windows and "
+        "resolved after 5 normal ones. An incident (labelled segment) is caught when an alert is open during "
+        "it; alert precision = alerts that caught one, out of all alerts.",
+        "",
+        *_alert_table(ordered),
         "",
         f"## Macro mean over {n_channels} channel(s)",
         "",

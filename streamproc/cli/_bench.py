@@ -21,7 +21,7 @@ from streamproc.metrics import DEFAULT_MAX_BUFFER
 from streamproc.thresholds import ThresholdConfig
 from streamproc.training import TrainingOptions
 
-from ._train import parse_settings
+from ._shared import parse_settings
 
 app = typer.Typer(help="Benchmarks: sensitivity studies and comparison tables.", no_args_is_help=True)
 

@@ -1,17 +1,34 @@
-"""What several commands do alike: read comma-separated lists, print a detector's headline
-metrics, make torch deterministic."""
+"""What several commands do alike: read comma-separated lists and ``--set key=value`` pairs, print
+a detector's headline metrics, make torch deterministic."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
+from streamproc.errors import StreamprocError
+
 
 def comma_list(text: str | None) -> list[str]:
     """``"a, b,,c"`` -> ``["a", "b", "c"]``; None or blanks give an empty list."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, lists, booleans)."""
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise StreamprocError(f"--set expects key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except ValueError:
+            settings[key.strip()] = raw
+    return settings
 
 
 def headline_line(label: str, micro: Mapping[str, Any]) -> str:

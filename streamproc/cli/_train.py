@@ -21,21 +21,7 @@ from streamproc.training import (
     train_channel,
 )
 
-from ._shared import comma_list, make_deterministic
-
-
-def parse_settings(pairs: list[str]) -> dict[str, object]:
-    """``key=value`` pairs; values are read as JSON when they parse (numbers, lists, booleans)."""
-    settings: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise StreamprocError(f"--set expects key=value, got {pair!r}")
-        try:
-            settings[key.strip()] = json.loads(raw)
-        except ValueError:
-            settings[key.strip()] = raw
-    return settings
+from ._shared import comma_list, make_deterministic, parse_settings
 
 
 def _duration(seconds: float) -> str:

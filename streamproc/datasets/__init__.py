@@ -1,6 +1,7 @@
 """Data sets: the telemanom layout (SMAP, MSL), tabular recordings, and a synthetic generator."""
 
 from ._errors import DatasetError
+from ._recording import DEFAULT_START_MS, DEFAULT_STEP_MS, Recording, record
 from ._fetch import FETCH_RECORD, ChecksumError, FetchedFile, FetchResult, fetch_telemanom, telemanom_sources
 from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
 from ._tabular import TabularDataset, load_tabular
@@ -23,6 +24,10 @@ from .synthetic import (
 )
 
 __all__ = [
+    "DEFAULT_START_MS",
+    "DEFAULT_STEP_MS",
+    "Recording",
+    "record",
     "ANOMALY_KINDS",
     "FETCH_RECORD",
     "ChannelData",

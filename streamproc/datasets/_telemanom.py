@@ -69,7 +69,11 @@ class ChannelSummary:
 
 @dataclass(frozen=True)
 class ChannelData:
-    """One channel's arrays: ``train``/``test`` are ``float32[T, C]``, ``labels`` is ``bool[T_test]``."""
+    """One channel's arrays: ``train``/``test`` are ``float32[T, C]``, ``labels`` is ``bool[T_test]``.
+
+    ``train_timestamps``/``test_timestamps`` (epoch milliseconds, int64) are there when the data
+    has real time; the telemanom layout has none.
+    """
 
     name: str
     train: np.ndarray
@@ -78,6 +82,8 @@ class ChannelData:
     segments: list[Segment]
     feature_names: list[str]
     spacecraft: str = ""
+    train_timestamps: np.ndarray | None = None
+    test_timestamps: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:

@@ -8,14 +8,16 @@ from typing import Any
 
 
 def metric_cell(metrics: Mapping[str, Any], path: Sequence[str]) -> str:
-    """The number at ``path`` (e.g. ``("point_wise", "f1")``) to 3 decimals; ``-`` when the
-    dict has no such entry, ``n/a`` when the metric is undefined (null)."""
+    """The number at ``path`` (e.g. ``("point_wise", "f1")``) to 3 decimals (a count as it is);
+    ``-`` when the dict has no such entry, ``n/a`` when the metric is undefined (null)."""
     value: Any = metrics
     for key in path:
         if not isinstance(value, Mapping) or key not in value:
             return "-"
         value = value[key]
-    return "n/a" if value is None else f"{value:.3f}"
+    if value is None:
+        return "n/a"
+    return str(value) if isinstance(value, int) else f"{value:.3f}"
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> list[str]:

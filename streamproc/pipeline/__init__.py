@@ -9,6 +9,7 @@ records to files. Nothing here imports a Kafka client.
 """
 
 from ._catalog import ChannelModels, ModelCatalog
+from ._pipeline import Pipeline
 from ._records import PRODUCED_AT_HEADER, RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
 from ._stages import (
@@ -22,6 +23,7 @@ from ._stages import (
     IngestStage,
     Sample,
     StateBuffer,
+    WindowOutcome,
     count_open_alerts,
 )
 
@@ -37,10 +39,12 @@ __all__ = [
     "IngestResult",
     "IngestStage",
     "ModelCatalog",
+    "Pipeline",
     "RawMessage",
     "Sample",
     "ScoredBatch",
     "StateBuffer",
+    "WindowOutcome",
     "count_open_alerts",
     "dead_letter_record",
     "produced_at_header",

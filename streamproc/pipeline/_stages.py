@@ -29,6 +29,7 @@ from streamproc.windows import Admission, ChannelWindow, Reading, Window, Window
 
 from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, verdict_from_score
+from ._scoring import ScoredBatch
 
 State = TypeVar("State")
 _LOG = logging.getLogger(__name__)
@@ -81,6 +82,11 @@ class StateBuffer(Generic[State]):
             data = self._states[key].to_bytes()  # type: ignore[union-attr]
             self.store[key] = data
             yield key, partition, data
+
+    def commit(self) -> None:
+        """Store the changed states, where no changelog records them (the offline backtest)."""
+        for _ in self.changes():
+            pass
 
 
 class Sample(NamedTuple):
@@ -217,6 +223,19 @@ def describe_rejection(admission: Admission, reading: Reading, state: ChannelWin
 NOT_HERE = "not-here"
 
 
+@dataclass(frozen=True)
+class WindowOutcome:
+    """What one scored window yields: its detectors' verdicts (each an AnomalyScore record to
+    publish), why a detector could not score it (``failure``, a dead letter of ``message``),
+    and the alert events fusing it produced."""
+
+    window: Window
+    message: RawMessage
+    verdicts: Sequence[DetectorVerdict]
+    failure: str | None
+    events: Sequence[AlertEvent]
+
+
 @dataclass
 class FeedbackResult:
     """Per message, its outcome: ``applied``, ``repeated`` (the alert had a verdict),
@@ -234,6 +253,19 @@ class FusionStage:
     def __init__(self, fuser: Fuser, tuner: FeedbackTuner | None = None) -> None:
         self.fuser = fuser
         self.tuner = tuner or FeedbackTuner()
+
+    def fuse_scored(self, windows: Sequence[tuple[Window, RawMessage]], scored: ScoredBatch,
+                    states: StateBuffer[ChannelFusion]) -> list[WindowOutcome]:
+        """Fuse a batch of windows with their verdicts (``scored[i]`` of ``windows[i]``), in order."""
+        outcomes = []
+        for index, (window, message) in enumerate(windows):
+            verdicts = scored.verdicts[index]
+            events: list[AlertEvent] = []
+            if verdicts:
+                events = self.fuse(WindowVerdicts(window.channel, window.end, verdicts, window.feature_names,
+                                                  window.produced_at), message.partition, states)
+            outcomes.append(WindowOutcome(window, message, verdicts, scored.failures.get(index), events))
+        return outcomes
 
     def fuse(self, window: WindowVerdicts, partition: int,
              states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:

@@ -1,4 +1,4 @@
-"""``report.md``: the metric tables of a replay, headline first, oracles and sanity rows marked."""
+"""``report.md``: the metric tables of a replay, alerts first, oracles and sanity rows marked."""
 
 from __future__ import annotations
 
@@ -23,6 +23,62 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("best F1 PW (oracle)", ("oracle_best_f1", "f1")),
     ("best F1 PA (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
 ]
+
+
+# The alert-level columns: what operators received.
+ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    ("incidents caught", ("incidents_caught",)),
+    ("of", ("incidents",)),
+    ("alert recall", ("recall",)),
+    ("alerts", ("alerts",)),
+    ("false alerts", ("false_alerts",)),
+    ("alert precision", ("precision",)),
+    ("alert F1", ("f1",)),
+    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
+    ("false / day", ("false_alerts_per_day",)),
+    ("delay median (steps)", ("delay_steps", "median")),
+    ("delay p90 (steps)", ("delay_steps", "p90")),
+    ("composite F1", ("composite_f1",)),
+]
+
+
+def _alert_table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    return markdown_table([first] + [name for name, _ in ALERT_COLUMNS],
+                          [[name] + [metric_cell(metrics, path) for _, path in ALERT_COLUMNS] for name, metrics in rows])
+
+
+def _alert_list(alerts: list[Mapping[str, Any]]) -> list[str]:
+    rows = [[str(a["opened"]), str(a["closed"]) + ("" if a["resolved"] else " (open at the end)"), a["severity"],
+             f"{a['peak_score']:.3g}", ", ".join(a["top_features"][:3]),
+             ", ".join(f"{s}-{e}" for s, e in a["caught"]) or "**false alert**"] for a in alerts]
+    return markdown_table(["opened (step)", "resolved (step)", "severity", "peak fused score", "top features",
+                           "incident caught"], rows, text_columns=6)
+
+
+def _alert_sections(metrics: Mapping[str, Any]) -> list[str]:
+    pipeline = metrics["pipeline"]
+    detectors: Mapping[str, Mapping[str, Any]] = metrics["detectors"]
+    fusion = pipeline["fusion"]
+    rows = []
+    if len(pipeline["detectors"]) > 1:
+        rows.append((f"**pipeline: {' + '.join(pipeline['detectors'])}** ({fusion['policy']})", pipeline["micro"]))
+    rows += [(f"{name} alone", result["alerts"]["micro"]) for name, result in detectors.items() if "alerts" in result]
+    lines = [
+        "## Alerts: what operators would have received (headline)",
+        "",
+        f"The pipeline a worker runs, on the same configuration: a window of {pipeline['window']} steps every "
+        f"{pipeline['stride']} steps, detectors' scores normalised by their thresholds and fused "
+        f"({fusion['policy']}), an alert opened after {fusion['open_after']} anomalous windows and resolved after "
+        f"{fusion['resolve_after']} normal ones. An incident (a labelled segment) is caught when an alert is open "
+        f"during it or opens at most {metrics['settings']['early_warning']} step(s) before it; alert precision is "
+        "the share of alerts that caught one; the delay runs from the incident's first step to the alert's "
+        "opening (0 for an early warning); composite F1 = point-wise precision of the steps alerts covered "
+        "with incidents caught (Garg et al. 2021). Alerts: "
+        f"`{pipeline['alerts_file']}`; readings the pipeline rejected: {pipeline['readings_rejected']}.",
+        "",
+        *_alert_table("pipeline", rows),
+    ]
+    return lines
 
 
 def _table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
@@ -57,11 +113,13 @@ def render_report(metrics: Mapping[str, Any]) -> str:
         f"{100 * settings['random_rate']:g}% of points (seed {settings['random_seed']}); `range` measures how "
         "far values leave the training range. A detector that does not beat them has not shown skill.",
         "",
-        f"## Summary, micro over {n_channels} channel(s) (headline)",
+        *_alert_sections(metrics),
+        "",
+        f"## Point level: summary, micro over {n_channels} channel(s)",
         "",
         *_table("detector", [(_label(n, r), r["micro"]) for n, r in detectors.items()]),
         "",
-        f"## Summary, macro mean over {n_channels} channel(s)",
+        f"## Point level: summary, macro mean over {n_channels} channel(s)",
         "",
         *_table("detector", [(_label(n, r), r["macro"]) for n, r in detectors.items()]),
     ]
@@ -69,5 +127,18 @@ def render_report(metrics: Mapping[str, Any]) -> str:
         rows = [(channel, values) for channel, values in result["channels"].items()]
         rows += [("**total (micro)**", result["micro"]), ("**mean (macro)**", result["macro"])]
         lines += ["", f"## {_label(name, result)}", "", *_table("channel", rows)]
+        if "alerts" in result:
+            alerts = result["alerts"]
+            rows = [*alerts["channels"].items(), ("**total**", alerts["micro"])]
+            lines += ["", f"### {name} alone: alerts by channel", "", *_alert_table("channel", rows)]
+    pipeline = metrics["pipeline"]
+    lines += ["", "## The pipeline's alerts, channel by channel", ""]
+    if len(pipeline["detectors"]) > 1:
+        rows = [*pipeline["channels"].items(), ("**total**", pipeline["micro"])]
+        lines += [*_alert_table("channel", rows), ""]
+    for channel, alerts in pipeline["alert_list"].items():
+        lines += [f"### {channel}", ""]
+        lines += _alert_list(alerts) if alerts else ["No alert."]
+        lines.append("")
     return "\n".join(lines) + "\n"
 

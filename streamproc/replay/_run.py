@@ -1,29 +1,55 @@
-"""``streamproc replay``: test streams through trained models, then scores, metrics, report, plots."""
+"""``streamproc replay``: the backtest of the product on recorded data.
+
+Each channel's test stream (after the end of its training data, which a running worker's window
+holds) goes two ways:
+
+- **point level**: every step scored by each detector's model, against its label-free
+  threshold: the scores, alarms and point/event metrics of each detector;
+- **alert level**: through the pipeline a worker runs with the same configuration (windows every
+  ``window.stride`` steps, detectors, thresholds, fusion, hysteresis, severities), once for the
+  detectors fused as configured (``OUT/alerts.jsonl``) and once for each detector alone: the
+  alerts operators would have received, judged against the labelled incidents.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from streamproc import __version__
-from streamproc.datasets import load_telemanom
+from streamproc.config import Settings
+from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, load_telemanom
 from streamproc.detection import DetectorRegistry
-from streamproc.metrics import DEFAULT_MAX_BUFFER, DEFAULT_THRESHOLDS, HEADLINE, ChannelSeries, evaluate_channels
+from streamproc.metrics import (
+    DEFAULT_MAX_BUFFER,
+    DEFAULT_THRESHOLDS,
+    HEADLINE,
+    AlertCounts,
+    ChannelSeries,
+    caught_incidents,
+    evaluate_channels,
+    total_alert_counts,
+)
 from streamproc.thresholds import ADAPTATIONS, Spot
 from streamproc.training import ModelStore, TrainedModel, data_fingerprint
 
+from ._alerts import ChannelAlert, write_alerts
+from ._backtest import Backtest
 from ._errors import ReplayError
 from ._plots import plot_channel
 from ._report import render_report
-from ._stream import random_baseline, replay_model
+from ._stream import ReplayedChannel, random_baseline, replay_model
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
+ALERTS_FILE = "alerts.jsonl"
+# The name of the configured pipeline (every detector fused) among the alert-level results.
+PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,9 @@ class ReplaySettings:
     random_rate: float = 0.02
     random_seed: int = 0
     plots: bool = True
+    early_warning: int = 0
+    start_ms: int = DEFAULT_START_MS
+    step_ms: int = DEFAULT_STEP_MS
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -51,6 +80,10 @@ class ReplaySettings:
             raise ReplayError(f"adaptation must be one of {', '.join(ADAPTATIONS)}, got {self.adaptation!r}")
         if self.risk is not None and not 0.0 < self.risk < 1.0:
             raise ReplayError(f"risk must be in (0, 1), got {self.risk}")
+        if self.early_warning < 0:
+            raise ReplayError(f"early warning must be >= 0 steps, got {self.early_warning}")
+        if self.step_ms < 1:
+            raise ReplayError(f"step must be >= 1 ms, got {self.step_ms}")
 
     @property
     def random_name(self) -> str:
@@ -59,12 +92,16 @@ class ReplaySettings:
 
 def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: Path | str, *,
            channels: Sequence[str] | None = None, settings: ReplaySettings | None = None,
-           registry: DetectorRegistry | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+           config: Settings | None = None, registry: DetectorRegistry | None = None,
+           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Replay the test streams of ``data`` through ``models`` and write everything under ``out``.
 
-    Returns the metrics written to ``OUT/metrics.json``.
+    ``config`` is the worker configuration the alert-level backtest runs with (default: the
+    defaults); its window size is taken from the models. Returns the metrics written to
+    ``OUT/metrics.json``.
     """
     settings = settings or ReplaySettings()
+    config = config or Settings()
     log = log or (lambda message: None)
     data, models, out = Path(data), Path(models), Path(out)
     dataset = load_telemanom(data)
@@ -77,36 +114,69 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
         detail = "; ".join(f"{d}: {', '.join(cs[:5])}{' ...' if len(cs) > 5 else ''}" for d, cs in missing.items())
         raise ReplayError(f"no trained model for some channels ({detail}); train them or pass --channels")
 
+    pipelines = _pipelines(detectors)
     series: dict[str, dict[str, ChannelSeries]] = {name: {} for name in [*detectors, settings.random_name]}
     thresholds: dict[str, dict[str, Any]] = {name: {} for name in detectors}
+    alerts: dict[str, dict[str, AlertCounts]] = {name: {} for name in pipelines}
+    alert_lists: dict[str, dict[str, list[ChannelAlert]]] = {name: {} for name in pipelines}
+    rejected: dict[str, int] = {name: 0 for name in pipelines}
+    backtests: dict[str, Backtest] = {}
+    dataset_labels: dict[str, Any] = {}
     foreign: list[str] = []
-    for index, name in enumerate(selected, start=1):
-        channel = dataset.channel(name)
-        fingerprint = data_fingerprint(channel.train)
-        for detector in detectors:
-            model = store.load(detector, name)
-            if model.n_features != channel.n_features:
-                raise ReplayError(f"{detector}/{name}: model has {model.n_features} features, "
-                                  f"the data has {channel.n_features}")
-            if model.metadata["training"]["data_fingerprint"] != fingerprint:
-                foreign.append(f"{detector}/{name}")
-            spot = _threshold_for(model, settings)
-            replayed = replay_model(model, channel.test, spot, settings.batch_size)
-            replayed.save(out / "scores" / detector / f"{name}.npz")
-            series[detector][name] = ChannelSeries(channel.labels, replayed.score, replayed.alarm,
-                                                   replayed.calibrated_threshold)
-            thresholds[detector][name] = {"calibrated": replayed.calibrated_threshold, "method": spot.method,
-                                          "adaptation": spot.config.adaptation, "risk": spot.config.risk,
-                                          "note": spot.note, "model_version": model.version}
+    out.mkdir(parents=True, exist_ok=True)
+    alert_files: dict[str, TextIO] = {}
+    try:
+        for index, name in enumerate(selected, start=1):
+            channel = dataset.channel(name)
+            dataset_labels[name] = channel.labels
+            fingerprint = data_fingerprint(channel.train)
+            loaded: dict[str, TrainedModel] = {}
+            replays: dict[str, ReplayedChannel] = {}
+            for detector in detectors:
+                model = loaded[detector] = store.load(detector, name)
+                if model.n_features != channel.n_features:
+                    raise ReplayError(f"{detector}/{name}: model has {model.n_features} features, "
+                                      f"the data has {channel.n_features}")
+                if model.metadata["training"]["data_fingerprint"] != fingerprint:
+                    foreign.append(f"{detector}/{name}")
+                spot = _threshold_for(model, settings)
+                replayed = replay_model(model, channel.test, spot, settings.batch_size,
+                                        history=channel.train[len(channel.train) - (model.window - 1):])
+                replayed.save(out / "scores" / detector / f"{name}.npz")
+                series[detector][name] = ChannelSeries(channel.labels, replayed.score, replayed.alarm,
+                                                       replayed.calibrated_threshold)
+                thresholds[detector][name] = {"calibrated": replayed.calibrated_threshold, "method": spot.method,
+                                              "adaptation": spot.config.adaptation, "risk": spot.config.risk,
+                                              "note": spot.note, "model_version": model.version}
+                replays[detector] = replayed
+            for pipeline, members in pipelines.items():
+                backtest = backtests.get(pipeline)
+                if backtest is None:
+                    backtest = backtests[pipeline] = Backtest.of_models(
+                        config, store, {d: loaded[d].window for d in members}, batch_size=settings.batch_size)
+                    alert_files[pipeline] = _alert_file(out, pipeline, pipelines)
+                judged = backtest.judge(channel, early_warning=settings.early_warning, start_ms=settings.start_ms,
+                                        step_ms=settings.step_ms)
+                write_alerts(alert_files[pipeline], judged.result.events)
+                alert_lists[pipeline][name] = judged.alerts
+                rejected[pipeline] += judged.rejected
+                alerts[pipeline][name] = judged.counts
+            baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
+                                       settings.random_seed)
+            series[settings.random_name][name] = ChannelSeries(channel.labels, baseline.score, baseline.alarm,
+                                                               baseline.calibrated_threshold)
             if settings.plots:
-                plot_channel(out / "plots" / detector / f"{name}.png", title=f"{detector} on {name}",
-                             signal=channel.test[:, 0], feature_name=channel.feature_names[0],
-                             labels=channel.labels, replayed=replayed)
-        baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
-                                   settings.random_seed)
-        series[settings.random_name][name] = ChannelSeries(channel.labels, baseline.score, baseline.alarm,
-                                                           baseline.calibrated_threshold)
-        log(f"[{index}/{len(selected)}] {name} replayed")
+                times = channel.test_timestamps
+                for pipeline, members in pipelines.items():
+                    title = f"{_describe(members, backtests[pipeline].settings)} on {name}"
+                    plot_channel(out / "plots" / pipeline / f"{name}.png", title=title,
+                                 signal=channel.test[:, 0], feature_name=channel.feature_names[0],
+                                 labels=channel.labels, replayed=replays.get(pipeline),
+                                 alerts=alert_lists[pipeline][name], timestamps_ms=times)
+            log(f"[{index}/{len(selected)}] {name} replayed")
+    finally:
+        for stream in alert_files.values():
+            stream.close()
     if foreign:
         log(f"warning: {len(foreign)} model(s) were trained on other data than {data}: {', '.join(foreign[:5])}")
 
@@ -118,6 +188,25 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
         results[name] = {"sanity": sanity, **evaluation}
         if name in thresholds:
             results[name]["thresholds"] = thresholds[name]
+    alert_results = {}
+    for pipeline, per_channel in alerts.items():
+        backtest = backtests[pipeline]
+        section = {
+            "detectors": backtest.detectors,
+            "window": backtest.settings.window.size, "stride": backtest.settings.window.stride,
+            "fusion": _fusion_json(backtest.settings),
+            "readings_rejected": rejected[pipeline],
+            "alerts_file": str(Path(alert_files[pipeline].name).relative_to(out)),
+            "channels": {name: counts.to_json() for name, counts in per_channel.items()},
+            "micro": total_alert_counts(per_channel.values()).to_json(),
+            "alert_list": {name: [_alert_json(a, caught) for a, caught in
+                                  zip(found, caught_incidents([a.span for a in found], dataset_labels[name],
+                                                              settings.early_warning))]
+                           for name, found in alert_lists[pipeline].items()},
+        }
+        alert_results[pipeline] = section
+        if pipeline in results:
+            results[pipeline]["alerts"] = section
     metrics = {
         "headline": HEADLINE,
         "settings": {
@@ -129,11 +218,52 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
         "detectors": results,
+        "pipeline": alert_results.get(PIPELINE) or alert_results[detectors[0]],
     }
-    out.mkdir(parents=True, exist_ok=True)
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     (out / REPORT_FILE).write_text(render_report(metrics))
     return metrics
+
+
+def _pipelines(detectors: Sequence[str]) -> dict[str, list[str]]:
+    """The alert-level runs: every detector fused as configured (``PIPELINE``), and each alone.
+
+    With one detector the two are the same run, named after the detector.
+    """
+    alone = {d: [d] for d in detectors}
+    return {PIPELINE: list(detectors), **alone} if len(detectors) > 1 else alone
+
+
+def _alert_file(out: Path, pipeline: str, pipelines: Mapping[str, Sequence[str]]) -> TextIO:
+    """``OUT/alerts.jsonl`` for the configured pipeline (the only one with one detector), else
+    ``OUT/alerts/<detector>.jsonl`` for a detector alone."""
+    if pipeline == PIPELINE or len(pipelines) == 1:
+        path = out / ALERTS_FILE
+    else:
+        path = out / "alerts" / f"{pipeline}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("w")
+
+
+def _fusion_json(config: Settings) -> dict[str, Any]:
+    fusion = config.fusion
+    return {"policy": fusion.policy, "weights": dict(fusion.weights), "k": fusion.k, "threshold": fusion.threshold,
+            "open_after": fusion.open_after, "resolve_after": fusion.resolve_after,
+            "severity_bands": dict(fusion.severity_bands)}
+
+
+def _describe(detectors: Sequence[str], config: Settings) -> str:
+    fusion = config.fusion
+    fused = f", {fusion.policy}" if len(detectors) > 1 else ""
+    return (f"{' + '.join(detectors)} (alerts: open after {fusion.open_after}, resolve after "
+            f"{fusion.resolve_after} windows of stride {config.window.stride}{fused})")
+
+
+def _alert_json(alert: ChannelAlert, caught: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """An alert as the report lists it: test steps, severity, features, the incidents it caught."""
+    return {"alert_id": alert.alert_id, "opened": alert.span.opened, "closed": alert.span.closed,
+            "resolved": alert.resolved, "severity": alert.severity, "peak_score": alert.peak_score,
+            "top_features": list(alert.top_features), "caught": [list(c) for c in caught]}
 
 
 def _check_detectors(detectors: Sequence[str], store: ModelStore, settings: ReplaySettings) -> list[str]:

@@ -33,13 +33,21 @@ class ReplayedChannel:
 
 
 def replay_model(model: TrainedModel, test: np.ndarray, threshold: Spot | None = None,
-                 batch_size: int = 1024) -> ReplayedChannel:
+                 batch_size: int = 1024, history: np.ndarray | None = None) -> ReplayedChannel:
     """Score raw ``test[T, C]`` window by window with ``model.score`` (batched), then step the
     threshold through the scores in time order; ``threshold`` defaults to a copy of the
-    model's own, so the stored state is never changed."""
+    model's own, so the stored state is never changed.
+
+    ``history[H, C]`` are the steps before the test stream (the end of the training data, which
+    a running worker's window holds): with ``H >= window - 1`` every test step is scored; without
+    it the first ``window - 1`` steps have no full window and hold NaN.
+    """
     spot = threshold if threshold is not None else model.threshold_state.copy()
     calibrated = spot.threshold
-    scores, contributions = model.score_series(test, batch_size)
+    before = 0 if history is None else len(history)
+    series = test if history is None else np.concatenate([np.asarray(history), np.asarray(test)])
+    scores, contributions = model.score_series(series, batch_size)
+    scores, contributions = scores[before:], contributions[before:]
     thresholds, alarms = spot.run(scores)
     # Thresholds stay float64, the precision alarms were decided in: alarm == (score > threshold) exactly.
     return ReplayedChannel(scores, thresholds, alarms, contributions, float(calibrated))

@@ -38,19 +38,17 @@ import faust
 from streamproc.config import Settings
 from streamproc.detection import DetectorRegistry, PluginError
 from streamproc.errors import StreamprocError
-from streamproc.fusion import ChannelFusion, FeedbackTuner, Fuser, WindowVerdicts
+from streamproc.fusion import ChannelFusion
 from streamproc.kafka import EMBEDDED_OVERRIDES
 from streamproc.observability import WorkerMetrics, add_health_views
 from streamproc.serde import Codec, DecodeError
 from streamproc.training import ModelStore
-from streamproc.windows import ChannelWindow, Window, WindowAssembler, WindowStateError
+from streamproc.windows import ChannelWindow, Window, WindowStateError
 
 from streamproc.pipeline import (
     NOT_HERE,
     PROCESSING_ERROR,
-    FusionStage,
-    IngestStage,
-    ModelCatalog,
+    Pipeline,
     RawMessage,
     ScoredBatch,
     StateBuffer,
@@ -163,14 +161,10 @@ class PipelineApp:
         detectors = list(options.detectors or settings.detectors.enabled)
         self.metrics = WorkerMetrics()
         self.codec = Codec(validate=False)
-        self.catalog = ModelCatalog(store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)),
-                                    detectors, settings.window.size, device=settings.detectors.device)
-        self.assembler = WindowAssembler(settings.window.size, settings.window.stride,
-                                         settings.worker.timestamp_grace_ms)
-        self.ingest = IngestStage(self.codec, self.catalog, self.assembler)
-        fusion = settings.fusion
-        self.fusion = FusionStage(Fuser.from_settings(fusion),
-                                  FeedbackTuner(fusion.feedback_step, fusion.feedback_max_scale))
+        pipeline = Pipeline.from_settings(
+            settings, store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)), detectors,
+            self.codec)
+        self.catalog, self.ingest, self.fusion = pipeline.catalog, pipeline.ingest, pipeline.fusion
         # Batches and feedback change the same states, across awaits: one at a time.
         self._state_lock = asyncio.Lock()
         # One thread: models are not assumed thread-safe, and batches are scored in order.
@@ -296,19 +290,14 @@ class PipelineApp:
         scored = await self._score([window for window, _ in result.windows])
         fusion_states = StateBuffer(self.fusion_table.data, ChannelFusion)
         latencies: list[tuple[Any, float]] = []
-        for index, (window, message) in enumerate(result.windows):
-            verdicts = scored.verdicts[index]
-            if index in scored.failures:
-                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR,
-                                                                   scored.failures[index]))
-            if not verdicts:
-                continue
-            for verdict in verdicts:
+        for outcome in self.fusion.fuse_scored(result.windows, scored, fusion_states):
+            window, message = outcome.window, outcome.message
+            if outcome.failure is not None:
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, outcome.failure))
+            for verdict in outcome.verdicts:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
-            events = self.fusion.fuse(WindowVerdicts(window.channel, window.end, verdicts, window.feature_names,
-                                                     window.produced_at), message.partition, fusion_states)
-            latencies += self._send_alerts(events)
+            latencies += self._send_alerts(outcome.events)
         await self._commit_batch(latencies, (self.window_table, window_states),
                                  (self.fusion_table, fusion_states))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from streamproc.datasets import DEFAULT_STEP_MS
 from streamproc.errors import StreamprocError
 from streamproc.serde import Codec
 
@@ -21,16 +22,21 @@ _PACE_EVERY = 64
 
 @dataclass(frozen=True)
 class ChannelSeries:
-    """One channel's samples ``values[T, C]`` in time order, with optional feature names."""
+    """One channel's samples ``values[T, C]`` in time order, with optional feature names and
+    timestamps (epoch ms; without them the feed puts the samples on its regular time axis)."""
 
     channel: str
     values: np.ndarray
     feature_names: Sequence[str] | None = None
+    timestamps_ms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if np.ndim(self.values) != 2:
             raise StreamprocError(f"channel {self.channel!r}: series must be [T, C], got shape "
                                   f"{np.shape(self.values)}")
+        if self.timestamps_ms is not None and len(self.timestamps_ms) != len(self.values):
+            raise StreamprocError(f"channel {self.channel!r}: {len(self.timestamps_ms)} timestamps for "
+                                  f"{len(self.values)} samples")
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class ReadingFeed:
         keys = [s.channel.encode() for s in series]
         names = [list(s.feature_names) if s.feature_names is not None else None for s in series]
         rows = [np.asarray(s.values, dtype=np.float64).tolist() for s in series]
+        times = [np.asarray(s.timestamps_ms, dtype=np.int64).tolist() if s.timestamps_ms is not None
+                 else [start_ms + t * step_ms for t in range(len(s.values))] for s in series]
         sent = 0
         began = time.perf_counter()
         paced = 0
@@ -93,10 +101,10 @@ class ReadingFeed:
                 if not group:
                     continue
                 if per_message == 1:
-                    value = self.codec.encode("SensorReading", {"channel": s.channel, "timestamp": start_ms + t * step_ms,
+                    value = self.codec.encode("SensorReading", {"channel": s.channel, "timestamp": times[i][t],
                                                                 "values": group[0], "feature_names": names[i]})
                 else:
-                    timestamps = [start_ms + (t + k) * step_ms for k in range(len(group))]
+                    timestamps = times[i][t:t + per_message]
                     value = self.codec.encode("SensorReadingBatch", {"channel": s.channel, "timestamps": timestamps,
                                                                      "values": group, "feature_names": names[i]})
                 self._send(keys[i], value)
@@ -143,13 +151,18 @@ class ReadingFeed:
 
 
 def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None = None, rate: float | None = None,
-                    step_ms: int = 1000, per_message: int = 1,
+                    start_ms: int | None = None, step_ms: int = DEFAULT_STEP_MS, per_message: int = 1,
                     log: Callable[[str], None] = lambda message: None) -> FeedReport:
     """``streamproc replay --to-kafka``: produce the test streams of a telemanom directory onto the
     readings topic of the configured cluster (``KAFKA_BOOTSTRAP`` or ``kafka.bootstrap``), at
     ``rate`` readings per second over all channels (``None``: as fast as possible), ``per_message``
-    samples of a channel per message."""
-    from streamproc.datasets import load_telemanom
+    samples of a channel per message.
+
+    Each stream is the recording the offline backtest replays: the last ``window.size - 1``
+    training steps, then the test steps from ``start_ms`` (default: now) every ``step_ms``; with
+    the same start a worker raises the alerts ``streamproc replay`` writes, ids included.
+    """
+    from streamproc.datasets import load_telemanom, record
     from streamproc.kafka import create_topics
 
     if not settings.kafka.bootstrap:
@@ -157,10 +170,12 @@ def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None 
                               "address `streamproc run` or `streamproc broker start` prints)")
     dataset = load_telemanom(data)
     names = list(channels) if channels else dataset.channels
+    start_ms = int(time.time() * 1000) if start_ms is None else start_ms
     series = []
     for name in names:
-        channel = dataset.channel(name)
-        series.append(ChannelSeries(name, channel.test, channel.feature_names))
+        recording = record(dataset.channel(name), warmup=settings.window.size - 1, start_ms=start_ms,
+                           step_ms=step_ms)
+        series.append(ChannelSeries(name, recording.values, recording.feature_names, recording.timestamps_ms))
     config = settings.kafka.confluent_config()
     bootstrap = config.pop("bootstrap.servers")
     topic = settings.topics.readings
@@ -170,7 +185,6 @@ def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None 
     log(f"producing {total} readings of {len(series)} channel(s) to {topic!r} on {bootstrap}"
         + (f" at {rate:g}/s" if rate else ""))
     report = ReadingFeed({**config, "bootstrap.servers": bootstrap}, topic).produce(series, rate=rate,
-                                                                                      step_ms=step_ms,
                                                                                       per_message=per_message)
     log(f"produced {report.readings} readings in {report.seconds:.1f}s ({report.rate:.0f}/s)")
     return report

@@ -4,9 +4,10 @@ from streamproc.metrics import markdown_table, metric_cell
 
 
 def test_metric_cell_tells_missing_from_undefined():
-    metrics = {"point_wise": {"f1": 0.12345}, "vus_pr": None, "alarm_rate": 0}
+    metrics = {"point_wise": {"f1": 0.12345}, "vus_pr": None, "alarm_rate": 0.0, "alerts": 12}
     assert metric_cell(metrics, ("point_wise", "f1")) == "0.123"
     assert metric_cell(metrics, ("alarm_rate",)) == "0.000"
+    assert metric_cell(metrics, ("alerts",)) == "12", "a count is shown as a count"
     assert metric_cell(metrics, ("vus_pr",)) == "n/a"
     assert metric_cell(metrics, ("event_wise", "f1")) == "-"
     assert metric_cell(metrics, ("point_wise", "f1", "deeper")) == "-"

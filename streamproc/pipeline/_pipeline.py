@@ -1,0 +1,36 @@
+"""The pipeline's stages built from the settings, the one way both shells build them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from streamproc.config import Settings
+from streamproc.fusion import FeedbackTuner, Fuser
+from streamproc.serde import Codec
+from streamproc.training import ModelStore
+from streamproc.windows import WindowAssembler
+
+from ._catalog import ModelCatalog
+from ._stages import FusionStage, IngestStage
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The stages that decide: readings to windows (``ingest``), windows to verdicts (the
+    ``catalog``'s models through :func:`score_windows`) and verdicts to alerts (``fusion``)."""
+
+    catalog: ModelCatalog
+    ingest: IngestStage
+    fusion: FusionStage
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: ModelStore, detectors: Sequence[str],
+                      codec: Codec | None = None) -> Pipeline:
+        """The stages a worker runs with ``settings``, scoring with ``detectors``' models in ``store``."""
+        catalog = ModelCatalog(store, detectors, settings.window.size, device=settings.detectors.device)
+        assembler = WindowAssembler(settings.window.size, settings.window.stride, settings.worker.timestamp_grace_ms)
+        fusion = settings.fusion
+        return cls(catalog, IngestStage(codec or Codec(validate=False), catalog, assembler),
+                   FusionStage(Fuser.from_settings(fusion), FeedbackTuner(fusion.feedback_step,
+                                                                          fusion.feedback_max_scale)))
