@@ -37,12 +37,15 @@ adjustment, so compare them with the oracle PA column rather than with the label
 """
 
 REPLAY = """
-<p>A replay streams each channel's test data through the trained models exactly as the live service would
-(windows in time order, label-free thresholds). The summary tables give micro and macro totals. Each
-per-channel figure shows, from top to bottom: the channel's first feature with the labelled spans shaded red;
-the detector's score (black) against its threshold (orange), on a log axis when all values are positive; and
-bars comparing labelled spans (red) with detected spans (orange). Look for scores that rise <i>inside</i> the
-red spans and stay below the threshold elsewhere.</p>
+<p>A replay is the backtest of the product: each channel's test data, after the end of its training data,
+goes through the pipeline a worker runs (windows every stride, label-free thresholds, fusion, hysteresis), so
+the <b>alerts</b> table says what operators would have received: how many labelled incidents an alert caught,
+how many alerts were false, how late they came. Point-level tables judge each detector's raw alarms at every
+step. Each per-channel figure shows, from top to bottom: the channel's first feature with the labelled spans
+shaded red and the alerts as bars at the top, coloured by severity; the detector's score (black) against its
+threshold (orange), on a log axis when all values are positive; and bars comparing labelled spans (red),
+alarms (orange) and alerts. Look for scores that rise <i>inside</i> the red spans and stay below the threshold
+elsewhere. Click a figure to see it at the size of the window.</p>
 """
 
 SENSITIVITY = """

@@ -33,6 +33,22 @@ REPLAY_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     ("best F1 PA (oracle)", ("oracle_best_f1_point_adjusted", "f1"), True),
 ]
 
+# Alert-level columns: (header, path into an alert-metrics dict).
+ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
+    ("incidents caught", ("incidents_caught",)),
+    ("incidents", ("incidents",)),
+    ("alert recall", ("recall",)),
+    ("alerts", ("alerts",)),
+    ("false alerts", ("false_alerts",)),
+    ("alert precision", ("precision",)),
+    ("alert F1", ("f1",)),
+    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
+    ("false / day", ("false_alerts_per_day",)),
+    ("delay median (steps)", ("delay_steps", "median")),
+    ("delay p90 (steps)", ("delay_steps", "p90")),
+    ("composite F1", ("composite_f1",)),
+]
+
 # Table 1 metrics in display order; keys not listed here follow, in the order the file gives them.
 TABLE1_LABELS = {
     "pa_precision": "PA P", "pa_recall": "PA R", "pa_f1": "PA F1",
@@ -58,7 +74,12 @@ th.oracle, td.oracle { background: #fbf6e9; color: #7a6326; }
 details { margin: 0.5rem 0; } summary { cursor: pointer; font-weight: 600; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 0.8rem; }
 figure { margin: 0; border: 1px solid #d8dee8; padding: 0.4rem; background: #fff; }
-figure img { width: 100%; height: auto; display: block; }
+figure img { width: 100%; height: auto; display: block; cursor: zoom-in; }
+/* A click (focus) shows a figure at the size of the window; a click elsewhere puts it back. */
+figure:focus { outline: none; }
+figure:focus img { position: fixed; inset: 0; width: 100vw; height: 100vh; object-fit: contain; z-index: 10;
+                   background: rgba(255, 255, 255, 0.97); cursor: zoom-out; }
+td.false-alert { color: #a33; font-weight: 600; }
 figcaption { font-size: 0.85rem; color: #3b4452; padding-top: 0.3rem; }
 img.study { width: 100%; max-width: 1440px; border: 1px solid #d8dee8; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.82rem; }
@@ -339,8 +360,9 @@ def _replay(source: Source, channel_plots: bool) -> str:
         f'<p class="meta">data: <code>{escape(str(settings.get("data", "?")))}</code> &middot; models: '
         f'<code>{escape(str(settings.get("models", "?")))}</code> &middot; {len(channels)} channel(s) &middot; '
         f'threshold adaptation: {escape(str(settings.get("adaptation") or "as stored"))}</p>',
-        f"<h3>Micro totals over {len(channels)} channel(s) (headline)</h3>", _table(header, rows("micro")),
-        "<h3>Macro means</h3>", _table(header, rows("macro")),
+        *_replay_alerts(data, source.directory, channel_plots),
+        f"<h3>Point level: micro totals over {len(channels)} channel(s)</h3>", _table(header, rows("micro")),
+        "<h3>Point level: macro means</h3>", _table(header, rows("macro")),
     ]
     for name, result in detectors.items():
         per_channel = result.get("channels") if isinstance(result, Mapping) else None
@@ -356,15 +378,71 @@ def _replay(source: Source, channel_plots: bool) -> str:
     return "".join(parts)
 
 
-def _gallery(detector: str, plots: Path, per_channel: Mapping[str, Any]) -> str:
+def _replay_alerts(data: Mapping[str, Any], directory: Path, channel_plots: bool) -> list[str]:
+    """The alert-level part of a replay: the pipeline and each detector alone, then the
+    pipeline's alerts channel by channel (absent from replays older than alert metrics)."""
+    pipeline = data.get("pipeline")
+    if not isinstance(pipeline, Mapping) or "micro" not in pipeline:
+        return []
+    header = [(label, False) for label, _ in ALERT_COLUMNS]
+
+    def cells(values: Any) -> list[tuple[str, bool]]:
+        return [(_number(_dig(values, path)), False) for _, path in ALERT_COLUMNS]
+
+    members = list(pipeline.get("detectors", []))
+    rows = []
+    if len(members) > 1:
+        rows.append((f"pipeline: {' + '.join(members)}", cells(pipeline["micro"]), False))
+    for name, result in data["detectors"].items():
+        if isinstance(result, Mapping) and isinstance(result.get("alerts"), Mapping):
+            rows.append((f"{name} alone", cells(result["alerts"].get("micro")), False))
+    fusion = pipeline.get("fusion", {})
+    parts = [
+        "<h3>Alerts: what operators would have received (headline)</h3>",
+        f'<p class="meta">a window of {_number(pipeline.get("window"))} steps every {_number(pipeline.get("stride"))}; '
+        f'open after {_number(fusion.get("open_after"))} anomalous windows, resolve after '
+        f'{_number(fusion.get("resolve_after"))} normal ones; fusion {escape(str(fusion.get("policy")))}; alerts in '
+        f'<code>{escape(str(pipeline.get("alerts_file")))}</code></p>',
+        _table(header, rows),
+    ]
+    alert_list = pipeline.get("alert_list")
+    if isinstance(alert_list, Mapping):
+        tables = []
+        for channel, alerts in alert_list.items():
+            body = "".join(
+                f"<tr><td class=\"num\">{_number(a.get('opened'))}</td><td class=\"num\">{_number(a.get('closed'))}"
+                f"{'' if a.get('resolved') else ' (open)'}</td><td>{escape(str(a.get('severity')))}</td>"
+                f"<td>{escape(', '.join(a.get('top_features', [])[:3]))}</td>"
+                + (f"<td>{escape(', '.join(f'{s}-{e}' for s, e in a['caught']))}</td>" if a.get("caught")
+                   else '<td class="false-alert">false alert</td>') + "</tr>"
+                for a in alerts)
+            table = ("<table><thead><tr><th>opened (step)</th><th>resolved (step)</th><th>severity</th>"
+                     f"<th>top features</th><th>incident caught</th></tr></thead><tbody>{body}</tbody></table>"
+                     if alerts else "<p>No alert.</p>")
+            tables.append(f"<h4>{escape(channel)}</h4>{table}")
+        parts.append(f"<details><summary>The pipeline's alerts, channel by channel ({len(alert_list)})</summary>"
+                     f"{''.join(tables)}</details>")
+    plots = directory / "plots" / "pipeline"
+    if channel_plots and plots.is_dir():
+        parts.append(_gallery("pipeline", plots, pipeline.get("channels", {}), alerts=True))
+    return parts
+
+
+def _gallery(detector: str, plots: Path, per_channel: Mapping[str, Any], alerts: bool = False) -> str:
     images = sorted(plots.glob("*.png"))
     figures = []
     for image in images:
         values = per_channel.get(image.stem, {})
-        caption = (f"<b>{escape(image.stem)}</b> &middot; PA F1 {_number(_dig(values, ('point_adjusted', 'f1')))}"
-                   f" &middot; PW F1 {_number(_dig(values, ('point_wise', 'f1')))}"
-                   f" &middot; VUS-PR {_number(_dig(values, ('vus_pr',)))}")
-        figures.append(f"<figure>{_png(image, f'{detector} on {image.stem}')}<figcaption>{caption}</figcaption></figure>")
+        if alerts:
+            caption = (f"<b>{escape(image.stem)}</b> &middot; incidents caught "
+                       f"{_number(_dig(values, ('incidents_caught',)))} of {_number(_dig(values, ('incidents',)))}"
+                       f" &middot; false alerts {_number(_dig(values, ('false_alerts',)))}")
+        else:
+            caption = (f"<b>{escape(image.stem)}</b> &middot; PA F1 {_number(_dig(values, ('point_adjusted', 'f1')))}"
+                       f" &middot; PW F1 {_number(_dig(values, ('point_wise', 'f1')))}"
+                       f" &middot; VUS-PR {_number(_dig(values, ('vus_pr',)))}")
+        figures.append(f'<figure tabindex="0">{_png(image, f"{detector} on {image.stem}")}'
+                       f"<figcaption>{caption}</figcaption></figure>")
     return (f"<details><summary>{escape(detector)}: per-channel plots ({len(images)})</summary>"
             f'<div class="gallery">{"".join(figures)}</div></details>')
 

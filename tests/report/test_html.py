@@ -59,8 +59,12 @@ def test_table1_renders_whatever_metrics_are_present(page):
 
 def test_replay_tables_and_gallery(page, outputs):
     replay = section(page, "replay-1")
-    assert "Micro totals over 2 channel(s)" in replay and "random_2pct (sanity)" in replay
-    assert replay.count("<figure>") == 2 and "<details>" in replay
+    assert "Point level: micro totals over 2 channel(s)" in replay and "random_2pct (sanity)" in replay
+    assert replay.count('<figure tabindex="0">') == 2 and "<details>" in replay
+    # Alerts first: the detector alone through the worker's pipeline, and its alerts by channel.
+    assert replay.index("Alerts: what operators would have received") < replay.index("Point level")
+    assert ">pca alone</th>" in replay and ">alert F1</th>" in replay
+    assert "The pipeline&#x27;s alerts, channel by channel (2)" in replay or "The pipeline's alerts, channel by channel (2)" in replay
     assert "<b>S-1</b> &middot; PA F1" in replay
 
 

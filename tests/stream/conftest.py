@@ -132,7 +132,7 @@ class Pipeline:
         from streamproc.stream import ChannelSeries
 
         series = [ChannelSeries(c.name, c.test[start:stop], c.feature_names) for c in channels]
-        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=STEP_MS,
+        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=self.models.step_ms,
                             per_message=per_message)
 
     def records(self, topic: str) -> list:
@@ -180,9 +180,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def make_pipeline(kafka_cluster, stream_models) -> Callable[[Path, str], Pipeline]:
-    """Makes a :class:`Pipeline` with topics of its own; the caller closes it."""
-    return lambda workdir, name: Pipeline(kafka_cluster, stream_models, workdir, name)
+def make_pipeline(kafka_cluster, stream_models) -> Callable[..., Pipeline]:
+    """Makes a :class:`Pipeline` with topics of its own, scoring with ``models`` (anything with the
+    ``root``, ``window`` and ``stride`` of a model store; default: ``stream_models``); the caller
+    closes it."""
+    return lambda workdir, name, models=stream_models: Pipeline(kafka_cluster, models, workdir, name)
 
 
 @pytest.fixture

@@ -71,13 +71,17 @@ def test_replay_to_kafka_produces_a_telemanom_directory(kafka_cluster, make_topi
     write_telemanom(tmp_path, data)
     topic = make_topic(partitions=4)
     settings = Settings.load(env={}, overrides={"kafka.bootstrap": kafka_cluster.bootstrap,
-                                                "topics.readings": topic})
+                                                "topics.readings": topic, "window.size": 11})
     messages = []
-    report = replay_to_kafka(settings, tmp_path, channels=["P-2"], rate=2000, log=messages.append)
-    assert report.readings == 40 and "40 readings" in messages[0]
-    records = read_all(kafka_cluster, topic, 40)
-    assert len(records) == 40 and {r.record["channel"] for r in records} == {"P-2"}
-    first = min(records, key=lambda r: r.record["timestamp"]).record
+    start = 1_767_225_600_000
+    report = replay_to_kafka(settings, tmp_path, channels=["P-2"], rate=2000, log=messages.append, start_ms=start)
+    # The last window.size - 1 training steps first, as a running worker's window holds them.
+    assert report.readings == 50 and "50 readings" in messages[0]
+    records = sorted(read_all(kafka_cluster, topic, 50), key=lambda r: r.record["timestamp"])
+    assert len(records) == 50 and {r.record["channel"] for r in records} == {"P-2"}
+    assert [r.record["timestamp"] for r in records] == [start + 1000 * i for i in range(-10, 40)]
+    np.testing.assert_allclose(records[0].record["values"], data["P-2"].train[-10], rtol=1e-6)
+    first = records[10].record
     np.testing.assert_allclose(first["values"], data["P-2"].test[0], rtol=1e-6)
     assert first["feature_names"] == data["P-2"].feature_names
 
@@ -97,10 +101,13 @@ def test_replay_command_to_kafka(kafka_cluster, make_topic, tmp_path):
                                                                          test_steps=25, seed=3))})
     topic = make_topic(partitions=4)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")},
-           "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "STREAMPROC_TOPICS__READINGS": topic}
+           "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "STREAMPROC_TOPICS__READINGS": topic,
+           "STREAMPROC_WINDOW__SIZE": "6"}
     done = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--data", str(tmp_path), "--to-kafka",
-                           "--per-message", "10"], env=env, capture_output=True, text=True, timeout=120)
+                           "--per-message", "10", "--start-time", "2026-01-01T00:00:00Z"],
+                          env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "produced 25 readings" in done.stderr
-    records = read_all(kafka_cluster, topic, 3)
-    assert [len(r.record["timestamps"]) for r in records] == [10, 10, 5]
+    assert "produced 30 readings" in done.stderr  # 5 warm-up steps, 25 test steps
+    records = sorted(read_all(kafka_cluster, topic, 3), key=lambda r: r.record["timestamps"][0])
+    assert [len(r.record["timestamps"]) for r in records] == [10, 10, 10]
+    assert records[0].record["timestamps"][5] == 1_767_225_600_000
