@@ -28,6 +28,7 @@ class RangeDetector(Detector):
     """
 
     name = "range"
+    additive = False  # in range, the score is a distance, not a sum of excesses
 
     def __init__(self, *, window: int = 2, min_range: float = 1.0) -> None:
         if not min_range > 0:
@@ -50,8 +51,11 @@ class RangeDetector(Detector):
         last = windows[:, -1, :]
         unit = np.maximum(self.high - self.low, self.min_range)
         margin = np.maximum(last - self.high, self.low - last) / unit
+        measured = np.ones(margin.shape[1], bool)
+        measured[list(self.covariates)] = False
+        margin = np.where(measured, margin, -np.inf)  # a covariate is never outside its range
         excess = np.maximum(margin, 0.0)
-        varying = self.high > self.low
+        varying = (self.high > self.low) & measured
         nearest = margin[:, varying].max(axis=1) if varying.any() else np.zeros(len(last), np.float32)
         return np.where(excess.any(axis=1), excess.sum(axis=1), nearest), excess
 

@@ -214,13 +214,14 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         stage = "training"
         try:
             stored = store.reuse(name, channel_name, config=config, options=options,
-                                 fingerprint=data_fingerprint(channel.train))
+                                 fingerprint=data_fingerprint(channel.train), covariates=channel.covariates)
             reused = stored is not None
             if stored is not None:
                 model = stored.model
             else:
                 model = train_channel(spec, channel_name, channel.train, config=config, options=settings.training,
-                                      feature_names=channel.feature_names, registry=registry)
+                                      feature_names=channel.feature_names, covariates=channel.covariates,
+                                      registry=registry)
                 store.save(model)
             stage = "scoring"
             timed = scores.replay(model, channel.test, channel.train)

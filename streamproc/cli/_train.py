@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from streamproc.datasets import load_telemanom
+from streamproc.datasets import ChannelData, load_telemanom
 from streamproc.detection import DetectorRegistry
 from streamproc.errors import StreamprocError
 from streamproc.thresholds import ThresholdConfig
@@ -22,6 +22,15 @@ from streamproc.training import (
 )
 
 from ._shared import comma_list, make_deterministic, parse_settings
+
+
+def covariate_indices(channel: ChannelData, choice: str) -> tuple[int, ...]:
+    """``--covariates``: ``auto`` (the data set's roles), ``none``, or feature names."""
+    if choice == "auto":
+        return channel.covariates
+    if choice == "none":
+        return ()
+    return channel.feature_indices(comma_list(choice))
 
 
 def _duration(seconds: float) -> str:
@@ -96,6 +105,10 @@ def train(
     adaptation: str = typer.Option(ThresholdConfig.adaptation, "--adaptation",
                                    help="Online threshold adaptation stored in the model: none, spot or dspot."),
     depth: int = typer.Option(ThresholdConfig.depth, "--depth", help="DSPOT moving-average depth."),
+    covariates: str = typer.Option("auto", "--covariates",
+                                   help="Features that are inputs only, never scored or blamed: auto (what the "
+                                        "data set declares, e.g. the telemanom layout's command columns), none, "
+                                        "or comma-separated feature names."),
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
     registry = DetectorRegistry()
@@ -115,8 +128,9 @@ def train(
     with progress:
         for index, name in enumerate(selected, start=1):
             channel = dataset.channel(name)
+            inputs = covariate_indices(channel, covariates)
             reused = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
-                                                    fingerprint=data_fingerprint(channel.train))
+                                                    fingerprint=data_fingerprint(channel.train), covariates=inputs)
             if reused is not None:
                 skipped += 1
                 recalibrated = " (threshold recalibrated)" if reused.recalibrated else ""
@@ -124,7 +138,7 @@ def train(
                 continue
             began = time.perf_counter()
             model = train_channel(spec, name, channel.train, config=config, options=options,
-                                  feature_names=channel.feature_names, registry=registry,
+                                  feature_names=channel.feature_names, covariates=inputs, registry=registry,
                                   progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values))
             store.save(model)
             trained += 1

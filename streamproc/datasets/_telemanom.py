@@ -67,12 +67,17 @@ class ChannelSummary:
     label_rows: int
 
 
+# Feature names of the layout's command columns (when the data set names no features itself).
+COMMAND_PREFIX = "cmd_"
+
+
 @dataclass(frozen=True)
 class ChannelData:
     """One channel's arrays: ``train``/``test`` are ``float32[T, C]``, ``labels`` is ``bool[T_test]``.
 
     ``train_timestamps``/``test_timestamps`` (epoch milliseconds, int64) are there when the data
-    has real time; the telemanom layout has none.
+    has real time; the telemanom layout has none. ``covariates`` are the indices of features that
+    are inputs only (commands, set points, modes): detectors see them, never score or blame them.
     """
 
     name: str
@@ -84,6 +89,15 @@ class ChannelData:
     spacecraft: str = ""
     train_timestamps: np.ndarray | None = None
     test_timestamps: np.ndarray | None = None
+    covariates: tuple[int, ...] = ()
+
+    def feature_indices(self, names: Sequence[str]) -> tuple[int, ...]:
+        """The indices of features named ``names``; an unknown name is an error."""
+        unknown = [n for n in names if n not in self.feature_names]
+        if unknown:
+            raise DatasetError(f"channel {self.name}: no feature(s) {', '.join(unknown)}; features: "
+                               f"{', '.join(self.feature_names)}")
+        return tuple(self.feature_names.index(n) for n in names)
 
     @property
     def n_features(self) -> int:
@@ -154,14 +168,18 @@ class TelemanomDataset:
         train = _as_matrix(_array(train_path), train_path)
         test = _as_matrix(_array(test_path), test_path)
         _check_consistency(record, train.shape, test.shape, test_path)
+        names = self._names_for(name, train.shape[1])
         return ChannelData(
             name=name,
             train=train,
             test=test,
             labels=labels_from_segments(record.segments, test.shape[0]),
             segments=list(record.segments),
-            feature_names=self._names_for(name, train.shape[1]),
+            feature_names=names,
             spacecraft=record.spacecraft,
+            # The layout's own columns 1.. are one-hot commands sent to the spacecraft: inputs.
+            covariates=tuple(i for i, n in enumerate(names) if n.startswith(COMMAND_PREFIX))
+            if self._feature_names is None else (),
         )
 
     def _names_for(self, name: str, n_features: int) -> list[str]:
@@ -169,7 +187,7 @@ class TelemanomDataset:
         if isinstance(names, Mapping):
             names = names.get(name)
         if names is None:
-            return ["value"] + [f"cmd_{i}" for i in range(1, n_features)]
+            return ["value"] + [f"{COMMAND_PREFIX}{i}" for i in range(1, n_features)]
         if len(names) != n_features:
             raise DatasetError(f"{self.root / FEATURE_NAMES_FILE}: {len(names)} names for channel {name}, "
                                f"which has {n_features} features")

@@ -6,7 +6,7 @@ import abc
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -66,6 +66,10 @@ class Detector(abc.ABC):
     """
 
     name: ClassVar[str]
+    # Whether a window's score is the sum of its per-feature contributions: then the base class
+    # leaves covariates out of the score by itself; a detector whose score is not a sum reads
+    # ``covariates`` in its own ``_score``.
+    additive: ClassVar[bool] = True
 
     def __init__(self, *, window: int, **config: Any) -> None:
         if int(window) < 2:
@@ -73,14 +77,19 @@ class Detector(abc.ABC):
         self.window = int(window)
         self.config: dict[str, Any] = {"window": self.window, **config}
         self.n_features: int | None = None
+        self.covariates: tuple[int, ...] = ()
 
     @property
     def fitted(self) -> bool:
         return self.n_features is not None
 
     def fit(self, train: np.ndarray, *, progress: ProgressCallback | None = None,
-            validation: np.ndarray | None = None) -> FitReport:
+            validation: np.ndarray | None = None, covariates: Sequence[int] = ()) -> FitReport:
         """Learn normal behaviour from ``train[T, C]`` (already scaled).
+
+        ``covariates`` are the indices of features that are inputs only (commands, set points,
+        operating modes): the detector sees them but never scores or blames them, so their
+        contributions are zero and they add nothing to a score.
 
         ``validation[T_v, C]`` is held-out normal data that follows ``train`` (its first
         ``window - 1`` steps may repeat the end of ``train`` so that every held-out step ends a
@@ -101,6 +110,12 @@ class Detector(abc.ABC):
                 raise ValueError(f"validation must be [T, {train.shape[1]}], got shape {validation.shape}")
             if not np.isfinite(validation).all():
                 raise ValueError("validation contains NaN or infinite values")
+        covariates = tuple(sorted({int(c) for c in covariates}))
+        if covariates and not (0 <= covariates[0] and covariates[-1] < train.shape[1]):
+            raise ValueError(f"covariates must be feature indices in 0..{train.shape[1] - 1}, got {list(covariates)}")
+        if len(covariates) >= train.shape[1]:
+            raise ValueError("every feature is a covariate: nothing is left to score")
+        self.covariates = covariates
         self.n_features = int(train.shape[1])
         if _accepts_validation(type(self)):
             return self._fit(train, progress, validation=validation)
@@ -119,7 +134,13 @@ class Detector(abc.ABC):
         if not np.isfinite(windows).all():
             windows = np.nan_to_num(windows, nan=0.0, posinf=0.0, neginf=0.0)
         scores, contributions = self._score(windows)
-        return ScoreBatch(np.asarray(scores, np.float32), np.asarray(contributions, np.float32))
+        scores, contributions = np.asarray(scores, np.float32), np.asarray(contributions, np.float32)
+        if self.covariates:
+            contributions = contributions.copy()
+            contributions[:, list(self.covariates)] = 0.0
+            if self.additive:
+                scores = contributions.sum(axis=1, dtype=np.float32)
+        return ScoreBatch(scores, contributions)
 
     def use_device(self, device: str) -> None:
         """Score on ``device`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``) from now on.
@@ -142,6 +163,7 @@ class Detector(abc.ABC):
             "library_version": __version__,
             "config": self.config,
             "n_features": self.n_features,
+            "covariates": list(self.covariates),
             **(metadata or {}),
         }
         np.savez(directory / ARRAYS_FILE, **{k: np.asarray(v) for k, v in self._arrays().items()})
@@ -156,6 +178,7 @@ class Detector(abc.ABC):
             raise ArtifactError(f"{directory} holds a {meta.get('detector')!r} model, not {cls.name!r}")
         detector = cls(**meta["config"])
         detector.n_features = int(meta["n_features"])
+        detector.covariates = tuple(int(c) for c in meta.get("covariates", ()))
         with np.load(Path(directory) / ARRAYS_FILE, allow_pickle=False) as arrays:
             detector._restore({k: arrays[k] for k in arrays.files})
         return detector

@@ -156,6 +156,25 @@ def check_nan_handling(f: _Fitted) -> None:
     raise AssertionError("fit accepted training data with NaN")
 
 
+def check_covariates_are_never_scored_or_blamed(f: _Fitted) -> None:
+    """A detector fitted with covariates gives them no contribution, even when one lies far
+    outside its training range (where the same detector without covariates blames it)."""
+    detector = f.build()
+    detector.fit(f.data.train, covariates=[0])
+    windows = f.data.windows[:32].copy()
+    windows[:, -1, 0] += 50.0  # scaled units: far outside anything seen in training
+    baseline = detector.score(windows)
+    assert (baseline.contributions[:, 0] == 0).all(), "a covariate was blamed"
+    if detector.additive:
+        np.testing.assert_allclose(baseline.scores, baseline.contributions.sum(axis=1), rtol=1e-5, atol=1e-6)
+    with tempfile.TemporaryDirectory() as tmp:
+        detector.save(tmp)
+        assert type(detector).load(tmp).covariates == (0,), "covariates lost in save/load"
+    measured_only = f.build()
+    measured_only.fit(f.data.train)
+    assert measured_only.score(windows).contributions[:, 0].any(), "the check's shift is not visible"
+
+
 def check_finds_planted_anomalies(f: _Fitted) -> None:
     scores = f.detector.score(f.data.windows).scores
     auc = _auc(scores, f.data.window_labels)
@@ -171,6 +190,7 @@ CHECKS: tuple[Callable[[_Fitted], None], ...] = (
     check_use_device,
     check_batch_invariant,
     check_nan_handling,
+    check_covariates_are_never_scored_or_blamed,
     check_finds_planted_anomalies,
 )
 

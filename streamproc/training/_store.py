@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -84,9 +84,9 @@ class ModelStore:
         return target
 
     def reuse(self, detector: str, channel: str, *, config: Mapping[str, Any], options: Mapping[str, Any],
-              fingerprint: Mapping[str, Any]) -> Reused | None:
+              fingerprint: Mapping[str, Any], covariates: Sequence[int] = ()) -> Reused | None:
         """The stored model if it can stand for one trained now with this config, these training
-        options and this data; ``None`` when it must be (re)trained.
+        options, this data and these covariates; ``None`` when it must be (re)trained.
 
         When only the threshold settings differ, the stored model is reused with its threshold
         recalibrated on its stored calibration scores (and saved so): the scores a threshold is
@@ -98,7 +98,8 @@ class ModelStore:
             return None
         training = meta.get("training", {})
         if (_json_normal(meta.get("config")) != _json_normal(dict(config))
-                or training.get("data_fingerprint") != _json_normal(dict(fingerprint))):
+                or training.get("data_fingerprint") != _json_normal(dict(fingerprint))
+                or sorted(meta.get("covariates", [])) != sorted(int(c) for c in covariates)):
             return None
         stored, wanted = _json_normal(training.get("options")) or {}, _json_normal(dict(options))
         if stored == wanted:

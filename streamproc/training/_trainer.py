@@ -7,7 +7,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -73,9 +73,10 @@ def split_validation(steps: int, window: int, fraction: float) -> int:
 
 def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray, *,
                   config: Mapping[str, Any] | None = None, options: TrainingOptions | None = None,
-                  feature_names: list[str] | None = None, registry: DetectorRegistry | None = None,
-                  progress: ProgressCallback | None = None) -> TrainedModel:
-    """Fit ``detector`` on one channel's raw training series ``train[T, C]``.
+                  feature_names: list[str] | None = None, covariates: Sequence[int] = (),
+                  registry: DetectorRegistry | None = None, progress: ProgressCallback | None = None) -> TrainedModel:
+    """Fit ``detector`` on one channel's raw training series ``train[T, C]``; ``covariates`` are
+    the features it sees but never scores or blames (see :meth:`Detector.fit`).
 
     1. A :class:`RobustScaler` is fitted on ``train`` (training data only).
     2. The last ``options.validation_fraction`` of the steps is held out; the detector is
@@ -116,7 +117,7 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
     fit_end = len(train) - held_out
     validation = scaled[fit_end - (window - 1):] if held_out else None
     try:
-        report = model.fit(scaled[:fit_end], progress=progress, validation=validation)
+        report = model.fit(scaled[:fit_end], progress=progress, validation=validation, covariates=covariates)
     except ValueError as exc:
         raise TrainingError(f"channel {channel}: {spec.name} cannot be fitted: {exc}") from None
 
