@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -11,26 +10,13 @@ from streamproc.errors import StreamprocError
 from streamproc.metrics import DEFAULT_MAX_BUFFER
 from streamproc.replay import REPORT_FILE, ReplaySettings, replay as run_replay
 
-from ._shared import comma_list, headline_line, parse_settings
+from ._shared import comma_list, headline_line, parse_settings, parse_time, with_table_options
 
 
-def parse_start_time(text: str | None) -> int | None:
-    """``--start-time``: an ISO 8601 time (UTC unless it says otherwise) or epoch milliseconds."""
-    if text is None:
-        return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise StreamprocError(f"--start-time: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
-
+@with_table_options
 def replay(
-    data: Path = typer.Option(..., "--data", help="A telemanom directory whose test streams are replayed."),
+    data: Path = typer.Option(..., "--data", help="A telemanom directory, or CSV/Parquet files, whose test "
+                                                   "streams are replayed."),
     models: Path = typer.Option(None, "--models", help="Models directory written by `streamproc train` "
                                                        "(default: detectors.models_dir)."),
     detectors: str = typer.Option(None, "--detectors", help="Comma-separated detectors, fused as configured "
@@ -65,6 +51,7 @@ def replay(
     per_message: int = typer.Option(1, "--per-message", min=1, help="With --to-kafka: samples of a channel per "
                                                                      "message; above 1 they are sent as "
                                                                      "SensorReadingBatch records."),
+    table: object = None,
 ) -> None:
     """Backtest the product on recorded data: the alerts a worker would have raised, scores,
     alert-level and point-level metrics, a report and plots.
@@ -78,13 +65,13 @@ def replay(
     if models is not None:
         overrides["detectors.models_dir"] = str(models)
     settings = Settings.load(config, overrides=overrides)
-    start_ms = parse_start_time(start_time)
+    start_ms = parse_time("--start-time", start_time)
     if to_kafka:
         from streamproc.stream import replay_to_kafka
 
         replay_to_kafka(settings, data, rate=rate, log=lambda message: typer.echo(message, err=True),
                         channels=comma_list(channels) or None, per_message=per_message, start_ms=start_ms,
-                        step_ms=step_ms)
+                        step_ms=step_ms, table=table)
         return
     if out is None:
         raise StreamprocError("missing option --out (required unless --to-kafka)")
@@ -92,7 +79,7 @@ def replay(
                              vus_max_buffer=vus_max_buffer, plots=plots, early_warning=early_warning,
                              start_ms=DEFAULT_START_MS if start_ms is None else start_ms, step_ms=step_ms)
     metrics = run_replay(data, settings.detectors.models_dir, settings.detectors.enabled, out,
-                         channels=comma_list(channels), settings=options, config=settings,
+                         channels=comma_list(channels), settings=options, config=settings, table=table,
                          log=lambda message: typer.echo(message, err=True))
     pipeline = metrics["pipeline"]
     typer.echo(alert_line(" + ".join(pipeline["detectors"]) + " (alerts)", pipeline["micro"]))

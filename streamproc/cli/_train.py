@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from streamproc.datasets import ChannelData, load_telemanom
+from streamproc.datasets import ChannelData, open_dataset
 from streamproc.detection import DetectorRegistry
 from streamproc.errors import StreamprocError
 from streamproc.thresholds import ThresholdConfig
@@ -21,7 +21,7 @@ from streamproc.training import (
     train_channel,
 )
 
-from ._shared import comma_list, make_deterministic, parse_settings
+from ._shared import comma_list, make_deterministic, parse_settings, with_table_options
 
 
 def covariate_indices(channel: ChannelData, choice: str) -> tuple[int, ...]:
@@ -90,9 +90,11 @@ class _RichProgress(_PlainProgress):
         self._progress.update(self._channels, completed=index)
 
 
+@with_table_options
 def train(
     detector: str = typer.Option(..., "--detector", help="Detector name (see `streamproc plugins list`)."),
-    data: Path = typer.Option(..., "--data", help="A telemanom directory (train/, test/, labeled_anomalies.csv)."),
+    data: Path = typer.Option(..., "--data", help="A telemanom directory (train/, test/, labeled_anomalies.csv), "
+                                                   "or CSV/Parquet files (a file or a folder; one channel per file)."),
     out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
     channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
     settings: list[str] = typer.Option([], "--set", help="Detector config override key=value (repeatable)."),
@@ -109,6 +111,7 @@ def train(
                                    help="Features that are inputs only, never scored or blamed: auto (what the "
                                         "data set declares, e.g. the telemanom layout's command columns), none, "
                                         "or comma-separated feature names."),
+    table: object = None,
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
     registry = DetectorRegistry()
@@ -116,7 +119,9 @@ def train(
     config = resolve_config(spec, parse_settings(settings))
     options = TrainingOptions(validation_fraction=validation_fraction,
                               threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth))
-    dataset = load_telemanom(data)
+    dataset = open_dataset(data, table)
+    for line in getattr(dataset, "detected", ()):
+        typer.echo(f"{data}: {line}", err=True)
     selected = dataset.select(comma_list(channels))
     store = ModelStore(out, registry)
     make_deterministic()

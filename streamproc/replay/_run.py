@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from streamproc import __version__
 from streamproc.config import Settings
-from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, load_telemanom
+from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, TableOptions, open_dataset
 from streamproc.detection import DetectorRegistry
 from streamproc.metrics import (
     DEFAULT_MAX_BUFFER,
@@ -92,19 +92,20 @@ class ReplaySettings:
 
 def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: Path | str, *,
            channels: Sequence[str] | None = None, settings: ReplaySettings | None = None,
-           config: Settings | None = None, registry: DetectorRegistry | None = None,
-           log: Callable[[str], None] | None = None) -> dict[str, Any]:
+           config: Settings | None = None, table: TableOptions | None = None,
+           registry: DetectorRegistry | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Replay the test streams of ``data`` through ``models`` and write everything under ``out``.
 
     ``config`` is the worker configuration the alert-level backtest runs with (default: the
-    defaults); its window size is taken from the models. Returns the metrics written to
+    defaults); its window size is taken from the models. ``table`` reads CSV/Parquet files
+    (see :func:`streamproc.datasets.open_dataset`). Returns the metrics written to
     ``OUT/metrics.json``.
     """
     settings = settings or ReplaySettings()
     config = config or Settings()
     log = log or (lambda message: None)
     data, models, out = Path(data), Path(models), Path(out)
-    dataset = load_telemanom(data)
+    dataset = open_dataset(data, table)
     store = ModelStore(models, registry)
     detectors = _check_detectors(detectors, store, settings)
     selected = dataset.select(channels)

@@ -152,7 +152,7 @@ class ReadingFeed:
 
 def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None = None, rate: float | None = None,
                     start_ms: int | None = None, step_ms: int = DEFAULT_STEP_MS, per_message: int = 1,
-                    log: Callable[[str], None] = lambda message: None) -> FeedReport:
+                    table: Any = None, log: Callable[[str], None] = lambda message: None) -> FeedReport:
     """``streamproc replay --to-kafka``: produce the test streams of a telemanom directory onto the
     readings topic of the configured cluster (``KAFKA_BOOTSTRAP`` or ``kafka.bootstrap``), at
     ``rate`` readings per second over all channels (``None``: as fast as possible), ``per_message``
@@ -162,14 +162,14 @@ def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None 
     training steps, then the test steps from ``start_ms`` (default: now) every ``step_ms``; with
     the same start a worker raises the alerts ``streamproc replay`` writes, ids included.
     """
-    from streamproc.datasets import load_telemanom, record
+    from streamproc.datasets import open_dataset, record
     from streamproc.kafka import create_topics
 
     if not settings.kafka.bootstrap:
         raise StreamprocError("replay --to-kafka: no cluster configured; set KAFKA_BOOTSTRAP (for example to the "
                               "address `streamproc run` or `streamproc broker start` prints)")
-    dataset = load_telemanom(data)
-    names = list(channels) if channels else dataset.channels
+    dataset = open_dataset(data, table)
+    names = dataset.select(channels)
     start_ms = int(time.time() * 1000) if start_ms is None else start_ms
     series = []
     for name in names:

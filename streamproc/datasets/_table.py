@@ -1,0 +1,288 @@
+"""A plant's own export as a data set: CSV or Parquet files, one channel per file, with real time.
+
+What a historian exports: a header row, a timestamp column, sensor columns and perhaps label
+columns, one file per asset or experiment (SKAB: ``valve1/0.csv`` ...). :class:`TableDataset`
+gives such files the interface of the telemanom layout (``channels``, ``select``, ``channel``),
+so ``train``, ``replay`` and ``bench`` read both. What is unambiguous is detected (delimiter,
+timestamp column, label columns) and reported in :attr:`TableDataset.detected`; the split into
+training and test parts is always stated, never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from ._errors import DatasetError
+from ._segments import segments_from_labels
+from ._tabular import _flag, _number, _read_parquet
+from ._telemanom import ChannelData
+
+SUFFIXES = (".csv", ".parquet", ".pq")
+TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "date", "ts")
+LABEL_NAMES = ("anomaly", "label", "labels", "is_anomaly", "anomalous", "attack", "changepoint", "fault")
+DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How to read the files; ``None`` means "detect it" where detection is unambiguous.
+
+    Split (exactly one): ``train_rows`` (the first N rows of each file train, e.g. SKAB's 400),
+    ``train_fraction`` (the first share of each file's rows) or ``train_until`` (rows before
+    that time, epoch ms).
+    """
+
+    delimiter: str | None = None
+    timestamp_column: str | None = None
+    time_format: str | None = None
+    timezone: str = "UTC"
+    value_columns: tuple[str, ...] | None = None
+    label_columns: tuple[str, ...] | None = None
+    covariates: tuple[str, ...] = ()
+    train_rows: int | None = None
+    train_fraction: float | None = None
+    train_until: int | None = None
+
+    def __post_init__(self) -> None:
+        splits = [s for s in (self.train_rows, self.train_fraction, self.train_until) if s is not None]
+        if len(splits) != 1:
+            raise DatasetError("say how to split each file into training and test parts: one of --train-rows N, "
+                               "--train-fraction F or --train-until TIME")
+        if self.train_rows is not None and self.train_rows < 2:
+            raise DatasetError(f"--train-rows must be >= 2, got {self.train_rows}")
+        if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
+            raise DatasetError(f"--train-fraction must be in (0, 1), got {self.train_fraction}")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise DatasetError(f"--delimiter must be one character, got {self.delimiter!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DatasetError(f"--timezone: unknown time zone {self.timezone!r}") from None
+
+
+@dataclass
+class _Table:
+    path: Path
+    header: list[str]
+    columns: dict[str, list[object]]
+    delimiter: str | None = None  # of a CSV file
+
+
+@dataclass
+class TableDataset:
+    """CSV/Parquet files under ``root`` (a file, or a folder searched recursively), one channel each."""
+
+    root: Path
+    options: TableOptions
+    files: dict[str, Path]
+    detected: list[str] = field(default_factory=list)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.files)
+
+    def select(self, requested: Sequence[str] | None = None) -> list[str]:
+        names = [name.strip() for name in requested or () if name.strip()]
+        if not names:
+            return self.channels
+        unknown = [name for name in names if name not in self.files]
+        if unknown:
+            raise DatasetError(f"{self.root}: unknown channel(s) {', '.join(unknown)}; channels: "
+                               f"{', '.join(self.channels[:10])}{' ...' if len(self.files) > 10 else ''}")
+        return names
+
+    def channel(self, name: str) -> ChannelData:
+        return self._channel(name, _read(self.files[name], self.options.delimiter))
+
+    def _channel(self, name: str, table: _Table) -> ChannelData:
+        options, path = self.options, table.path
+        header = table.header
+        stamp = options.timestamp_column or _detect(header, TIMESTAMP_NAMES)
+        labels = list(options.label_columns) if options.label_columns is not None else \
+            [c for c in header if c.strip().lower() in LABEL_NAMES]
+        for column in [c for c in (stamp, *labels) if c is not None]:
+            if column not in header:
+                raise DatasetError(f"{path}: no column {column!r}; columns: {', '.join(header)}")
+        values = list(options.value_columns) if options.value_columns is not None else \
+            [c for c in header if c != stamp and c not in labels]
+        overlap = sorted(set(values) & set(labels))
+        if overlap:
+            raise DatasetError(f"{path}: label column(s) {', '.join(overlap)} cannot be features")
+        absent = [c for c in values if c not in header]
+        if absent or not values:
+            raise DatasetError(f"{path}: no value column(s) {', '.join(absent) or '(none left)'}; "
+                               f"columns: {', '.join(header)}")
+        rows = len(table.columns[header[0]])
+        data = np.empty((rows, len(values)), dtype=np.float32)
+        for j, column in enumerate(values):
+            data[:, j] = [_number(path, i, column, cell) for i, cell in enumerate(table.columns[column])]
+        flags = np.zeros(rows, dtype=bool)
+        for column in labels:
+            flags |= np.array([_flag(path, i, column, cell) for i, cell in enumerate(table.columns[column])], bool)
+        times = None
+        if stamp is not None:
+            zone = ZoneInfo(options.timezone)
+            times = np.array([_epoch_ms(path, i, stamp, cell, options.time_format, zone)
+                              for i, cell in enumerate(table.columns[stamp])], dtype=np.int64)
+            backwards = np.flatnonzero(np.diff(times) <= 0)
+            if len(backwards):
+                row = int(backwards[0]) + 1
+                raise DatasetError(f"{path}: data row {row + 1}, column {stamp!r}: time does not increase "
+                                   f"({table.columns[stamp][row - 1]!r} then {table.columns[stamp][row]!r})")
+        split = self._split(path, rows, times)
+        if flags[:split].any():
+            first = int(np.argmax(flags[:split]))
+            raise DatasetError(f"{path}: data row {first + 1} of the training part is labelled anomalous; "
+                               f"training data must be normal")
+        covariates = tuple(values.index(c) for c in options.covariates if c in values)
+        missing = [c for c in options.covariates if c not in values]
+        if missing:
+            raise DatasetError(f"{path}: no covariate column(s) {', '.join(missing)}; features: {', '.join(values)}")
+        test_labels = flags[split:].copy()
+        return ChannelData(name, data[:split].copy(), data[split:].copy(), test_labels,
+                           segments_from_labels(test_labels), values,
+                           train_timestamps=None if times is None else times[:split],
+                           test_timestamps=None if times is None else times[split:], covariates=covariates)
+
+    def _split(self, path: Path, rows: int, times: np.ndarray | None) -> int:
+        options = self.options
+        if options.train_rows is not None:
+            split = options.train_rows
+        elif options.train_fraction is not None:
+            split = int(rows * options.train_fraction)
+        else:
+            if times is None:
+                raise DatasetError(f"{path}: --train-until needs a timestamp column")
+            split = int(np.searchsorted(times, options.train_until))
+        if not 0 < split < rows:
+            raise DatasetError(f"{path}: the split leaves {split} training and {rows - split} test rows; "
+                               f"both parts must have rows")
+        return split
+
+
+def open_table_dataset(root: Path | str, options: TableOptions) -> TableDataset:
+    """The CSV/Parquet files at ``root`` (a file or a folder, searched recursively) as channels."""
+    root = Path(root)
+    if root.is_file():
+        files = {root.stem: root}
+    elif root.is_dir():
+        found = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES),
+                       key=_natural)
+        if not found:
+            raise DatasetError(f"{root}: no .csv or .parquet files")
+        files = {_channel_name(root, p): p for p in found}
+    else:
+        raise DatasetError(f"{root}: no such file or directory")
+    dataset = TableDataset(root, options, files)
+    first = _read(next(iter(files.values())), options.delimiter)
+    delimiter = options.delimiter or first.delimiter
+    header = first.header
+    stamp = options.timestamp_column or _detect(header, TIMESTAMP_NAMES)
+    labels = options.label_columns if options.label_columns is not None else \
+        tuple(c for c in header if c.strip().lower() in LABEL_NAMES)
+    dataset.detected = [
+        f"{len(files)} file(s), one channel each",
+        *([f"delimiter {delimiter!r}"] if delimiter and options.delimiter is None else []),
+        f"timestamp column {stamp!r}" if stamp else "no timestamp column: rows are numbered",
+        f"label column(s) {', '.join(labels)} (never features)" if labels else "no label column",
+    ]
+    return dataset
+
+
+def _natural(path: Path) -> list[object]:
+    """Sort key putting ``2.csv`` before ``10.csv``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.as_posix())]
+
+
+def _channel_name(root: Path, path: Path) -> str:
+    relative = path.relative_to(root).with_suffix("")
+    name = "-".join((root.name, *relative.parts))
+    return "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in name).lstrip("_.-") or "channel"
+
+
+def _detect(header: Sequence[str], names: Sequence[str]) -> str | None:
+    found = [c for c in header if c.strip().lower() in names]
+    return found[0] if found else None
+
+
+def _read(path: Path, delimiter: str | None) -> _Table:
+    if path.suffix.lower() != ".csv":
+        header, columns = _read_parquet(path)
+        return _Table(path, header, columns)
+    try:
+        with path.open(newline="") as handle:
+            first = handle.readline()
+            if not first.strip():
+                raise DatasetError(f"{path}: empty file")
+            if delimiter is None:
+                counts = {d: first.count(d) for d in DELIMITERS}
+                delimiter = max(counts, key=lambda d: counts[d])
+                if counts[delimiter] == 0:
+                    delimiter = ","
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = [h.strip() for h in next(reader)]
+            if len(set(header)) != len(header):
+                raise DatasetError(f"{path}: duplicate column names in the header")
+            columns: dict[str, list[object]] = {h: [] for h in header}
+            for line, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise DatasetError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)} "
+                                       f"(delimiter {delimiter!r})")
+                for name, cell in zip(header, row):
+                    columns[name].append(cell)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{path}: cannot read CSV ({exc})") from None
+    if not columns[header[0]]:
+        raise DatasetError(f"{path}: no data rows")
+    return _Table(path, header, columns, delimiter)
+
+
+def _epoch_ms(path: Path, row: int, column: str, cell: object, time_format: str | None, zone: ZoneInfo) -> int:
+    if isinstance(cell, datetime):
+        moment = cell
+    else:
+        text = str(cell).strip() if cell is not None else ""
+        try:
+            if time_format is not None:
+                moment = datetime.strptime(text, time_format)
+            else:
+                number = float(text)
+                # Epoch seconds or milliseconds, told apart by size (ms since 1973 exceed 1e11).
+                return int(number if abs(number) >= 1e11 else number * 1000)
+        except ValueError:
+            if time_format is not None:
+                raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: {cell!r} does not match "
+                                   f"the time format {time_format!r}") from None
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: not a time: {cell!r} "
+                                   f"(give --time-format)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(round(moment.astimezone(timezone.utc).timestamp() * 1000))
+
+
+def open_dataset(root: Path | str, table: TableOptions | None = None):
+    """A telemanom directory (it has ``labeled_anomalies.csv``), or CSV/Parquet files read with
+    ``table`` (which must then say how to split them)."""
+    from ._telemanom import load_telemanom
+
+    root = Path(root)
+    if root.is_dir() and (root / "labeled_anomalies.csv").is_file():
+        return load_telemanom(root)
+    if table is None:
+        raise DatasetError(f"{root}: not a telemanom directory (no labeled_anomalies.csv); for CSV or Parquet files "
+                           f"say how to split them: --train-rows N, --train-fraction F or --train-until TIME")
+    return open_table_dataset(root, table)
