@@ -4,13 +4,17 @@ Reads the per-step scores a ``streamproc replay`` wrote (``REPLAY/scores/<detect
 every test step scored after the training data's tail, against the model's label-free threshold),
 takes the windows a worker would score (every ``--stride`` steps from the first test step) and
 fuses them with :class:`streamproc.fusion.Fuser` (the worker's code) under each candidate
-setting; alerts are judged with the replay's own alert-level metrics. Channels are split in two
-by their sorted order (even positions: development, odd: confirmation). A setting is chosen by
-micro alert F1 on the development half only; the table reports both halves, so the confirmation
-figure of the chosen setting is an honest estimate::
+setting; alerts are judged with the replay's own alert-level metrics. With one ``--replay``, its
+channels are split in two by their sorted order (even positions: development, odd:
+confirmation); with two, the first is the development set and the second the confirmation set
+(SKAB: ``valve1`` and ``valve2``). A setting is chosen by micro alert F1 on the development set
+only; the table reports both, so the confirmation figure of the chosen setting is an honest
+estimate::
 
     python benchmarks/alert_defaults.py --data ../shared/data/SMAP --replay runs/smap-replay \\
         --detectors structure_aware,pca
+    python benchmarks/alert_defaults.py --data ../shared/data/SKAB/valve1 --replay runs/skab-valve1 \\
+        --data ../shared/data/SKAB/valve2 --replay runs/skab-valve2 --train-rows 400 --detectors structure_aware,pca
 
 The windows' scores are those of the replay's point-level pass, which scores every window with
 the same models (scoring is batch-size invariant): the sweep does not rescore anything.
@@ -26,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from streamproc.config import FusionSettings
-from streamproc.datasets import load_telemanom
+from streamproc.datasets import TableOptions, open_dataset
 from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, FusionPolicy, WindowVerdicts
 from streamproc.metrics import alert_counts, total_alert_counts
 from streamproc.replay import channel_alerts
@@ -61,28 +65,36 @@ def evaluate(channels, labels, scores, detectors, stride, fuser):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--replay", required=True, help="a `streamproc replay` output directory")
+    parser.add_argument("--data", required=True, action="append", help="the data set of each --replay")
+    parser.add_argument("--replay", required=True, action="append", help="a `streamproc replay` output directory")
+    parser.add_argument("--train-rows", type=int, help="for CSV data: the training rows of each file")
     parser.add_argument("--detectors", required=True)
     parser.add_argument("--stride", type=int, default=10)
     parser.add_argument("--json", help="write every row here too")
     args = parser.parse_args()
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()]
-    replay = Path(args.replay)
-    dataset = load_telemanom(args.data)
-    names = sorted(json.loads((replay / "metrics.json").read_text())["settings"]["channels"])
-    split = {"development": names[0::2], "confirmation": names[1::2]}
-    labels = {n: dataset.channel(n).labels for n in names}
-    scores = {n: {d: load_scores(replay, d, n) for d in detectors} for n in names}
+    if len(args.data) != len(args.replay) or len(args.replay) > 2:
+        parser.error("give one or two --replay directories, each with its --data")
+    table = TableOptions(train_rows=args.train_rows) if args.train_rows else None
+    labels, scores, sets = {}, {}, []
+    for data, replay in zip(args.data, map(Path, args.replay)):
+        dataset = open_dataset(data, table)
+        names = sorted(json.loads((replay / "metrics.json").read_text())["settings"]["channels"])
+        sets.append(names)
+        for n in names:
+            labels[n] = dataset.channel(n).labels
+            scores[n] = {d: load_scores(replay, d, n) for d in detectors}
+    if len(sets) == 2:
+        split = {"development": sets[0], "confirmation": sets[1]}
+    else:
+        split = {"development": sets[0][0::2], "confirmation": sets[0][1::2]}
 
     combos: list[tuple[tuple[str, ...], str]] = [((d,), "max") for d in detectors]
     if len(detectors) > 1:
         combos += [(tuple(detectors), p) for p in ("max", "mean", "k_of_n")]
     rows = []
     for (members, policy), open_after, resolve_after in itertools.product(combos, OPEN_AFTER, RESOLVE_AFTER):
-        fusion = FusionSettings(policy=policy, k=2 if policy == "k_of_n" else 1, open_after=open_after,
-                                resolve_after=resolve_after)
-        fuser = Fuser(FusionPolicy(fusion.policy, {}, fusion.k), threshold=fusion.threshold,
+        fuser = Fuser(FusionPolicy(policy, {}, 2 if policy == "k_of_n" else 1), threshold=FusionSettings().threshold,
                       open_after=open_after, resolve_after=resolve_after)
         row = {"detectors": "+".join(members), "policy": policy, "open_after": open_after,
                "resolve_after": resolve_after}
