@@ -33,6 +33,7 @@ ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("alert F1", ("f1",)),
     ("false / 10k steps", ("false_alerts_per_10k_steps",)),
     ("delay median (steps)", ("delay_steps", "median")),
+    ("alert-time precision", ("covered_precision",)),
     ("composite F1", ("composite_f1",)),
 ]
 PUBLISHED_HEADER = "published PA F1 (quoted)"

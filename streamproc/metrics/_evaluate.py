@@ -61,9 +61,16 @@ class Evaluation:
         }
         for name in ALARM_METRICS:
             out[name] = getattr(self, name).to_json()
+        out["point_wise"].update(_alarm_rates(self.point_wise, self.n_steps - self.n_labelled))
         for name in ORACLE_METRICS:
             out[name] = {k: _finite_or_none(v) for k, v in getattr(self, name).to_json().items()}
         return out
+
+
+def _alarm_rates(counts: Counts, normal_steps: int) -> dict[str, float]:
+    """SKAB's point-wise rates: false alarms among normal steps, missed ones among anomalous."""
+    return {"false_alarm_rate": counts.fp / normal_steps if normal_steps else 0.0,
+            "missed_alarm_rate": counts.fn / (counts.tp + counts.fn) if counts.tp + counts.fn else 0.0}
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -125,6 +132,8 @@ def evaluate_channels(channels: Mapping[str, ChannelSeries], *, max_buffer: int 
         for r in results:
             total = total + getattr(r, name)
         micro[name] = total.to_json()
+        if name == "point_wise":
+            micro[name].update(_alarm_rates(total, micro["n_steps"] - micro["n_labelled"]))
     macro: dict[str, Any] = {
         "alarm_rate": float(np.mean([r.n_alarms / r.n_steps for r in results])),
         "vus_pr": _nanmean([r.vus_pr for r in results]),

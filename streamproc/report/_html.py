@@ -26,6 +26,7 @@ REPLAY_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     ("PW P", ("point_wise", "precision"), False),
     ("PW R", ("point_wise", "recall"), False),
     ("PW F1", ("point_wise", "f1"), False),
+    ("PW FAR", ("point_wise", "false_alarm_rate"), False),
     ("event F1", ("event_wise", "f1"), False),
     ("VUS-PR", ("vus_pr",), False),
     ("alarm rate", ("alarm_rate",), False),
@@ -46,6 +47,7 @@ ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("false / day", ("false_alerts_per_day",)),
     ("delay median (steps)", ("delay_steps", "median")),
     ("delay p90 (steps)", ("delay_steps", "p90")),
+    ("alert-time precision", ("covered_precision",)),
     ("composite F1", ("composite_f1",)),
 ]
 
