@@ -280,6 +280,8 @@ def open_dataset(root: Path | str, table: TableOptions | None = None):
     from ._telemanom import load_telemanom
 
     root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"{root}: no such file or directory")
     if root.is_dir() and (root / "labeled_anomalies.csv").is_file():
         return load_telemanom(root)
     if table is None:

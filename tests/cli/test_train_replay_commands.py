@@ -197,7 +197,7 @@ def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--detector", "nope", "--data", "{data}", "--out", "{tmp}/m"], "unknown detector 'nope'"),
-    (["train", "--detector", "pca", "--data", "{tmp}/missing", "--out", "{tmp}/m"], "not a directory"),
+    (["train", "--detector", "pca", "--data", "{tmp}/missing", "--out", "{tmp}/m"], "no such file or directory"),
     (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "window"], "key=value"),
     (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "bogus=1"], "bogus"),
     (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--channels", "S-9"], "S-9"),
