@@ -35,6 +35,13 @@ class StructureAwareDetector(TorchDetector):
     say) then counts in units of its own normal error instead of swamping the score, while
     a feature that was easy to model is not amplified beyond the average.
 
+    ``mask_steps > 0`` hides the last ``mask_steps`` input steps from the network (they read as
+    the scaled median, 0) and scores their reconstruction alone: the network must rebuild them
+    from the steps before, so it cannot copy what it scores (an anomaly copied is an anomaly
+    missed). ``error_scale_source`` says which windows measure each feature's normal error:
+    ``train`` (the fitted ones) or ``validation`` (the held-out ones, when given: unseen normal
+    data, whose errors a model that fits its training data closely underestimates).
+
     ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
     ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.
     """
@@ -45,7 +52,8 @@ class StructureAwareDetector(TorchDetector):
                  kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
                  dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
                  recency_halflife: float = 5.0, normalize_errors: bool = True,
-                 error_scale_floor: float = 1.0, threads: int = 0, epochs: int = 10, batch_size: int = 128,
+                 error_scale_floor: float = 1.0, mask_steps: int = 0, error_scale_source: str = "train",
+                 threads: int = 0, epochs: int = 10, batch_size: int = 128,
                  learning_rate: float = 2e-3, patience: int = 3, validation_tail: float = 0.1,
                  max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
                  device: str = "auto", seed: int = 0) -> None:
@@ -66,6 +74,10 @@ class StructureAwareDetector(TorchDetector):
         _check(recency_halflife >= 0.0, "recency_halflife", f"must be >= 0, got {recency_halflife}")
         _check(isinstance(normalize_errors, bool), "normalize_errors", f"must be true or false, got {normalize_errors!r}")
         _check(error_scale_floor > 0.0, "error_scale_floor", f"must be > 0, got {error_scale_floor}")
+        _check(0 <= int(mask_steps) < int(window) - 2, "mask_steps",
+               f"must be in [0, window - 2), got {mask_steps}")
+        _check(error_scale_source in ("train", "validation"), "error_scale_source",
+               f"must be train or validation, got {error_scale_source!r}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -76,6 +88,7 @@ class StructureAwareDetector(TorchDetector):
                              dilations=dilations, dropout=float(dropout), alpha=float(alpha),
                              rec_loss_weight=float(rec_loss_weight), recency_halflife=float(recency_halflife),
                              normalize_errors=normalize_errors, error_scale_floor=float(error_scale_floor),
+                             mask_steps=int(mask_steps), error_scale_source=error_scale_source,
                              threads=int(threads))
         except StreamprocError:
             raise
@@ -91,6 +104,8 @@ class StructureAwareDetector(TorchDetector):
         self.recency_halflife = float(recency_halflife)
         self.normalize_errors = normalize_errors
         self.error_scale_floor = float(error_scale_floor)
+        self.mask_steps = int(mask_steps)
+        self.error_scale_source = error_scale_source
         self.threads = int(threads)
         self._step_weights: torch.Tensor | None = None
 
@@ -103,7 +118,11 @@ class StructureAwareDetector(TorchDetector):
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
         history, target = windows[:, :-1], windows[:, -1]
-        output = self.module(history)
+        visible = history
+        if self.mask_steps:
+            visible = history.clone()
+            visible[:, -self.mask_steps:] = 0.0
+        output = self.module(visible)
         return (history - output.reconstruction) ** 2, (target - output.prediction) ** 2
 
     def _objective(self, rec: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
@@ -138,7 +157,10 @@ class StructureAwareDetector(TorchDetector):
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
         """Weights over the input steps (sum 1) that average the reconstruction error."""
         if self._step_weights is None or self._step_weights.device != device:
-            if self.recency_halflife > 0:
+            if self.mask_steps:
+                weights = torch.zeros(steps)
+                weights[-self.mask_steps:] = 1.0  # the hidden steps alone: rebuilt, never copied
+            elif self.recency_halflife > 0:
                 age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
                 weights = torch.pow(0.5, age / self.recency_halflife)
             else:
@@ -152,7 +174,9 @@ class StructureAwareDetector(TorchDetector):
         with self._thread_limit():
             report = super()._fit(train, progress, validation)
             if self.normalize_errors:
-                self._calibrate_error_scale(train)
+                held_out = self.error_scale_source == "validation" and validation is not None \
+                    and len(validation) > self.window
+                self._calibrate_error_scale(validation if held_out else train)
         return report
 
     def _calibrate_error_scale(self, train: np.ndarray) -> None:

@@ -8,7 +8,7 @@ config file's path). Passwords are :class:`Secret` objects that never print them
 """
 
 from ._errors import ConfigError
-from ._kafka import SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaSettings
+from ._kafka import MESSAGE_OVERHEAD_BYTES, SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaSettings
 from ._render import to_toml
 from ._resolve import BOOTSTRAP_ENV, CONFIG_ENV, ENV_PREFIX
 from ._secret import Secret
@@ -28,6 +28,7 @@ __all__ = [
     "CONFIG_ENV",
     "ENV_PREFIX",
     "FUSION_POLICIES",
+    "MESSAGE_OVERHEAD_BYTES",
     "SASL_MECHANISMS",
     "SECURITY_PROTOCOLS",
     "SEVERITIES",

@@ -13,6 +13,8 @@ from ._secret import Secret
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER")
 _PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+# Room for a record's framing (batch header, key, headers) around a value of the largest size.
+MESSAGE_OVERHEAD_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class KafkaSettings:
     schema_registry_url: str | None = setting(None, "Schema registry URL; set, messages use the Confluent "
                                                     "wire format.")
     schema_registry_auth: Secret | None = setting(None, "Registry basic auth as USER:PASSWORD.")
+    max_message_bytes: int = setting(
+        1_048_588, "The largest message the cluster accepts (its message.max.bytes; stock Kafka's by default). "
+                   "Workers fetch at least this much per partition, so any message the cluster delivers can be "
+                   "read and, if bad, dead-lettered; producers may send up to it.", min=1024)
     client: dict[str, str | Secret] = setting({}, "Extra librdkafka properties passed to confluent-kafka clients "
                                          "as they are; values of keys naming a password, secret or token "
                                          "are masked.")
@@ -70,7 +76,8 @@ class KafkaSettings:
         ``client`` properties come last, so they can override anything derived here.
         """
         config = {"bootstrap.servers": ",".join(self.bootstrap_servers()),
-                  "security.protocol": self.security_protocol}
+                  "security.protocol": self.security_protocol,
+                  "message.max.bytes": str(self.max_message_bytes + MESSAGE_OVERHEAD_BYTES)}
         if self.sasl:
             config["sasl.mechanism"] = self.mechanism
             if self.sasl_username is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import time
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,9 @@ from streamproc.fusion import DetectorVerdict
 # completed a window, on window, score and alert messages: reading-to-score and reading-to-alert
 # latency can be measured after each hop, by the worker and by downstream consumers alike.
 PRODUCED_AT_HEADER = "streamproc-produced-at"
+# A dead letter keeps at most this much of the message it reports (and its size and SHA-256).
+DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
+DEAD_LETTER_DETAIL_CHARS = 4096
 _SECONDS = struct.Struct(">d")
 
 
@@ -55,10 +59,18 @@ def produced_at_header(seconds: float) -> dict[str, bytes]:
 
 
 def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[str, Any]:
-    """The DeadLetter record of ``message``: the original bytes, where they came from and why."""
-    return {"payload": message.value, "key": message.key, "topic": message.topic,
-            "partition": message.partition, "offset": message.offset, "reason": reason,
-            "detail": detail, "failed_at": int(time.time() * 1000)}
+    """The DeadLetter record of ``message``: the original bytes (at most the first
+    :data:`DEAD_LETTER_PAYLOAD_BYTES` of them, with the size and hash of the whole), where they
+    came from and why. Bounded, so that a dead letter always fits in a message however large the
+    message it reports: a copy of a message near the cluster's size limit would itself exceed it."""
+    value = message.value
+    truncated = value is not None and len(value) > DEAD_LETTER_PAYLOAD_BYTES
+    return {"payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value, "key": message.key,
+            "topic": message.topic, "partition": message.partition, "offset": message.offset, "reason": reason,
+            "detail": detail[:DEAD_LETTER_DETAIL_CHARS], "failed_at": int(time.time() * 1000),
+            "payload_size": None if value is None else len(value),
+            "payload_sha256": None if value is None else hashlib.sha256(value).hexdigest(),
+            "payload_truncated": truncated}
 
 
 def score_record(channel: str, window_end: int, verdict: DetectorVerdict,

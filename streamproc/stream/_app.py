@@ -26,6 +26,7 @@ import asyncio
 import atexit
 import logging
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from typing import Any
 
 import faust
 
-from streamproc.config import Settings
+from streamproc.config import MESSAGE_OVERHEAD_BYTES, Settings
 from streamproc.detection import DetectorRegistry, PluginError
 from streamproc.errors import StreamprocError
 from streamproc.fusion import ChannelFusion
@@ -133,6 +134,10 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
         "datadir": settings.worker.data_dir or _temporary_datadir(),
         # A batch holds up to batch_size windows' worth of readings; the stream buffer must fit one.
         "stream_buffer_maxsize": max(4096, 2 * _readings_per_batch(settings)),
+        # Every message the cluster accepts can be fetched (and so dead-lettered if bad); what a
+        # worker produces is small (dead letters keep a bounded prefix of what they report).
+        "consumer_max_fetch_size": kafka.max_message_bytes + MESSAGE_OVERHEAD_BYTES,
+        "producer_max_request_size": kafka.max_message_bytes + MESSAGE_OVERHEAD_BYTES,
     }
     if options.embedded_broker:
         conf = EMBEDDED_OVERRIDES.faust_settings(conf)
@@ -240,23 +245,39 @@ class PipelineApp:
     # -- batch handlers -------------------------------------------------------------------
 
     async def _guarded(self, handler: Any, events: Sequence[Any]) -> None:
-        """Run a batch handler; if it fails, dead-letter the whole batch and carry on.
+        """Run a batch handler; if it fails, run it again one message at a time, and dead-letter
+        each message that fails alone, then carry on.
 
         Expected bad input never gets here (the stages dead-letter it one message at a time);
-        this is for the unexpected, so that it neither stops the worker nor loses the batch
-        (Faust acknowledges a batch's events even when its handler raises). No state change of
-        a failed batch is kept: states are only stored once the batch's outputs are flushed.
+        this is for the unexpected, so that no message can stop the worker or take the rest of
+        its batch down with it (Faust acknowledges a batch's events even when its handler
+        raises). No state change of a failed attempt is kept: states are only stored once the
+        attempt's outputs are flushed.
         """
         messages = [RawMessage.from_faust(e.message) for e in events]
         async with self._state_lock:
             try:
                 await handler(messages)
-            except Exception as exc:
-                _LOG.exception("a batch of %d messages failed; sending it to the dead-letter topic", len(messages))
+                return
+            except Exception:
                 self._outputs.clear()
-                for message in messages:
-                    self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(exc)))
-                await self._commit_batch([])
+                if len(messages) == 1:
+                    await self._dead_letter_failure(messages[0])
+                    return
+                _LOG.warning("a batch of %d messages failed; retrying them one at a time", len(messages))
+            for message in messages:
+                try:
+                    await handler([message])
+                except Exception:
+                    self._outputs.clear()
+                    await self._dead_letter_failure(message)
+
+    async def _dead_letter_failure(self, message: RawMessage) -> None:
+        _LOG.exception("message %s[%d]@%d failed; sending it to the dead-letter topic", message.topic,
+                       message.partition, message.offset)
+        error = sys.exc_info()[1]
+        self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(error)))
+        await self._commit_batch([])
 
     async def _in_executor(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

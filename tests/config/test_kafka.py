@@ -15,7 +15,8 @@ def kafka(**env):
 def test_plaintext_configs():
     settings = kafka(bootstrap="a:9092, b:9092", client='{"linger.ms": "5"}')
     assert settings.confluent_config() == {"bootstrap.servers": "a:9092,b:9092",
-                                           "security.protocol": "PLAINTEXT", "linger.ms": "5"}
+                                           "security.protocol": "PLAINTEXT", "linger.ms": "5",
+                                           "message.max.bytes": str(1_048_588 + 16 * 1024)}
     assert settings.bootstrap_servers() == ["a:9092", "b:9092"]
     assert settings.faust_credentials() is None
     assert settings.aiokafka_config() == {"bootstrap_servers": ["a:9092", "b:9092"],
@@ -71,3 +72,12 @@ def test_oauthbearer_is_refused_for_clients_that_cannot_take_it_from_configurati
     assert settings.confluent_config()["sasl.mechanism"] == "OAUTHBEARER"
     with pytest.raises(ConfigError, match="kafka.sasl_mechanism: OAUTHBEARER"):
         settings.faust_credentials()
+
+
+def test_one_size_limit_sets_every_client():
+    from streamproc.stream import WorkerOptions, faust_settings
+
+    settings = Settings.load(env={"STREAMPROC_KAFKA__BOOTSTRAP": "a:9092", "STREAMPROC_KAFKA__MAX_MESSAGE_BYTES": "2000000"})
+    assert settings.kafka.confluent_config()["message.max.bytes"] == str(2_000_000 + 16 * 1024)
+    faust = faust_settings(settings, WorkerOptions())
+    assert faust["consumer_max_fetch_size"] == faust["producer_max_request_size"] == 2_000_000 + 16 * 1024
