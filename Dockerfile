@@ -36,7 +36,7 @@ RUN case "$VARIANT" in \
     esac \
     && pip install ${index:+--index-url "$index"} "torch==${TORCH_VERSION}"
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY streamproc ./streamproc
 COPY plugins ./plugins
 COPY schemas ./schemas
