@@ -35,3 +35,15 @@ def test_every_builtin_plugin_has_an_entry_point():
     plugin_dirs = {p.parent.name for p in (ROOT / "plugins").glob("*/__init__.py")}
     assert plugin_dirs == set(entry_points)
     assert all(v == f"streamproc_plugins.{k}" for k, v in entry_points.items())
+
+
+def test_the_offline_shell_runs_without_the_streaming_one():
+    """One pipeline core, two shells: the backtest imports neither the worker nor Faust."""
+    import subprocess
+    import sys
+
+    code = ("import sys, streamproc.replay, streamproc.pipeline; "
+            "bad = sorted(m for m in sys.modules if m == 'faust' or m.startswith(('streamproc.stream', 'faust.'))); "
+            "assert not bad, bad")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
