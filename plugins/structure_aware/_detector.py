@@ -35,6 +35,9 @@ class StructureAwareDetector(TorchDetector):
     say) then counts in units of its own normal error instead of swamping the score, while
     a feature that was easy to model is not amplified beyond the average.
 
+    ``bottleneck_steps > 0`` decodes the last ``bottleneck_steps`` input steps from the
+    attention-pooled context alone (a ``d_model``-number summary of the window) and scores their
+    reconstruction: what the network cannot summarise as normal, it cannot rebuild.
     ``mask_steps > 0`` hides the last ``mask_steps`` input steps from the network (they read as
     the scaled median, 0) and scores their reconstruction alone: the network must rebuild them
     from the steps before, so it cannot copy what it scores (an anomaly copied is an anomaly
@@ -52,7 +55,8 @@ class StructureAwareDetector(TorchDetector):
                  kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
                  dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
                  recency_halflife: float = 5.0, normalize_errors: bool = True,
-                 error_scale_floor: float = 1.0, mask_steps: int = 0, error_scale_source: str = "train",
+                 error_scale_floor: float = 1.0, mask_steps: int = 0, bottleneck_steps: int = 0,
+                 error_scale_source: str = "train",
                  threads: int = 0, epochs: int = 10, batch_size: int = 128,
                  learning_rate: float = 2e-3, patience: int = 3, validation_tail: float = 0.1,
                  max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
@@ -76,6 +80,9 @@ class StructureAwareDetector(TorchDetector):
         _check(error_scale_floor > 0.0, "error_scale_floor", f"must be > 0, got {error_scale_floor}")
         _check(0 <= int(mask_steps) < int(window) - 2, "mask_steps",
                f"must be in [0, window - 2), got {mask_steps}")
+        _check(0 <= int(bottleneck_steps) < int(window), "bottleneck_steps",
+               f"must be in [0, window), got {bottleneck_steps}")
+        _check(not (mask_steps and bottleneck_steps), "bottleneck_steps", "and mask_steps exclude each other")
         _check(error_scale_source in ("train", "validation"), "error_scale_source",
                f"must be train or validation, got {error_scale_source!r}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
@@ -88,7 +95,8 @@ class StructureAwareDetector(TorchDetector):
                              dilations=dilations, dropout=float(dropout), alpha=float(alpha),
                              rec_loss_weight=float(rec_loss_weight), recency_halflife=float(recency_halflife),
                              normalize_errors=normalize_errors, error_scale_floor=float(error_scale_floor),
-                             mask_steps=int(mask_steps), error_scale_source=error_scale_source,
+                             mask_steps=int(mask_steps), bottleneck_steps=int(bottleneck_steps),
+                             error_scale_source=error_scale_source,
                              threads=int(threads))
         except StreamprocError:
             raise
@@ -105,6 +113,7 @@ class StructureAwareDetector(TorchDetector):
         self.normalize_errors = normalize_errors
         self.error_scale_floor = float(error_scale_floor)
         self.mask_steps = int(mask_steps)
+        self.bottleneck_steps = int(bottleneck_steps)
         self.error_scale_source = error_scale_source
         self.threads = int(threads)
         self._step_weights: torch.Tensor | None = None
@@ -113,7 +122,7 @@ class StructureAwareDetector(TorchDetector):
 
     def _build_module(self, n_features: int) -> nn.Module:
         return StructureAwareNetwork(n_features, self.d_model, self.layers, self.kernel_sizes,
-                                     self.dilations, self.dropout)
+                                     self.dilations, self.dropout, self.bottleneck_steps)
 
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
@@ -123,7 +132,8 @@ class StructureAwareDetector(TorchDetector):
             visible = history.clone()
             visible[:, -self.mask_steps:] = 0.0
         output = self.module(visible)
-        return (history - output.reconstruction) ** 2, (target - output.prediction) ** 2
+        rebuilt = history[:, -self.bottleneck_steps:] if self.bottleneck_steps else history
+        return (rebuilt - output.reconstruction) ** 2, (target - output.prediction) ** 2
 
     def _objective(self, rec: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """Per-window training loss ``λ·L_rec + (1-λ)·L_pred``."""

@@ -79,7 +79,8 @@ class StructuralAttention(nn.Module):
 
 class NetworkOutput(NamedTuple):
     reconstruction: torch.Tensor
-    """``[B, T, C]``: the input steps as the network reconstructs them."""
+    """``[B, T, C]``: the input steps as the network reconstructs them (the last
+    ``bottleneck_steps`` of them, from the pooled context, when the network has a bottleneck)."""
     prediction: torch.Tensor
     """``[B, C]``: the step that follows the input."""
     channel_mask: torch.Tensor
@@ -99,8 +100,13 @@ class StructureAwareNetwork(nn.Module):
     """
 
     def __init__(self, n_features: int, d_model: int, layers: int, kernel_sizes: Sequence[int],
-                 dilations: Sequence[int], dropout: float) -> None:
+                 dilations: Sequence[int], dropout: float, bottleneck_steps: int = 0) -> None:
         super().__init__()
+        # With ``bottleneck_steps``, the reconstruction is decoded from the attention-pooled context
+        # alone (``d_model`` numbers for ``bottleneck_steps x n_features`` values): it can only
+        # rebuild what it learned to summarise, never copy a step it reads.
+        self.bottleneck_steps = int(bottleneck_steps)
+        self.decode = nn.Linear(d_model, self.bottleneck_steps * n_features) if bottleneck_steps else None
         self.embed = nn.Conv1d(n_features, d_model, 1)
         self.blocks = nn.ModuleList(MultiScaleBlock(d_model, kernel_sizes, dilations, dropout)
                                     for _ in range(layers))
@@ -120,5 +126,8 @@ class StructureAwareNetwork(nn.Module):
                 states, channel_mask, time_attention = self.attention(states)
         context = torch.einsum("bt,bdt->bd", time_attention, states)
         prediction = self.predict(torch.cat([context, states[:, :, -1]], dim=1))
-        reconstruction = self.reconstruct(states).transpose(1, 2)
+        if self.decode is not None:
+            reconstruction = self.decode(context).view(len(context), self.bottleneck_steps, -1)
+        else:
+            reconstruction = self.reconstruct(states).transpose(1, 2)
         return NetworkOutput(reconstruction, prediction, channel_mask, time_attention)

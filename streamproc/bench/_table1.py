@@ -227,7 +227,7 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
             timed = scores.replay(model, channel.test, channel.train)
             stage = "alerting"
             if backtest is None:
-                backtest = Backtest.of_models(Settings(), store, {name: model.window}, batch_size=settings.batch_size)
+                backtest = Backtest.of_models(Settings(), store, {name: model.window})
             alerts[channel_name] = backtest.judge(channel).counts
         except Exception as exc:  # a plugin's failure is a result of the benchmark, not its end
             failures.append({"channel": channel_name, "stage": stage, "error": f"{type(exc).__name__}: {exc}"})

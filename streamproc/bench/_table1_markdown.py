@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from streamproc.config import Settings
 from streamproc.metrics import markdown_table, metric_cell
 
 from ._machine import machine_line
@@ -37,6 +38,7 @@ ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("composite F1", ("composite_f1",)),
 ]
 PUBLISHED_HEADER = "published PA F1 (quoted)"
+_DEFAULTS = Settings()
 
 
 def _escape(text: str) -> str:
@@ -151,9 +153,10 @@ def render_table1(result: Mapping[str, Any]) -> str:
         "",
         f"## Alerts over {n_channels} channel(s): each detector alone through the worker's pipeline",
         "",
-        "Default configuration: a window every 10 steps, an alert opened after 3 anomalous windows and "
-        "resolved after 5 normal ones. An incident (labelled segment) is caught when an alert is open during "
-        "it; alert precision = alerts that caught one, out of all alerts.",
+        f"Default configuration: a window every {_DEFAULTS.window.stride} steps, an alert opened after "
+        f"{_DEFAULTS.fusion.open_after} anomalous windows and resolved after {_DEFAULTS.fusion.resolve_after} "
+        "normal ones. An incident (labelled segment) is caught when an alert is open during it; alert "
+        "precision = alerts that caught one, out of all alerts.",
         "",
         *_alert_table(ordered),
         "",

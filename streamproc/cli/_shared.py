@@ -66,8 +66,7 @@ def table_options(delimiter: str | None, timestamp_column: str | None, time_form
         delimiter=delimiter, timestamp_column=timestamp_column, time_format=time_format, timezone=timezone,
         value_columns=tuple(comma_list(value_columns)) if value_columns is not None else None,
         label_columns=tuple(comma_list(label_columns)) if label_columns is not None else None,
-        train_rows=train_rows, train_fraction=train_fraction,
-        train_until=parse_time("--train-until", train_until))
+        train_rows=train_rows, train_fraction=train_fraction, train_until=train_until)
 
 
 def parse_time(option: str, text: str | None) -> int | None:

@@ -35,9 +35,10 @@ DELIMITERS = ",;\t|"
 class TableOptions:
     """How to read the files; ``None`` means "detect it" where detection is unambiguous.
 
-    Split (exactly one): ``train_rows`` (the first N rows of each file train, e.g. SKAB's 400),
-    ``train_fraction`` (the first share of each file's rows) or ``train_until`` (rows before
-    that time, epoch ms).
+    Split (exactly one, checked when files are read): ``train_rows`` (the first N rows of each
+    file train, e.g. SKAB's 400), ``train_fraction`` (the first share of each file's rows) or
+    ``train_until`` (rows before that time: epoch ms, or an ISO 8601 time read in ``timezone``
+    when it carries no zone, like the files' own times).
     """
 
     delimiter: str | None = None
@@ -46,16 +47,33 @@ class TableOptions:
     timezone: str = "UTC"
     value_columns: tuple[str, ...] | None = None
     label_columns: tuple[str, ...] | None = None
-    covariates: tuple[str, ...] = ()
     train_rows: int | None = None
     train_fraction: float | None = None
-    train_until: int | None = None
+    train_until: int | str | None = None
 
-    def __post_init__(self) -> None:
+    def check_split(self) -> None:
         splits = [s for s in (self.train_rows, self.train_fraction, self.train_until) if s is not None]
         if len(splits) != 1:
             raise DatasetError("say how to split each file into training and test parts: one of --train-rows N, "
                                "--train-fraction F or --train-until TIME")
+
+    @property
+    def train_until_ms(self) -> int | None:
+        """``train_until`` as epoch ms (a time without a zone is read in ``timezone``)."""
+        if self.train_until is None or isinstance(self.train_until, int):
+            return self.train_until
+        text = self.train_until.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise DatasetError(f"--train-until: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
+        return int(moment.timestamp() * 1000)
+
+    def __post_init__(self) -> None:
         if self.train_rows is not None and self.train_rows < 2:
             raise DatasetError(f"--train-rows must be >= 2, got {self.train_rows}")
         if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
@@ -142,15 +160,11 @@ class TableDataset:
             first = int(np.argmax(flags[:split]))
             raise DatasetError(f"{path}: data row {first + 1} of the training part is labelled anomalous; "
                                f"training data must be normal")
-        covariates = tuple(values.index(c) for c in options.covariates if c in values)
-        missing = [c for c in options.covariates if c not in values]
-        if missing:
-            raise DatasetError(f"{path}: no covariate column(s) {', '.join(missing)}; features: {', '.join(values)}")
         test_labels = flags[split:].copy()
         return ChannelData(name, data[:split].copy(), data[split:].copy(), test_labels,
                            segments_from_labels(test_labels), values,
                            train_timestamps=None if times is None else times[:split],
-                           test_timestamps=None if times is None else times[split:], covariates=covariates)
+                           test_timestamps=None if times is None else times[split:])
 
     def _split(self, path: Path, rows: int, times: np.ndarray | None) -> int:
         options = self.options
@@ -161,7 +175,7 @@ class TableDataset:
         else:
             if times is None:
                 raise DatasetError(f"{path}: --train-until needs a timestamp column")
-            split = int(np.searchsorted(times, options.train_until))
+            split = int(np.searchsorted(times, options.train_until_ms))
         if not 0 < split < rows:
             raise DatasetError(f"{path}: the split leaves {split} training and {rows - split} test rows; "
                                f"both parts must have rows")
@@ -171,8 +185,11 @@ class TableDataset:
 def open_table_dataset(root: Path | str, options: TableOptions) -> TableDataset:
     """The CSV/Parquet files at ``root`` (a file or a folder, searched recursively) as channels."""
     root = Path(root)
+    options.check_split()
     if root.is_file():
-        files = {root.stem: root}
+        if root.suffix.lower() not in SUFFIXES:
+            raise DatasetError(f"{root}: not a .csv or .parquet file")
+        files = {_channel_name(root.parent, root): root}
     elif root.is_dir():
         found = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES),
                        key=_natural)
@@ -203,6 +220,7 @@ def _natural(path: Path) -> list[object]:
 
 
 def _channel_name(root: Path, path: Path) -> str:
+    """``<folder>-<file>`` (``valve1-0``), the same whether the folder or the file was given."""
     relative = path.relative_to(root).with_suffix("")
     name = "-".join((root.name, *relative.parts))
     return "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in name).lstrip("_.-") or "channel"
@@ -259,7 +277,10 @@ def _epoch_ms(path: Path, row: int, column: str, cell: object, time_format: str 
             else:
                 number = float(text)
                 # Epoch seconds or milliseconds, told apart by size (ms since 1973 exceed 1e11).
-                return int(number if abs(number) >= 1e11 else number * 1000)
+                milliseconds = number if abs(number) >= 1e11 else number * 1000
+                if not abs(milliseconds) < 1e16:  # also NaN and infinities
+                    raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: not a time: {cell!r}")
+                return int(milliseconds)
         except ValueError:
             if time_format is not None:
                 raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: {cell!r} does not match "
@@ -271,7 +292,10 @@ def _epoch_ms(path: Path, row: int, column: str, cell: object, time_format: str 
                                    f"(give --time-format)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return int(round(moment.astimezone(timezone.utc).timestamp() * 1000))
+    try:
+        return int(round(moment.astimezone(timezone.utc).timestamp() * 1000))
+    except (OverflowError, ValueError, OSError):
+        raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: time out of range: {cell!r}") from None
 
 
 def open_dataset(root: Path | str, table: TableOptions | None = None):

@@ -18,6 +18,7 @@ PRODUCED_AT_HEADER = "streamproc-produced-at"
 # A dead letter keeps at most this much of the message it reports (and its size and SHA-256).
 DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
 DEAD_LETTER_DETAIL_CHARS = 4096
+DEAD_LETTER_KEY_BYTES = 4096
 _SECONDS = struct.Struct(">d")
 
 
@@ -65,7 +66,9 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[st
     message it reports: a copy of a message near the cluster's size limit would itself exceed it."""
     value = message.value
     truncated = value is not None and len(value) > DEAD_LETTER_PAYLOAD_BYTES
-    return {"payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value, "key": message.key,
+    key = message.key
+    return {"payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value,
+            "key": key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
             "topic": message.topic, "partition": message.partition, "offset": message.offset, "reason": reason,
             "detail": detail[:DEAD_LETTER_DETAIL_CHARS], "failed_at": int(time.time() * 1000),
             "payload_size": None if value is None else len(value),

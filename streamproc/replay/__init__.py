@@ -1,7 +1,7 @@
 """The offline backtest: recorded streams through the pipeline a worker runs, then alerts, scores,
 alert- and point-level metrics, a report and plots."""
 
-from ._alerts import ChannelAlert, channel_alerts, read_alerts, write_alerts
+from ._alerts import ChannelAlert, channel_alerts, write_alerts
 from ._backtest import Backtest, BacktestAlerts, ChannelBacktest
 from ._errors import ReplayError
 from ._plots import plot_channel
@@ -17,7 +17,6 @@ __all__ = [
     "ChannelAlert",
     "ChannelBacktest",
     "channel_alerts",
-    "read_alerts",
     "write_alerts",
     "METRICS_FILE",
     "REPORT_FILE",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -17,12 +16,18 @@ from streamproc.metrics import AlertSpan
 
 @dataclass(frozen=True)
 class ChannelAlert:
-    """One alert of a channel, from OPEN to RESOLVED (``resolved`` False: still open at the end)."""
+    """One alert of a channel, from OPEN to RESOLVED (``resolved`` False: still open at the end).
+
+    ``announced_score`` is the highest fused score its OPEN and UPDATE events carried (an UPDATE
+    is only sent when the severity rises, so a higher score within the same band is not seen
+    here); ``top_features`` are those of its most anomalous window once it resolved (the RESOLVED
+    event repeats them), else of its last announcement.
+    """
 
     alert_id: str
     span: AlertSpan
     severity: str
-    peak_score: float
+    announced_score: float
     resolved: bool
     top_features: tuple[str, ...]
 
@@ -30,8 +35,8 @@ class ChannelAlert:
 def channel_alerts(events: Iterable[AlertEvent], timestamps_ms: np.ndarray) -> list[ChannelAlert]:
     """The alerts ``events`` describe, on the steps of ``timestamps_ms`` (the channel's test stream).
 
-    The highest severity and fused score any event of an alert reported are kept; an alert
-    still open after the last event runs to the last step.
+    The highest severity any event of an alert reported is kept; an alert still open after
+    the last event runs to the last step.
     """
     timestamps_ms = np.asarray(timestamps_ms)
     last = len(timestamps_ms) - 1
@@ -51,12 +56,12 @@ def channel_alerts(events: Iterable[AlertEvent], timestamps_ms: np.ndarray) -> l
             continue
         if SEVERITIES.index(event.severity) > SEVERITIES.index(alert["severity"]):
             alert["severity"] = event.severity
-        if event.fused_score > alert["peak"] and event.state == "UPDATE":
-            alert["peak"], alert["top"] = event.fused_score, _names(event)
+        if event.state == "UPDATE":
+            alert["peak"], alert["top"] = max(alert["peak"], event.fused_score), _names(event)
         if event.state == "RESOLVED":
             del opened[event.alert_id]
             alerts.append(ChannelAlert(event.alert_id, AlertSpan(alert["at"], step(event.resolved_at)),
-                                       alert["severity"], alert["peak"], True, alert["top"]))
+                                       alert["severity"], alert["peak"], True, _names(event)))
     for alert_id, alert in opened.items():
         alerts.append(ChannelAlert(alert_id, AlertSpan(alert["at"], last), alert["severity"], alert["peak"], False,
                                    alert["top"]))
@@ -71,7 +76,3 @@ def write_alerts(stream: TextIO, events: Sequence[AlertEvent]) -> None:
     """One Alert record (the Avro contract's fields) per line."""
     for event in events:
         stream.write(json.dumps(event.to_record(), separators=(",", ":")) + "\n")
-
-
-def read_alerts(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

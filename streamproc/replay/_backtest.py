@@ -31,10 +31,12 @@ RECORDED = "recorded"
 @dataclass
 class ChannelBacktest:
     """What the pipeline did with one channel's recording: the alert events it emitted, in
-    order, the windows scored, and readings by outcome (``accepted``, a rejection reason, ...)."""
+    order, the windows scored (and ``unscored``: a detector failed on them), readings by outcome
+    (``accepted``, ``rejected``, ...) and why anything was rejected or not scored."""
 
     events: list[AlertEvent] = field(default_factory=list)
     windows: int = 0
+    unscored: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
@@ -53,6 +55,11 @@ class BacktestAlerts:
     def rejected(self) -> int:
         return sum(n for outcome, n in self.result.outcomes.items() if outcome not in ("accepted", "replayed"))
 
+    @property
+    def failures(self) -> list[str]:
+        """Why readings were rejected or windows not scored, test steps counted from 0."""
+        return self.result.failures
+
 
 class Backtest:
     """One pipeline (``detectors`` fused as ``settings`` say) run offline, channel by channel.
@@ -68,8 +75,7 @@ class Backtest:
         self.batch_readings = settings.worker.batch_size * settings.window.stride
 
     @classmethod
-    def of_models(cls, config: Settings, store: ModelStore, windows: Mapping[str, int], *,
-                  batch_size: int | None = None) -> Backtest:
+    def of_models(cls, config: Settings, store: ModelStore, windows: Mapping[str, int]) -> Backtest:
         """The pipeline a worker configured like ``config`` runs for the detectors of ``windows``
         (detector -> its models' window), with that window size: a worker scores one window
         size, so detectors fused must share it. Alone, a detector's own normalised score
@@ -82,9 +88,8 @@ class Backtest:
         fusion = config.fusion
         if len(detectors) == 1:
             fusion = dataclasses.replace(fusion, policy="max", k=1)
-        worker = config.worker if batch_size is None else dataclasses.replace(config.worker, batch_size=batch_size)
         config = dataclasses.replace(config, window=dataclasses.replace(config.window, size=windows[detectors[0]]),
-                                     fusion=fusion, worker=worker)
+                                     fusion=fusion)
         return cls(config, store, detectors)
 
     def judge(self, channel: ChannelData, *, early_warning: int = 0, start_ms: int = DEFAULT_START_MS,
@@ -121,14 +126,17 @@ class Backtest:
             window_states = StateBuffer(window_store, ChannelWindow)
             ingested = self.pipeline.ingest.apply(DecodedBatch(samples), window_states)
             result.outcomes.update(ingested.outcomes)
-            for message, record in ingested.dead_letters:
-                result.failures.append(f"step {message.offset}: {record['reason']}: {record['detail']}")
+            for message, letter in ingested.dead_letters:
+                step = message.offset - recording.warmup
+                result.failures.append(f"test step {step}: {letter['reason']}: {letter['detail']}")
             scored = score_windows(catalog, [window for window, _ in ingested.windows])
             fusion_states = StateBuffer(fusion_store, ChannelFusion)
             for outcome in self.pipeline.fusion.fuse_scored(ingested.windows, scored, fusion_states):
                 result.windows += bool(outcome.verdicts)
                 if outcome.failure is not None:
-                    result.failures.append(outcome.failure)
+                    step = outcome.message.offset - recording.warmup
+                    result.failures.append(f"test step {step}: window not scored: {outcome.failure}")
+                    result.unscored += 1
                 result.events.extend(outcome.events)
             # The worker stores changed states once the batch's outputs are out; so does this.
             window_states.commit()

@@ -39,8 +39,10 @@ def plot_channel(path: Path, *, title: str, signal: np.ndarray, feature_name: st
         x = np.arange(n)
         xlabel = "test step"
 
-    def span(start: int, stop: int) -> tuple[object, object]:
-        return x[start], x[min(stop, n - 1)]
+    def span(start: int, last: int) -> tuple[object, object]:
+        """From step ``start`` to the end of step ``last`` (so a one-step span has a width)."""
+        end = x[last + 1] if last + 1 < n else x[-1] + (x[-1] - x[-2] if n > 1 else 1)
+        return x[start], end
 
     labelled = runs(labels)
     panels = [3, 3, 1] if replayed is not None else [3, 1]

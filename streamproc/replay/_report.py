@@ -52,9 +52,9 @@ def _alert_table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[
 
 def _alert_list(alerts: list[Mapping[str, Any]]) -> list[str]:
     rows = [[str(a["opened"]), str(a["closed"]) + ("" if a["resolved"] else " (open at the end)"), a["severity"],
-             f"{a['peak_score']:.3g}", ", ".join(a["top_features"][:3]),
+             f"{a['announced_score']:.3g}", ", ".join(a["top_features"][:3]),
              ", ".join(f"{s}-{e}" for s, e in a["caught"]) or "**false alert**"] for a in alerts]
-    return markdown_table(["opened (step)", "resolved (step)", "severity", "peak fused score", "top features",
+    return markdown_table(["opened (step)", "resolved (step)", "severity", "fused score announced", "top features",
                            "incident caught"], rows, text_columns=6)
 
 
@@ -78,7 +78,9 @@ def _alert_sections(metrics: Mapping[str, Any]) -> list[str]:
         "opening (0 for an early warning); alert-time precision is the share of the steps alerts were open "
         "that are labelled (an alert left open for hours after a short incident still counts as one true alert, "
         "but not here); composite F1 = that precision with incidents caught (Garg et al. 2021). Alerts: "
-        f"`{pipeline['alerts_file']}`; readings the pipeline rejected: {pipeline['readings_rejected']}.",
+        f"`{pipeline['alerts_file']}`; readings the pipeline rejected: {pipeline['readings_rejected']}; windows a "
+        f"detector failed on: {pipeline['windows_not_scored']}. Alerts use each model's stored threshold, as a "
+        "worker does: --adaptation and --risk change the point level only.",
         "",
         *_alert_table("pipeline", rows),
     ]

@@ -121,6 +121,7 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
     alerts: dict[str, dict[str, AlertCounts]] = {name: {} for name in pipelines}
     alert_lists: dict[str, dict[str, list[ChannelAlert]]] = {name: {} for name in pipelines}
     rejected: dict[str, int] = {name: 0 for name in pipelines}
+    unscored: dict[str, int] = {name: 0 for name in pipelines}
     backtests: dict[str, Backtest] = {}
     dataset_labels: dict[str, Any] = {}
     foreign: list[str] = []
@@ -153,14 +154,23 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
             for pipeline, members in pipelines.items():
                 backtest = backtests.get(pipeline)
                 if backtest is None:
-                    backtest = backtests[pipeline] = Backtest.of_models(
-                        config, store, {d: loaded[d].window for d in members}, batch_size=settings.batch_size)
+                    windows = {d: loaded[d].window for d in members}
+                    backtest = backtests[pipeline] = Backtest.of_models(config, store, windows)
+                    if pipeline == PIPELINE or len(pipelines) == 1:
+                        size = backtest.settings.window.size
+                        if size != config.window.size:
+                            log(f"warning: window.size is {config.window.size} but the models use windows of "
+                                f"{size}: a worker with this configuration would refuse them; the backtest "
+                                f"uses {size} (set window.size = {size} for the worker)")
                     alert_files[pipeline] = _alert_file(out, pipeline, pipelines)
                 judged = backtest.judge(channel, early_warning=settings.early_warning, start_ms=settings.start_ms,
                                         step_ms=settings.step_ms)
                 write_alerts(alert_files[pipeline], judged.result.events)
                 alert_lists[pipeline][name] = judged.alerts
                 rejected[pipeline] += judged.rejected
+                unscored[pipeline] += judged.result.unscored
+                for failure in judged.failures[:3]:
+                    log(f"{pipeline} on {name}: {failure}")
                 alerts[pipeline][name] = judged.counts
             baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
                                        settings.random_seed)
@@ -197,6 +207,10 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
             "window": backtest.settings.window.size, "stride": backtest.settings.window.stride,
             "fusion": _fusion_json(backtest.settings),
             "readings_rejected": rejected[pipeline],
+            "windows_not_scored": unscored[pipeline],
+            # A worker scores against each model's stored threshold; --adaptation/--risk change the
+            # point level only.
+            "thresholds": "as stored in each model",
             "alerts_file": str(Path(alert_files[pipeline].name).relative_to(out)),
             "channels": {name: counts.to_json() for name, counts in per_channel.items()},
             "micro": total_alert_counts(per_channel.values()).to_json(),
@@ -263,7 +277,7 @@ def _describe(detectors: Sequence[str], config: Settings) -> str:
 def _alert_json(alert: ChannelAlert, caught: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """An alert as the report lists it: test steps, severity, features, the incidents it caught."""
     return {"alert_id": alert.alert_id, "opened": alert.span.opened, "closed": alert.span.closed,
-            "resolved": alert.resolved, "severity": alert.severity, "peak_score": alert.peak_score,
+            "resolved": alert.resolved, "severity": alert.severity, "announced_score": alert.announced_score,
             "top_features": list(alert.top_features), "caught": [list(c) for c in caught]}
 
 
@@ -273,6 +287,8 @@ def _check_detectors(detectors: Sequence[str], store: ModelStore, settings: Repl
         raise ReplayError("no detectors given")
     if settings.random_name in names:
         raise ReplayError(f"{settings.random_name!r} is the built-in sanity baseline, always included")
+    if PIPELINE in names:
+        raise ReplayError(f"{PIPELINE!r} names the fused pipeline in the results; rename that detector")
     duplicates = sorted({d for d in names if names.count(d) > 1})
     if duplicates:
         raise ReplayError(f"detector(s) listed twice: {', '.join(duplicates)}")

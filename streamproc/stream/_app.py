@@ -177,7 +177,10 @@ class PipelineApp:
         self.app = faust.App(options.group(), **faust_settings(settings, options))
         self.window_table: Any = None
         self.fusion_table: Any = None
-        self._outputs: list[Any] = []  # delivery futures of the current batch's output messages
+        # The current batch's output messages and counter increments, sent and counted when it
+        # commits: an attempt that fails before then leaves nothing behind (see ``_guarded``).
+        self._outputs: list[tuple[Any, bytes | None, bytes, dict[str, bytes] | None]] = []
+        self._counts: list[Any] = []
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -260,7 +263,7 @@ class PipelineApp:
                 await handler(messages)
                 return
             except Exception:
-                self._outputs.clear()
+                self._discard_batch()
                 if len(messages) == 1:
                     await self._dead_letter_failure(messages[0])
                     return
@@ -269,8 +272,12 @@ class PipelineApp:
                 try:
                     await handler([message])
                 except Exception:
-                    self._outputs.clear()
+                    self._discard_batch()
                     await self._dead_letter_failure(message)
+
+    def _discard_batch(self) -> None:
+        self._outputs.clear()
+        self._counts.clear()
 
     async def _dead_letter_failure(self, message: RawMessage) -> None:
         _LOG.exception("message %s[%d]@%d failed; sending it to the dead-letter topic", message.topic,
@@ -291,7 +298,7 @@ class PipelineApp:
         states = StateBuffer(self.window_table.data, ChannelWindow)
         result = self.ingest.apply(decoded, states)
         for outcome, count in result.outcomes.items():
-            self.metrics.readings.labels(outcome).inc(count)
+            self._counts.append((self.metrics.readings.labels(outcome), count))
         for message, record in result.dead_letters:
             self._send_dead_letter(message, record)
         return result, states
@@ -325,8 +332,8 @@ class PipelineApp:
     async def _run_window(self, messages: Sequence[RawMessage]) -> None:
         result, window_states = await self._ingest(messages)
         for window, _ in result.windows:
-            self._outputs.append(self.windows_topic.send_soon(key=window.channel.encode(), value=window.to_bytes(),
-                                                              headers=produced_at_header(window.produced_at)))
+            self._outputs.append((self.windows_topic, window.channel.encode(), window.to_bytes(),
+                                  produced_at_header(window.produced_at)))
         await self._commit_batch([], (self.window_table, window_states))
 
     async def _run_detect(self, messages: Sequence[RawMessage]) -> None:
@@ -440,21 +447,18 @@ class PipelineApp:
     def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any,
                     produced_at: float) -> None:
         value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
-        self._outputs.append(self.scores_topic.send_soon(key=channel.encode(), value=value,
-                                                         headers=produced_at_header(produced_at)))
+        self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
 
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
         for event in events:
-            self._outputs.append(self.alerts_topic.send_soon(key=event.channel.encode(),
-                                                             value=self.codec.encode("Alert", event.to_record()),
-                                                             headers=produced_at_header(event.produced_at)))
-            self.metrics.alerts.labels(event.state).inc()
+            self._outputs.append((self.alerts_topic, event.channel.encode(),
+                                  self.codec.encode("Alert", event.to_record()), produced_at_header(event.produced_at)))
+            self._counts.append((self.metrics.alerts.labels(event.state), 1))
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
     def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
-        self._outputs.append(self.dead_letter_topic.send_soon(key=message.key,
-                                                              value=self.codec.encode("DeadLetter", record)))
-        self.metrics.dead_letters.labels(record["reason"]).inc()
+        self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))
+        self._counts.append((self.metrics.dead_letters.labels(record["reason"]), 1))
 
     async def _commit_batch(self, latencies: Sequence[tuple[Any, float]],
                             *changes: tuple[Any, StateBuffer]) -> None:
@@ -468,8 +472,12 @@ class PipelineApp:
         which in a batch is only the last one).
         """
         outputs, self._outputs = self._outputs, []
+        counts, self._counts = self._counts, []
         if outputs:
-            await asyncio.gather(*outputs)
+            await asyncio.gather(*(topic.send_soon(key=key, value=value, headers=headers)
+                                   for topic, key, value, headers in outputs))
+        for counter, amount in counts:
+            counter.inc(amount)
         now = time.time()
         for histogram, produced_at in latencies:
             if produced_at > 0:

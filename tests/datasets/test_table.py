@@ -51,10 +51,18 @@ def test_a_folder_of_skab_like_files_is_detected_and_split(tmp_path):
 def test_split_by_fraction_or_time_and_numeric_epochs(tmp_path):
     rows = [[1_600_000_000 + i, i, i * 2, 0, 0] for i in range(50)]
     path = write_csv(tmp_path / "plant.csv", rows, header="timestamp,a,b,label,changepoint", sep=",")
-    by_fraction = open_table_dataset(path, TableOptions(train_fraction=0.6)).channel("plant")
+    name = f"{tmp_path.name}-plant"  # a file is named as it would be inside its folder
+    by_fraction = open_table_dataset(path, TableOptions(train_fraction=0.6)).channel(name)
     assert by_fraction.train.shape == (30, 2) and by_fraction.test_timestamps[0] == 1_600_000_030_000
-    by_time = open_table_dataset(path, TableOptions(train_until=1_600_000_010_000)).channel("plant")
+    by_time = open_table_dataset(path, TableOptions(train_until=1_600_000_010_000)).channel(name)
     assert len(by_time.train) == 10
+    assert open_dataset(tmp_path, TableOptions(train_rows=5)).channels == [name]
+
+
+def test_train_until_is_read_in_the_files_time_zone(tmp_path):
+    write_csv(tmp_path / "v" / "0.csv", skab_like())  # local times from 2020-03-09 10:14:34
+    options = TableOptions(train_until="2020-03-09 10:14:44", timezone="Europe/Moscow")
+    assert len(open_dataset(tmp_path / "v", options).channel("v-0").train) == 10
 
 
 def test_parquet_files_read_like_csv(tmp_path):
@@ -77,6 +85,8 @@ def test_parquet_files_read_like_csv(tmp_path):
     ([["2020-03-09 10:00:0" + str(i), 1, 1, int(i == 0), 0] for i in range(4)], {"train_rows": 2},
      "data row 1 of the training part is labelled anomalous"),
     ([["yesterday", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'yesterday'"),
+    ([["inf", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'inf'"),
+    ([["1e30", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: '1e30'"),
     ([["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)], {"train_rows": 4}, "both parts must have rows"),
     ([["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)], {"train_rows": 2, "label_columns": ("oops",)},
      "no column 'oops'"),
@@ -84,10 +94,17 @@ def test_parquet_files_read_like_csv(tmp_path):
 def test_bad_files_are_one_line_errors_naming_file_row_and_column(tmp_path, rows, options, message):
     path = write_csv(tmp_path / "x.csv", rows or skab_like())
     with pytest.raises(DatasetError) as error:
-        open_table_dataset(path, TableOptions(**options)).channel("x")
+        dataset = open_table_dataset(path, TableOptions(**options))
+        dataset.channel(dataset.channels[0])
     assert message in str(error.value) and "\n" not in str(error.value)
     if rows is not None:
         assert str(path) in str(error.value)
+
+
+def test_a_file_of_another_kind_is_named_as_such(tmp_path):
+    (tmp_path / "x.tsv").write_text("a\tb\n1\t2\n")
+    with pytest.raises(DatasetError, match="not a .csv or .parquet file"):
+        open_dataset(tmp_path / "x.tsv", TableOptions(train_rows=2))
 
 
 def test_a_folder_without_data_files_or_labels_file(tmp_path):

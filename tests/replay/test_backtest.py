@@ -74,7 +74,7 @@ def test_unusable_readings_are_counted_and_explained(stream_models):
     recording = Recording("clean0", values, 1000 * np.arange(len(values)), 0, channel.feature_names)
     result = Backtest(settings, stream_models.store, ["pca"]).run(recording)
     assert result.outcomes == {"rejected": 1, "accepted": len(values) - 1}
-    assert result.failures[0].startswith("step 50: non-finite: values at positions [1]")
+    assert result.failures[0].startswith("test step 50: non-finite: values at positions [1]")
 
 
 def test_a_channel_without_model_is_an_error(stream_models):

@@ -68,3 +68,41 @@ def test_roles_declare_their_agents_tables_and_topics(settings, role, agents, ta
     assert ("streamproc-windows" in topics) is internal
     assert topics[settings.topics.readings] == settings.topics.partitions
     assert pipeline.catalog.detectors == ["pca"]
+
+
+class CommitRecorder(PipelineApp):
+    """The worker's app with its commit step recording what a batch would publish (no broker)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.published: list[tuple[str, bytes]] = []
+
+    async def _commit_batch(self, latencies, *changes) -> None:
+        self.published += [(topic.get_topic_name(), value) for topic, _, value, _ in self._outputs]
+        self._outputs, self._counts = [], []
+
+
+def test_a_failing_message_is_dead_lettered_alone_and_failed_attempts_publish_nothing(settings):
+    import asyncio
+    from types import SimpleNamespace
+
+    from streamproc.serde import Codec
+
+    app = CommitRecorder(settings, WorkerOptions(web_enabled=False))
+
+    async def handler(messages) -> None:
+        for message in messages:
+            app._outputs.append((app.scores_topic, message.key, b"score of " + message.value, None))
+        if any(message.value == b"poison" for message in messages):
+            raise RuntimeError("a plugin bug")
+        await app._commit_batch([])
+
+    events = [SimpleNamespace(message=SimpleNamespace(key=b"c", value=value, topic="readings", partition=0,
+                                                      offset=offset, timestamp=0.0, headers=None))
+              for offset, value in enumerate([b"a", b"poison", b"c"])]
+    asyncio.run(app._guarded(handler, events))
+    scores = [value for topic, value in app.published if topic == settings.topics.scores]
+    assert scores == [b"score of a", b"score of c"], "the failed batch's outputs were published"
+    letters = [Codec().decode(value).record for topic, value in app.published if topic == settings.topics.dead_letter]
+    assert [(d["offset"], d["reason"], d["payload"]) for d in letters] == [(1, "processing-error", b"poison")]
+    assert "a plugin bug" in letters[0]["detail"]
