@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from streamproc.config import Settings
-from streamproc.metrics import markdown_table, metric_cell
+from streamproc.metrics import ALERT_COLUMNS, markdown_table, metric_cell
 
 from ._machine import machine_line
 from ._published import PublishedFigure
@@ -24,18 +24,6 @@ METRIC_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("VUS-PR", ("vus_pr",)),
     ("best PW F1 (oracle)", ("oracle_best_f1", "f1")),
     ("best PA F1 (oracle)", ("oracle_best_f1_point_adjusted", "f1")),
-]
-# Alert level: each detector alone through the worker's pipeline (default configuration).
-ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
-    ("incidents caught", ("incidents_caught",)),
-    ("of", ("incidents",)),
-    ("alerts", ("alerts",)),
-    ("alert precision", ("precision",)),
-    ("alert F1", ("f1",)),
-    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
-    ("delay median (steps)", ("delay_steps", "median")),
-    ("alert-time precision", ("covered_precision",)),
-    ("composite F1", ("composite_f1",)),
 ]
 PUBLISHED_HEADER = "published PA F1 (quoted)"
 _DEFAULTS = Settings()

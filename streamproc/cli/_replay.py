@@ -5,12 +5,12 @@ from pathlib import Path
 import typer
 
 from streamproc.config import Settings
-from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS
+from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, parse_time
 from streamproc.errors import StreamprocError
 from streamproc.metrics import DEFAULT_MAX_BUFFER
 from streamproc.replay import REPORT_FILE, ReplaySettings, replay as run_replay
 
-from ._shared import comma_list, headline_line, parse_settings, parse_time, with_table_options
+from ._shared import comma_list, headline_line, parse_settings, with_table_options
 
 
 @with_table_options
@@ -65,7 +65,7 @@ def replay(
     if models is not None:
         overrides["detectors.models_dir"] = str(models)
     settings = Settings.load(config, overrides=overrides)
-    start_ms = parse_time("--start-time", start_time)
+    start_ms = None if start_time is None else parse_time("--start-time", start_time)
     if to_kafka:
         from streamproc.stream import replay_to_kafka
 

@@ -69,23 +69,6 @@ def table_options(delimiter: str | None, timestamp_column: str | None, time_form
         train_rows=train_rows, train_fraction=train_fraction, train_until=train_until)
 
 
-def parse_time(option: str, text: str | None) -> int | None:
-    """An ISO 8601 time (UTC unless it says otherwise) or epoch milliseconds, as epoch ms."""
-    from datetime import datetime, timezone
-
-    if text is None:
-        return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise StreamprocError(f"{option}: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
-
 def _table_parameters() -> list[inspect.Parameter]:
     import typer
 

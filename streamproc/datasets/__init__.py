@@ -1,11 +1,10 @@
 """Data sets: the telemanom layout (SMAP, MSL), tabular recordings, and a synthetic generator."""
 
 from ._errors import DatasetError
-from ._table import TableDataset, TableOptions, open_dataset, open_table_dataset
+from ._table import TableDataset, TableOptions, open_dataset, open_table_dataset, parse_time
 from ._recording import DEFAULT_START_MS, DEFAULT_STEP_MS, Recording, record
 from ._fetch import FETCH_RECORD, ChecksumError, FetchedFile, FetchResult, fetch_telemanom, telemanom_sources
 from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
-from ._tabular import TabularDataset, load_tabular
 from ._telemanom import (
     ChannelData,
     ChannelLabels,
@@ -29,6 +28,7 @@ __all__ = [
     "TableOptions",
     "open_dataset",
     "open_table_dataset",
+    "parse_time",
     "DEFAULT_START_MS",
     "DEFAULT_STEP_MS",
     "Recording",
@@ -46,13 +46,11 @@ __all__ = [
     "Segment",
     "SyntheticConfig",
     "SyntheticData",
-    "TabularDataset",
     "TelemanomDataset",
     "fetch_telemanom",
     "generate_synthetic",
     "generate_synthetic_channels",
     "labels_from_segments",
-    "load_tabular",
     "load_telemanom",
     "merge_segments",
     "read_label_rows",

@@ -11,6 +11,7 @@ training and test parts is always stated, never guessed.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ import numpy as np
 
 from ._errors import DatasetError
 from ._segments import segments_from_labels
-from ._tabular import _flag, _number, _read_parquet
 from ._telemanom import ChannelData
 
 SUFFIXES = (".csv", ".parquet", ".pq")
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "date", "ts")
 LABEL_NAMES = ("anomaly", "label", "labels", "is_anomaly", "anomalous", "attack", "changepoint", "fault")
 DELIMITERS = ",;\t|"
+_TRUE = {"1", "true", "yes", "y", "t", "1.0"}
+_FALSE = {"0", "false", "no", "n", "f", "0.0", ""}
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,7 @@ class TableOptions:
         """``train_until`` as epoch ms (a time without a zone is read in ``timezone``)."""
         if self.train_until is None or isinstance(self.train_until, int):
             return self.train_until
-        text = self.train_until.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise DatasetError(f"--train-until: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(self.timezone))
-        return int(moment.timestamp() * 1000)
+        return parse_time("--train-until", self.train_until, self.timezone)
 
     def __post_init__(self) -> None:
         if self.train_rows is not None and self.train_rows < 2:
@@ -84,6 +77,21 @@ class TableOptions:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise DatasetError(f"--timezone: unknown time zone {self.timezone!r}") from None
+
+
+def parse_time(option: str, text: str, zone: str = "UTC") -> int:
+    """An ISO 8601 time (in ``zone`` when it names none) or epoch milliseconds, as epoch ms;
+    ``option`` names the flag in the error."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise DatasetError(f"{option}: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -312,3 +320,43 @@ def open_dataset(root: Path | str, table: TableOptions | None = None):
         raise DatasetError(f"{root}: not a telemanom directory (no labeled_anomalies.csv); for CSV or Parquet files "
                            f"say how to split them: --train-rows N, --train-fraction F or --train-until TIME")
     return open_table_dataset(root, table)
+
+
+def _read_parquet(path: Path) -> tuple[list[str], dict[str, list[object]]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow); "
+                           f"or convert the file to CSV") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises its own hierarchy (ArrowInvalid, OSError, ...)
+        raise DatasetError(f"{path}: cannot read Parquet ({exc})") from None
+    return list(table.column_names), table.to_pydict()
+
+
+def _number(path: Path, row: int, column: str, cell: object) -> float:
+    if cell is None or (isinstance(cell, str) and cell.strip() == ""):
+        return math.nan
+    if isinstance(cell, (bool, int, float)):
+        return float(cell)
+    try:
+        return float(str(cell))
+    except ValueError:
+        pass
+    raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: not a number: {cell!r}")
+
+
+def _flag(path: Path, row: int, column: str, cell: object) -> bool:
+    if isinstance(cell, (bool, int, float)) and not (isinstance(cell, float) and math.isnan(cell)):
+        if cell in (0, 1):
+            return bool(cell)
+    elif cell is None:
+        return False
+    else:
+        text = str(cell).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: label must be 0/1 or true/false, got {cell!r}")

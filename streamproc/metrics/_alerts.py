@@ -29,6 +29,22 @@ import numpy as np
 from ._segments import runs
 
 SECONDS_PER_DAY = 86_400.0
+# How reports show alert-level metrics: (header, path into AlertCounts.to_json()).
+ALERT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("incidents caught", ("incidents_caught",)),
+    ("of", ("incidents",)),
+    ("alert recall", ("recall",)),
+    ("alerts", ("alerts",)),
+    ("false alerts", ("false_alerts",)),
+    ("alert precision", ("precision",)),
+    ("alert F1", ("f1",)),
+    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
+    ("false / day", ("false_alerts_per_day",)),
+    ("delay median (steps)", ("delay_steps", "median")),
+    ("delay p90 (steps)", ("delay_steps", "p90")),
+    ("alert-time precision", ("covered_precision",)),
+    ("composite F1", ("composite_f1",)),
+)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streamproc.metrics import markdown_table, metric_cell
+from streamproc.metrics import ALERT_COLUMNS, markdown_table, metric_cell
 
 # (header, path into a metrics dict); oracle columns say so in their header.
 COLUMNS: list[tuple[str, tuple[str, ...]]] = [
@@ -27,22 +27,6 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-# The alert-level columns: what operators received.
-ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
-    ("incidents caught", ("incidents_caught",)),
-    ("of", ("incidents",)),
-    ("alert recall", ("recall",)),
-    ("alerts", ("alerts",)),
-    ("false alerts", ("false_alerts",)),
-    ("alert precision", ("precision",)),
-    ("alert F1", ("f1",)),
-    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
-    ("false / day", ("false_alerts_per_day",)),
-    ("delay median (steps)", ("delay_steps", "median")),
-    ("delay p90 (steps)", ("delay_steps", "p90")),
-    ("alert-time precision", ("covered_precision",)),
-    ("composite F1", ("composite_f1",)),
-]
 
 
 def _alert_table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:

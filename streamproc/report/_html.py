@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from streamproc import __version__
+from streamproc.metrics import ALERT_COLUMNS
 
 from . import _guides
 from ._errors import ReportError
@@ -34,22 +35,6 @@ REPLAY_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     ("best F1 PA (oracle)", ("oracle_best_f1_point_adjusted", "f1"), True),
 ]
 
-# Alert-level columns: (header, path into an alert-metrics dict).
-ALERT_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
-    ("incidents caught", ("incidents_caught",)),
-    ("incidents", ("incidents",)),
-    ("alert recall", ("recall",)),
-    ("alerts", ("alerts",)),
-    ("false alerts", ("false_alerts",)),
-    ("alert precision", ("precision",)),
-    ("alert F1", ("f1",)),
-    ("false / 10k steps", ("false_alerts_per_10k_steps",)),
-    ("false / day", ("false_alerts_per_day",)),
-    ("delay median (steps)", ("delay_steps", "median")),
-    ("delay p90 (steps)", ("delay_steps", "p90")),
-    ("alert-time precision", ("covered_precision",)),
-    ("composite F1", ("composite_f1",)),
-]
 
 # Table 1 metrics in display order; keys not listed here follow, in the order the file gives them.
 TABLE1_LABELS = {
