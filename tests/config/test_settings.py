@@ -16,7 +16,7 @@ def test_defaults():
     assert settings.topics.dead_letter == "readings.dlq"
     assert (settings.window.size, settings.window.stride) == (100, 10)
     assert settings.detectors.enabled == ["pca"]
-    assert settings.fusion.policy == "mean" and settings.fusion.open_after == 3
+    assert settings.fusion.policy == "mean" and settings.fusion.open_after == 4 and settings.fusion.resolve_after == 20
     assert settings.worker.web_port == 6066
     assert settings.uses_embedded_broker
 

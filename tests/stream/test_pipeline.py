@@ -107,12 +107,17 @@ def test_alerts_for_planted_anomalies_and_none_on_a_clean_stream(single_run, str
         channel = stream_models.channels[name]
         alerts = alert_keys(single_run, name)
         assert alerts == stream_models.offline_alerts(channel)
-        opened = [(updated - stream_models.start_ms) // stream_models.step_ms
-                  for _, state, updated in alerts if state == "OPEN"]
+        # Each alert as test steps, from its opening to its resolution (or the stream's end).
+        spans = {}
+        for alert, state, updated in alerts:
+            at = (updated - stream_models.start_ms) // stream_models.step_ms
+            spans[alert] = (spans.get(alert, (at, STEPS))[0], at if state == "RESOLVED" else STEPS)
+        assert spans, f"{name}: no alert"
         for start, end in channel.events:
-            # An alert opens within the planted span or the windows still holding it.
-            assert any(start <= step <= end + stream_models.window + 3 * stream_models.stride for step in opened), \
-                f"{name}: planted anomaly at {start}-{end} missed (alerts opened at {opened})"
+            # An alert is open during the planted span or the windows still holding it.
+            last = end + stream_models.window + 3 * stream_models.stride
+            assert any(opened <= last and closed >= start for opened, closed in spans.values()), \
+                f"{name}: planted anomaly at {start}-{end} missed (alerts {sorted(spans.values())})"
     assert alert_keys(single_run, "clean0") == [] and alert_keys(single_run, "clean1") == []
     record = next(r.record for r in single_run.records("alerts") if r.record["channel"] == "a0")
     assert [f["name"] for f in record["top_features"]][0] in stream_models.channels["a0"].feature_names
@@ -165,11 +170,11 @@ def test_metrics_and_health_endpoints(single_run, stream_models):
     assert worker.metric("streamproc_windows_scored_total", detector="pca") == 4 * windows
     assert worker.metric("streamproc_scoring_seconds_count", detector="pca") > 0
     assert worker.metric("streamproc_reading_to_score_seconds_count") == 4 * windows
-    alerts = len(single_run.records("alerts"))
-    assert worker.metric("streamproc_alerts_total", state="OPEN") + \
-        worker.metric("streamproc_alerts_total", state="RESOLVED") == alerts
-    assert worker.metric("streamproc_reading_to_alert_seconds_count") == alerts
-    assert worker.metric("streamproc_open_alerts") == 0
+    states = [r.record["state"] for r in single_run.records("alerts")]
+    for state in ("OPEN", "UPDATE", "RESOLVED"):
+        assert worker.metric("streamproc_alerts_total", state=state) == states.count(state), state
+    assert worker.metric("streamproc_reading_to_alert_seconds_count") == len(states)
+    assert worker.metric("streamproc_open_alerts") == states.count("OPEN") - states.count("RESOLVED")
     assert worker.metric("streamproc_batch_size_count", stage="readings") > 0
     text = worker.get("/metrics")[1].decode()
     assert f'streamproc_consumer_lag{{partition="0",topic="{single_run.topics["readings"]}"}}' in text
