@@ -262,3 +262,31 @@ def test_spec_defaults_build_and_round_trip_through_json() -> None:
     detector = spec.build()
     assert json.loads(json.dumps(detector.config)) == detector.config
     assert set(detector.config) == set(spec.default_config)
+
+
+@pytest.mark.parametrize("variant", [{"bottleneck_steps": 4}, {"mask_steps": 3},
+                                     {"mask_steps": 3, "error_scale_source": "validation"}])
+def test_variants_that_cannot_copy_what_they_score(variant, test_windows, tmp_path) -> None:
+    detector = StructureAwareDetector(**{**TINY, **variant})
+    series = _series(800, seed=0)
+    detector.fit(series[:700], validation=series[700 - (WINDOW - 1):])
+    scores, contributions = detector.score(test_windows)
+    assert scores.shape == (len(test_windows),) and np.isfinite(scores).all() and (contributions >= 0).all()
+    rec, _ = detector._squared_errors(torch.from_numpy(test_windows[:4]))
+    assert rec.shape[1] == variant.get("bottleneck_steps", WINDOW - 1)
+    detector.save(tmp_path)
+    np.testing.assert_allclose(StructureAwareDetector.load(tmp_path).score(test_windows).scores, scores, rtol=1e-5)
+
+
+def test_masked_steps_are_what_is_scored(fitted) -> None:
+    masked = _twin(fitted, mask_steps=3)
+    weights = masked._history_weights(WINDOW - 1, torch.device("cpu"))
+    assert weights[-3:].sum().item() == pytest.approx(1.0) and weights[:-3].sum().item() == 0.0
+
+
+@pytest.mark.parametrize("settings, key", [({"mask_steps": WINDOW}, "mask_steps"),
+                                           ({"bottleneck_steps": 3, "mask_steps": 2}, "bottleneck_steps"),
+                                           ({"error_scale_source": "test"}, "error_scale_source")])
+def test_variant_settings_are_checked(settings, key) -> None:
+    with pytest.raises(StructureAwareConfigError, match=f"^{key}"):
+        StructureAwareDetector(**{**TINY, **settings})
