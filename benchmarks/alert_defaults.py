@@ -79,7 +79,10 @@ def main() -> None:
     labels, scores, sets = {}, {}, []
     for data, replay in zip(args.data, map(Path, args.replay)):
         dataset = open_dataset(data, table)
-        names = sorted(json.loads((replay / "metrics.json").read_text())["settings"]["channels"])
+        replayed = json.loads((replay / "metrics.json").read_text())["settings"]
+        if replayed.get("adaptation") is not None or replayed.get("risk") is not None:
+            parser.error(f"{replay}: replayed with --adaptation/--risk; a worker uses the stored thresholds")
+        names = sorted(replayed["channels"])
         sets.append(names)
         for n in names:
             labels[n] = dataset.channel(n).labels
