@@ -117,8 +117,10 @@ def main() -> None:
         by_combo.setdefault((row["detectors"], row["policy"]), []).append(row)
     for (members, policy), group in by_combo.items():
         best = max(group, key=lambda r: r["development"]["f1"])
-        default = next(r for r in group if (r["open_after"], r["resolve_after"]) == (3, 5))
-        for label, row in (("best on dev", best), ("default 3/5", default)):
+        defaults = FusionSettings()
+        default = next(r for r in group if (r["open_after"], r["resolve_after"]) == (defaults.open_after,
+                                                                                  defaults.resolve_after))
+        for label, row in (("best on dev", best), (f"default {defaults.open_after}/{defaults.resolve_after}", default)):
             d, c = row["development"], row["confirmation"]
             print(f"| {members} | {policy} ({label}) | {row['open_after']} | {row['resolve_after']} | "
                   f"{d['incidents_caught']}/{d['incidents']} | {d['alerts']} | {d['precision']:.3f} | {d['f1']:.3f} | "
