@@ -132,14 +132,13 @@ class StreamModels:
         channel's test stream, streamed from ``start_ms`` with the worker's window and stride."""
         return [(e.alert_id, e.state, e.updated_at) for e in self.backtest(channel).events]
 
-    def backtest(self, channel: StreamChannel, **fusion):
+    def backtest(self, channel: StreamChannel):
         """The offline backtest of the channel's test stream (no warm-up, as the tests stream it)."""
         from streamproc.config import Settings
         from streamproc.datasets import Recording
         from streamproc.replay import Backtest
 
-        settings = Settings.load(env={}, overrides={"window.size": self.window, "window.stride": self.stride,
-                                                    **{f"fusion.{k}": v for k, v in fusion.items()}})
+        settings = Settings.load(env={}, overrides={"window.size": self.window, "window.stride": self.stride})
         timestamps = self.start_ms + self.step_ms * np.arange(len(channel.test), dtype=np.int64)
         recording = Recording(channel.name, channel.test, timestamps, 0, channel.feature_names)
         return Backtest(settings, self.store, ["pca"]).run(recording)

@@ -32,7 +32,7 @@ RECORDED = "recorded"
 class ChannelBacktest:
     """What the pipeline did with one channel's recording: the alert events it emitted, in
     order, the windows scored (and ``unscored``: a detector failed on them), readings by outcome
-    (``accepted``, ``rejected``, ...) and why anything was rejected or not scored."""
+    (``accepted``, ``rejected``, ...) and why anything was rejected or not scored (by test step)."""
 
     events: list[AlertEvent] = field(default_factory=list)
     windows: int = 0
@@ -54,11 +54,6 @@ class BacktestAlerts:
     @property
     def rejected(self) -> int:
         return sum(n for outcome, n in self.result.outcomes.items() if outcome not in ("accepted", "replayed"))
-
-    @property
-    def failures(self) -> list[str]:
-        """Why readings were rejected or windows not scored, test steps counted from 0."""
-        return self.result.failures
 
 
 class Backtest:

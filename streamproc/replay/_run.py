@@ -123,14 +123,13 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
     rejected: dict[str, int] = {name: 0 for name in pipelines}
     unscored: dict[str, int] = {name: 0 for name in pipelines}
     backtests: dict[str, Backtest] = {}
-    dataset_labels: dict[str, Any] = {}
+    alert_tables: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in pipelines}
     foreign: list[str] = []
     out.mkdir(parents=True, exist_ok=True)
     alert_files: dict[str, TextIO] = {}
     try:
         for index, name in enumerate(selected, start=1):
             channel = dataset.channel(name)
-            dataset_labels[name] = channel.labels
             fingerprint = data_fingerprint(channel.train)
             loaded: dict[str, TrainedModel] = {}
             replays: dict[str, ReplayedChannel] = {}
@@ -167,9 +166,11 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
                                         step_ms=settings.step_ms)
                 write_alerts(alert_files[pipeline], judged.result.events)
                 alert_lists[pipeline][name] = judged.alerts
+                caught = caught_incidents([a.span for a in judged.alerts], channel.labels, settings.early_warning)
+                alert_tables[pipeline][name] = [_alert_json(a, c) for a, c in zip(judged.alerts, caught)]
                 rejected[pipeline] += judged.rejected
                 unscored[pipeline] += judged.result.unscored
-                for failure in judged.failures[:3]:
+                for failure in judged.result.failures[:3]:
                     log(f"{pipeline} on {name}: {failure}")
                 alerts[pipeline][name] = judged.counts
             baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
@@ -214,10 +215,7 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
             "alerts_file": str(Path(alert_files[pipeline].name).relative_to(out)),
             "channels": {name: counts.to_json() for name, counts in per_channel.items()},
             "micro": total_alert_counts(per_channel.values()).to_json(),
-            "alert_list": {name: [_alert_json(a, caught) for a, caught in
-                                  zip(found, caught_incidents([a.span for a in found], dataset_labels[name],
-                                                              settings.early_warning))]
-                           for name, found in alert_lists[pipeline].items()},
+            "alert_list": alert_tables[pipeline],
         }
         alert_results[pipeline] = section
         if pipeline in results:
