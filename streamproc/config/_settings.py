@@ -112,6 +112,10 @@ class WorkerSettings:
     batch_within_s: float = setting(0.05, "Longest wait (seconds) to fill a batch.", min=0.0)
     timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be "
                                             "accepted.", min=0)
+    commit_interval_s: float = setting(2.8, "How often (seconds) consumed offsets are committed. A crash "
+                                            "repeats at most this long a stretch of input, which "
+                                            "a restarted worker recognises (README: delivery "
+                                            "guarantees).", min=0.1)
     data_dir: str = setting("", "Folder for Faust's local files (its tables live in memory and in their "
                                 "changelogs); empty: a temporary folder removed when the worker exits.")
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streamproc.serde import record_id
+
 
 @dataclass(frozen=True)
 class DetectorVerdict:
@@ -80,4 +82,5 @@ class AlertEvent:
                                 for v in self.detector_scores],
             "top_features": [{"index": f.index, "name": f.name, "contribution": float(f.contribution)}
                              for f in self.top_features],
+            "record_id": record_id(self.alert_id, self.state, self.updated_at),
         }

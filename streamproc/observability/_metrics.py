@@ -60,6 +60,9 @@ class WorkerMetrics:
                                  registry=r)
         self.dead_letters = Counter("streamproc_dead_letters", "Messages sent to the dead-letter topic, by reason.",
                                     ["reason"], registry=r)
+        self.dead_letters_repeated = Counter(
+            "streamproc_dead_letters_repeated", "Dead letters not sent again: messages a worker met again "
+            "after a restart or rebalance, which it had dead-lettered before.", registry=r)
         self.feedback = Counter("streamproc_feedback", "Operators' verdicts read from the feedback topic, by outcome "
                                 "(applied; repeated: the alert had one; not-here: no channel this worker owns "
                                 "remembers the alert, counted on arrival, and again as applied or repeated if "

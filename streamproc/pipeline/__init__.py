@@ -9,6 +9,7 @@ records to files. Nothing here imports a Kafka client.
 """
 
 from ._catalog import ChannelModels, ModelCatalog
+from ._ledger import DeadLetterLedger
 from ._pipeline import Pipeline
 from ._records import DEAD_LETTER_PAYLOAD_BYTES, PRODUCED_AT_HEADER, RawMessage, dead_letter_record, produced_at_header, score_record
 from ._scoring import ScoredBatch, score_windows
@@ -35,6 +36,7 @@ __all__ = [
     "PROCESSING_ERROR",
     "PRODUCED_AT_HEADER",
     "ChannelModels",
+    "DeadLetterLedger",
     "DecodedBatch",
     "FusionStage",
     "IngestResult",

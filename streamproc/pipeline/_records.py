@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamproc.fusion import DetectorVerdict
+from streamproc.serde import record_id
 
 # Kafka header carrying the producer timestamp (seconds, big-endian float64) of the reading that
 # completed a window, on window, score and alert messages: reading-to-score and reading-to-alert
@@ -73,7 +74,8 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[st
             "detail": detail[:DEAD_LETTER_DETAIL_CHARS], "failed_at": int(time.time() * 1000),
             "payload_size": None if value is None else len(value),
             "payload_sha256": None if value is None else hashlib.sha256(value).hexdigest(),
-            "payload_truncated": truncated}
+            "payload_truncated": truncated,
+            "record_id": record_id(message.topic, message.partition, message.offset)}
 
 
 def score_record(channel: str, window_end: int, verdict: DetectorVerdict,
@@ -83,7 +85,8 @@ def score_record(channel: str, window_end: int, verdict: DetectorVerdict,
             "model_version": verdict.model_version, "score": float(verdict.score),
             "threshold": float(verdict.threshold), "anomalous": bool(verdict.score > verdict.threshold),
             "contributions": [float(c) for c in verdict.contributions],
-            "feature_names": list(feature_names) if feature_names is not None else None}
+            "feature_names": list(feature_names) if feature_names is not None else None,
+            "record_id": record_id(channel, verdict.detector, verdict.model_version, window_end)}
 
 
 def verdict_from_score(record: Mapping[str, Any]) -> DetectorVerdict:

@@ -79,7 +79,9 @@ def check_schemas(schemas: SchemaSet, against: SchemaSet | None = None) -> list[
 
     Every field must be documented, a sample record of every schema must survive an encode/decode
     round trip, and with ``against`` (the previous contract) every schema it has must still exist
-    and read data written with it (backward compatibility). Returns one summary line per schema.
+    and read data written with it (backward compatibility); so must each schema the records of its
+    earlier versions (``previous/``), which decoders accept. Returns one summary line per schema
+    and per earlier version.
     """
     codec = Codec(schemas)
     report = []
@@ -102,6 +104,14 @@ def check_schemas(schemas: SchemaSet, against: SchemaSet | None = None) -> list[
                                   f"{name}: {verdict.problem}")
             line += ", backward compatible"
         report.append(line)
+    for earlier in schemas.previous():
+        current = schemas.by_full_name(earlier.full_name)
+        verdict = check_compatibility(current, earlier)
+        if not verdict:
+            raise SchemaError(f"{current.source}: cannot read records written with its earlier version "
+                              f"{earlier.source}: {verdict.problem}")
+        report.append(f"{current.name}: reads its earlier version {earlier.source} "
+                      f"(fingerprint {earlier.fingerprint.hex()})")
     if against is not None:
         removed = sorted(set(against) - set(schemas))
         if removed:

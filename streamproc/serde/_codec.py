@@ -145,11 +145,15 @@ class Codec:
             if len(data) < SINGLE_OBJECT_HEADER_SIZE:
                 raise DecodeError("truncated", f"single-object header needs {SINGLE_OBJECT_HEADER_SIZE} "
                                                 f"bytes, got {len(data)}")
-            local = self.schemas.by_fingerprint(data[2:SINGLE_OBJECT_HEADER_SIZE])
-            if local is None:
-                raise DecodeError("unknown-fingerprint", f"no known schema has fingerprint "
-                                                         f"{data[2:SINGLE_OBJECT_HEADER_SIZE].hex()}")
-            writer = _WriterSchema(local, local.reader, resolve=False)
+            fingerprint = data[2:SINGLE_OBJECT_HEADER_SIZE]
+            local = self.schemas.by_fingerprint(fingerprint)
+            if local is not None:
+                writer = _WriterSchema(local, local.reader, resolve=False)
+            else:
+                earlier = self.schemas.writer_by_fingerprint(fingerprint)
+                if earlier is None:
+                    raise DecodeError("unknown-fingerprint", f"no known schema has fingerprint {fingerprint.hex()}")
+                writer = _WriterSchema(self.schemas.by_full_name(earlier.full_name), earlier.reader, resolve=True)
             offset = SINGLE_OBJECT_HEADER_SIZE
         elif marker[:1] == CONFLUENT_MAGIC:
             if len(data) < CONFLUENT_HEADER_SIZE:

@@ -17,6 +17,9 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from ._errors import SchemaError
 
 SCHEMA_PACKAGE = "streamproc_schemas"
+# Earlier versions of contract schemas, kept so that records written before an upgrade (by a
+# worker not yet upgraded, or still in a topic) are read as the current version.
+PREVIOUS_FOLDER = "previous"
 
 # Decoded records carry timestamps as epoch-millisecond ints, exactly as they are encoded:
 # cheaper than datetime objects on the hot path, and encode(decode(x)) == x.
@@ -91,7 +94,7 @@ def _without_timestamp_types(node: Any) -> Any:
 class SchemaSet(Mapping[str, AvroSchema]):
     """The contract: record schemas by short name, each name and fingerprint unique."""
 
-    def __init__(self, schemas: Iterable[AvroSchema]) -> None:
+    def __init__(self, schemas: Iterable[AvroSchema], previous: Iterable[AvroSchema] = ()) -> None:
         self._by_name: dict[str, AvroSchema] = {}
         self._by_fingerprint: dict[bytes, AvroSchema] = {}
         self._by_full_name: dict[str, AvroSchema] = {}
@@ -103,21 +106,40 @@ class SchemaSet(Mapping[str, AvroSchema]):
                     raise SchemaError(f"{schema.source}: duplicate schema {what} "
                                       f"{schema.full_name} (also in {index[key].source})")
                 index[key] = schema
+        self._previous: dict[bytes, AvroSchema] = {}
+        for schema in previous:
+            if schema.full_name not in self._by_full_name:
+                raise SchemaError(f"{schema.source}: earlier version of {schema.full_name}, which the "
+                                  f"contract no longer has")
+            if schema.fingerprint not in self._by_fingerprint:
+                self._previous[schema.fingerprint] = schema
 
     @classmethod
     def from_directory(cls, path: str | Path) -> SchemaSet:
-        """Every ``*.avsc`` file directly inside ``path``."""
+        """Every ``*.avsc`` file directly inside ``path``, and the earlier versions in its
+        ``previous/`` folder when there is one."""
         directory = Path(path)
         if not directory.is_dir():
             raise SchemaError(f"{directory}: not a directory of .avsc files")
-        return cls(_parse_files(sorted(directory.glob("*.avsc"))))
+        earlier = directory / PREVIOUS_FOLDER
+        return cls(_parse_files(sorted(directory.glob("*.avsc"))),
+                   _parse_files(sorted(earlier.glob("*.avsc"))) if earlier.is_dir() else ())
 
     @classmethod
     def from_package(cls, package: str = SCHEMA_PACKAGE) -> SchemaSet:
-        """Every ``*.avsc`` resource of an installed package (importlib.resources)."""
-        files = sorted((p for p in resources.files(package).iterdir() if p.name.endswith(".avsc")),
-                       key=lambda p: p.name)
-        return cls(_parse_files(files))
+        """Every ``*.avsc`` resource of an installed package (importlib.resources), and the
+        earlier versions in its ``previous/`` folder."""
+        root = resources.files(package)
+        earlier = root / PREVIOUS_FOLDER
+        return cls(_parse_files(_avsc_files(root)), _parse_files(_avsc_files(earlier)) if earlier.is_dir() else ())
+
+    def previous(self) -> list[AvroSchema]:
+        """The earlier versions whose records readers still accept (writer schemas only)."""
+        return list(self._previous.values())
+
+    def writer_by_fingerprint(self, fp: bytes) -> AvroSchema | None:
+        """An earlier version with fingerprint ``fp``; its records are read as the current one."""
+        return self._previous.get(fp)
 
     def __getitem__(self, name: str) -> AvroSchema:
         try:
@@ -143,6 +165,10 @@ class SchemaSet(Mapping[str, AvroSchema]):
 
     def by_full_name(self, full_name: str) -> AvroSchema | None:
         return self._by_full_name.get(full_name)
+
+
+def _avsc_files(folder: Any) -> list[Any]:
+    return sorted((p for p in folder.iterdir() if p.name.endswith(".avsc")), key=lambda p: p.name)
 
 
 def _parse_files(files: Iterable[Any]) -> Iterator[AvroSchema]:

@@ -16,8 +16,12 @@ Each batch follows the same order, which is what makes restarts safe: outputs ar
 and flushed first, then the changed states are written to their changelogs, and only then are
 the batch's source offsets acknowledged (Faust flushes the producer again before committing).
 A crash can therefore repeat a batch's outputs but never lose them; repeated readings are
-recognised by their offsets in the window state and repeated windows by their end in the
-fusion state, so a restarted worker neither skips nor re-alerts a window.
+recognised by their offsets in the window state, repeated windows by their end in the fusion
+state and messages dead-lettered before by the dead-letter ledger (the highest such offset per
+source partition), so a restarted worker neither skips nor re-alerts a window, nor dead-letters
+a message twice. What a crash between a flush and its changelog write can still repeat carries
+the same ``record_id`` as its first copy (:func:`streamproc.serde.record_id`): delivery is at
+least once, and consumers drop repeats by that id.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from streamproc.windows import ChannelWindow, Window, WindowStateError
 from streamproc.pipeline import (
     NOT_HERE,
     PROCESSING_ERROR,
+    DeadLetterLedger,
     Pipeline,
     RawMessage,
     ScoredBatch,
@@ -128,6 +133,7 @@ def faust_settings(settings: Settings, options: WorkerOptions) -> dict[str, Any]
         "topic_disable_leader": True,
         "store": "memory://",
         "consumer_auto_offset_reset": "earliest",
+        "broker_commit_interval": settings.worker.commit_interval_s,
         "web_enabled": options.web_enabled,
         "web_port": settings.worker.web_port,
         "web_bind": "0.0.0.0",
@@ -177,6 +183,8 @@ class PipelineApp:
         self.app = faust.App(options.group(), **faust_settings(settings, options))
         self.window_table: Any = None
         self.fusion_table: Any = None
+        self.dead_letter_table: Any = None
+        self.ledger: DeadLetterLedger | None = None
         # The current batch's output messages and counter increments, sent and counted when it
         # commits: an attempt that fails before then leaves nothing behind (see ``_guarded``).
         self._outputs: list[tuple[Any, bytes | None, bytes, dict[str, bytes] | None]] = []
@@ -203,6 +211,8 @@ class PipelineApp:
         self.scores_topic = self._topic(topics.scores)
         self.alerts_topic = self._topic(topics.alerts)
         self.dead_letter_topic = self._topic(topics.dead_letter)
+        self.dead_letter_table = self._table("dead-letters")
+        self.ledger = DeadLetterLedger(self.dead_letter_table.data)
         if role != "all":
             self.windows_topic = self._topic(self.options.windows_topic())
         batch, within = self.settings.worker.batch_size, self.settings.worker.batch_within_s
@@ -278,6 +288,7 @@ class PipelineApp:
     def _discard_batch(self) -> None:
         self._outputs.clear()
         self._counts.clear()
+        self.ledger.discard()
 
     async def _dead_letter_failure(self, message: RawMessage) -> None:
         _LOG.exception("message %s[%d]@%d failed; sending it to the dead-letter topic", message.topic,
@@ -457,6 +468,9 @@ class PipelineApp:
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
     def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
+        if not self.ledger.admit(message):
+            self._counts.append((self.metrics.dead_letters_repeated, 1))
+            return
         self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))
         self._counts.append((self.metrics.dead_letters.labels(record["reason"]), 1))
 
@@ -482,7 +496,7 @@ class PipelineApp:
         for histogram, produced_at in latencies:
             if produced_at > 0:
                 histogram.observe(max(now - produced_at, 0.0))
-        for table, buffer in changes:
+        for table, buffer in (*changes, (self.dead_letter_table, self.ledger)):
             for key, partition, data in buffer.changes():
                 table.send_changelog(partition, key, data)
 

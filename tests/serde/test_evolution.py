@@ -6,7 +6,7 @@ import json
 import fastavro
 import pytest
 
-from streamproc.serde import SchemaError, check_compatibility, load_schemas
+from streamproc.serde import SchemaError, check_compatibility, load_schemas, parse_schema
 
 V1 = {"type": "record", "name": "Reading", "namespace": "io.streamproc.test", "doc": "d",
       "fields": [{"name": "channel", "type": "string", "doc": "d"},
@@ -63,3 +63,46 @@ def test_every_contract_schema_is_compatible_with_itself_in_every_form():
 def test_invalid_schema_is_a_schema_error():
     with pytest.raises(SchemaError, match="invalid Avro schema"):
         check_compatibility({"type": "record", "name": "X"}, V1)
+
+
+def test_records_of_an_earlier_version_are_read_as_the_current_one(tmp_path):
+    from streamproc.serde import Codec, SchemaSet, check_schemas
+
+    (tmp_path / "previous").mkdir()
+    (tmp_path / "previous" / "thing-1.avsc").write_text(json.dumps(V1))
+    (tmp_path / "thing.avsc").write_text(json.dumps(evolve(add=[{"name": "site", "type": "string",
+                                                                    "default": "m", "doc": "Site."}])))
+    current = SchemaSet.from_directory(tmp_path)
+    assert [s.source for s in current.previous()] == ["thing-1.avsc"]
+    old_writer = Codec(SchemaSet([parse_schema(json.dumps(V1), source="v1")]))
+    written = old_writer.encode("Reading", {"channel": "x", "value": 1.5, "unit": None})
+    record = Codec(current).decode(written, expect="Reading").record
+    assert record == {"channel": "x", "value": 1.5, "unit": None, "site": "m"}
+    assert any("reads its earlier version thing-1.avsc" in line for line in check_schemas(current))
+
+
+def test_an_earlier_version_the_current_schema_cannot_read_is_refused(tmp_path):
+    from streamproc.serde import SchemaSet, check_schemas
+
+    (tmp_path / "previous").mkdir()
+    (tmp_path / "previous" / "thing-1.avsc").write_text(json.dumps(V1))
+    (tmp_path / "thing.avsc").write_text(json.dumps(evolve(add=[{"name": "site", "type": "string", "doc": "Site."}])))
+    with pytest.raises(SchemaError, match="cannot read records written with its earlier version thing-1.avsc"):
+        check_schemas(SchemaSet.from_directory(tmp_path))
+
+
+def test_an_earlier_version_of_a_schema_no_longer_in_the_contract_is_refused(tmp_path):
+    from streamproc.serde import SchemaSet
+
+    (tmp_path / "previous").mkdir()
+    (tmp_path / "previous" / "thing-1.avsc").write_text(json.dumps(V1))
+    with pytest.raises(SchemaError, match="no longer has"):
+        SchemaSet.from_directory(tmp_path)
+
+
+def test_the_installed_contract_reads_every_earlier_version_it_ships():
+    from streamproc.serde import check_schemas, load_schemas
+
+    schemas = load_schemas()
+    assert {s.full_name for s in schemas.previous()} >= {"io.streamproc.AnomalyScore", "io.streamproc.Alert"}
+    assert sum("reads its earlier version" in line for line in check_schemas(schemas)) == len(schemas.previous())

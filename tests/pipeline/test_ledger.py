@@ -1,0 +1,52 @@
+"""The dead-letter ledger: a message handled before a restart is not dead-lettered again."""
+
+from __future__ import annotations
+
+from streamproc.pipeline import DeadLetterLedger, RawMessage
+
+
+def message(offset: int, partition: int = 0, topic: str = "readings") -> RawMessage:
+    return RawMessage(b"k", b"\x00", topic, partition, offset, 0.0)
+
+
+def commit(ledger: DeadLetterLedger) -> list[tuple[bytes, int, bytes]]:
+    return list(ledger.changes())
+
+
+def test_a_committed_dead_letter_is_not_admitted_again_but_later_offsets_are():
+    store: dict[bytes, bytes] = {}
+    ledger = DeadLetterLedger(store)
+    assert ledger.admit(message(5))
+    assert commit(ledger) == [(b"readings/0", 0, b"5")]
+    restarted = DeadLetterLedger(store)  # what a restarted worker recovers from the changelog
+    assert not restarted.admit(message(5))
+    assert not restarted.admit(message(3))  # handled before the restart, whatever its fate was
+    assert restarted.admit(message(6))
+
+
+def test_offsets_of_one_batch_are_all_admitted_in_any_order_and_the_highest_recorded():
+    store: dict[bytes, bytes] = {}
+    ledger = DeadLetterLedger(store)
+    # A window's fusion failure is reported after the ingest's dead letters of later messages.
+    assert ledger.admit(message(7)) and ledger.admit(message(5)) and ledger.admit(message(9, partition=2))
+    assert sorted(commit(ledger)) == [(b"readings/0", 0, b"7"), (b"readings/2", 2, b"9")]
+    assert commit(ledger) == []  # nothing left pending once written
+
+
+def test_partitions_and_topics_are_kept_apart():
+    store: dict[bytes, bytes] = {}
+    ledger = DeadLetterLedger(store)
+    ledger.admit(message(10, partition=1))
+    commit(ledger)
+    assert ledger.admit(message(2, partition=0))
+    assert ledger.admit(message(2, partition=1, topic="feedback"))
+    assert not ledger.admit(message(2, partition=1))
+
+
+def test_a_discarded_attempt_records_nothing():
+    store: dict[bytes, bytes] = {}
+    ledger = DeadLetterLedger(store)
+    ledger.admit(message(4))
+    ledger.discard()  # the batch failed before its outputs were flushed
+    assert commit(ledger) == [] and store == {}
+    assert ledger.admit(message(4))
