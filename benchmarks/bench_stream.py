@@ -3,9 +3,12 @@
 For each detector, stride and number of readings per message (``--per-message``; above 1 they
 travel as SensorReadingBatch records):
 
-1. **Throughput**: a backlog of readings (``--channels`` channels x ``--steps`` steps of
-   synthetic data with planted anomalies) is produced first; a worker then consumes it and the
-   rate is read from its ``streamproc_readings_total`` counter between 10% and 90% progress.
+1. **Throughput, end to end**: a backlog of readings (``--channels`` channels x ``--steps`` steps
+   of synthetic data with planted anomalies) is produced first; a worker is then started, and an
+   outside consumer of the scores and alerts topics times what users receive: the backlog's
+   readings over the time from the worker being ready to the last scored window, the steady rate
+   between 10% and 90% of the windows, and when the last alert arrived. (An ingest counter would
+   overstate it: readings can be consumed faster than their windows are scored.)
 2. **Latency**: a fresh worker is fed in real time at half that rate for ``--latency-seconds``;
    reading-to-score and reading-to-alert latency are measured by a consumer, from the
    ``streamproc-produced-at`` header (when the reading that completed the window was produced)
@@ -19,6 +22,10 @@ Every channel gets a copy of one model trained on the template channel: training
 what is measured. The worker talks to the embedded broker (tansu) with its client workarounds,
 among them one record per producer batch (see streamproc.kafka), as ``streamproc demo`` does.
 
+``--profile FOLDER`` samples the first measurement's worker with py-spy (``pip install py-spy``)
+and writes its collapsed stacks (``profile-*.txt``, the input of any flame-graph renderer, e.g.
+speedscope) and a summary of the functions taking the most time.
+
 Run it under the CPU lock::
 
     OMP_NUM_THREADS=1 flock /tmp/streamproc-cpu.lock python benchmarks/bench_stream.py
@@ -30,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -211,29 +219,149 @@ class Run:
         return self.worker
 
 
-def measure_throughput(run: Run, series: list[ChannelSeries], max_seconds: float) -> float:
-    """Readings per second while the worker works through the backlog: from 10% of it to 90%
-    (or to ``max_seconds`` after the start, for slow detectors)."""
+@dataclass
+class Throughput:
+    """How fast a worker turned a backlog into what users receive.
+
+    ``readings_per_s``: the backlog's readings over the time from the worker being ready to the
+    last scored window received by an outside consumer (the drain rate, start-up included);
+    ``steady_readings_per_s``: the readings behind the windows scored between 10% and 90% of
+    them, over that stretch (excludes start-up and the tail); ``last_alert_s``: seconds from
+    ready to the last alert received. ``complete`` says whether every window was scored within
+    ``--max-seconds`` (when not, the rates cover what was scored).
+    """
+
+    readings: int
+    windows_expected: int
+    windows_scored: int
+    alerts: int
+    drain_s: float
+    last_alert_s: float | None
+    readings_per_s: float
+    steady_readings_per_s: float
+
+    @property
+    def complete(self) -> bool:
+        return self.windows_scored >= self.windows_expected
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "complete": self.complete}
+
+
+class OutputClock:
+    """Receipt times of every record on the scores and alerts topics, from an outside consumer
+    (what a user's consumer sees), counted without decoding."""
+
+    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.topics = topics
+        self.times: dict[str, list[float]] = {"scores": [], "alerts": []}
+        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-clock",
+                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        self._consumer.assign([TopicPartition(topics[t], p, 0) for t in ("scores", "alerts") for p in range(4)])
+        self._names = {topics["scores"]: "scores", topics["alerts"]: "alerts"}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self._consumer.consume(1000, 0.05):
+                if message.error() is None:
+                    self.times[self._names[message.topic()]].append(time.perf_counter())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._consumer.close()
+
+
+def start_profile(pid: int, out: Path) -> subprocess.Popen:
+    """py-spy sampling ``pid`` (with its native threads' Python frames) until stopped."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                             "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_profile(sampler: subprocess.Popen, out: Path, top: int = 25) -> None:
+    """Stop the sampler, then write ``<out>.summary.md``: the packages whose own frames took the
+    most samples, and the frames with the most samples, alone (self) and with what they call
+    (inclusive), as shares of all samples."""
+    sampler.send_signal(signal.SIGINT)
+    sampler.wait(60)
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    by_package: dict[str, int] = {}
+    for frame, n in own.items():
+        path = frame.rpartition("(")[2].split(":")[0]
+        package = path.split("/")[0] if "/" in path else path.removesuffix(".py")
+        by_package[package] = by_package.get(package, 0) + n
+    lines = [f"{total} samples", "", "| self | package (where the time is spent, by its own frames) |", "|---:|---|"]
+    for package in sorted(by_package, key=by_package.get, reverse=True)[:top]:
+        lines.append(f"| {100 * by_package[package] / total:.1f}% | {package} |")
+    lines += ["", "| self | inclusive | frame |", "|---:|---:|---|"]
+    for frame in sorted(inclusive, key=inclusive.get, reverse=True)[:top]:
+        lines.append(f"| {100 * own.get(frame, 0) / total:.1f}% | {100 * inclusive[frame] / total:.1f}% | `{frame}` |")
+    lines += ["", "| self | frame |", "|---:|---|"]
+    for frame in sorted(own, key=own.get, reverse=True)[:top]:
+        lines.append(f"| {100 * own[frame] / total:.1f}% | `{frame}` |")
+    out.with_suffix(".summary.md").write_text("\n".join(lines) + "\n")
+
+
+def expected_windows(steps: int, window: int, stride: int) -> int:
+    """Windows a channel of ``steps`` readings yields: the first when the window is full, then
+    one every ``stride`` readings."""
+    return 0 if steps < window else (steps - window) // stride + 1
+
+
+def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, window: int,
+                       max_seconds: float, profile: Path | None = None) -> Throughput:
+    """End to end: a backlog is produced, then a worker started; the clock runs from the worker
+    being ready to the last scored window (and the last alert) an outside consumer receives."""
     total = sum(len(s.values) for s in series)
+    expected = sum(expected_windows(len(s.values), window, stride) for s in series)
     run.feed.produce(series, start_ms=1_700_000_000_000, step_ms=1000, per_message=run.per_message)
+    clock = OutputClock(run.bootstrap, run.topics)
     worker = run.start()
     began = time.perf_counter()
-    samples = []
+    sampler = start_profile(worker.process.pid, profile) if profile is not None else None
     try:
-        while True:
-            done = worker.accepted()
-            samples.append((time.perf_counter(), done))
-            if done >= 0.9 * total or time.perf_counter() - began > max_seconds:
-                break
-            time.sleep(0.25)
+        quiet_since, seen = time.perf_counter(), 0
+        while len(clock.times["scores"]) < expected and time.perf_counter() - began < max_seconds:
+            time.sleep(0.2)
+            if len(clock.times["scores"]) != seen:
+                quiet_since, seen = time.perf_counter(), len(clock.times["scores"])
+            elif time.perf_counter() - quiet_since > 15:
+                break  # nothing more is coming
+        time.sleep(1.0)  # the alerts of the last windows
     finally:
+        if sampler is not None:
+            stop_profile(sampler, profile)
         worker.stop()
-    times = np.array([t for t, _ in samples])
-    counts = np.array([c for _, c in samples])
-    if len(samples) < 3:
-        raise RuntimeError(f"the backlog of {total} readings was done within a second: use more --steps")
-    low = min(int(np.searchsorted(counts, 0.1 * total)), len(samples) // 4)
-    return float((counts[-1] - counts[low]) / (times[-1] - times[low]))
+        clock.close()
+    scores, alerts = np.asarray(clock.times["scores"]), clock.times["alerts"]
+    if len(scores) < 10:
+        raise RuntimeError(f"only {len(scores)} of {expected} windows were scored: see the worker's log")
+    drain = float(scores[-1] - began)
+    low, high = int(0.1 * len(scores)), int(0.9 * len(scores)) - 1
+    per_window = total / expected  # readings behind one scored window
+    steady = (high - low) * per_window / float(scores[high] - scores[low])
+    return Throughput(total, expected, len(scores), len(alerts), drain,
+                      float(alerts[-1] - began) if alerts else None,
+                      min(total, len(scores) * per_window) / drain, steady)
 
 
 def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
@@ -387,15 +515,20 @@ def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results
             print(f"{detector}: trained in {time.perf_counter() - started:.1f}s", flush=True)
             trained.add(detector)
         series = test_series(names, args.steps, args.features)
-        rate = measure_throughput(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
-                                  series, args.max_seconds)
-        print(f"{detector} stride {stride} ({variant.label}): {rate:,.0f} readings/s", flush=True)
+        profile = None
+        if args.profile is not None:
+            profile = args.profile / f"profile-{detector}-s{stride}-{re.sub(r'[^A-Za-z0-9.]+', '-', variant.label)}.txt"
+        throughput = measure_throughput(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+                                        series, stride, args.window, args.max_seconds, profile)
+        rate = throughput.readings_per_s
+        print(f"{detector} stride {stride} ({variant.label}): {json.dumps(throughput.to_json())}", flush=True)
         for latency_rate in [rate / 2, *(float(r) for r in args.latency_rates.split(",") if r)]:
             latency = measure_latency(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
                                       names, args.features, args.window, latency_rate, args.latency_seconds)
             print(f"  at {latency_rate:,.0f}/s: {json.dumps(latency)}", flush=True)
             results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
-                                    "readings_per_s": rate, "latency_rate": latency_rate, "latency": latency})
+                                    "throughput": throughput.to_json(), "latency_rate": latency_rate,
+                                    "latency": latency})
     if args.memory_channels:
         memory = measure_memory(bootstrap, workdir, args.memory_channels, args.window, 10, args.features)
         print(f"memory: {json.dumps(memory)}", flush=True)
@@ -430,6 +563,8 @@ def main() -> None:
                         help="Also run the first detector at stride 10 with producer batching restored, and "
                              "with batch_within_s=0.25.")
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
+    parser.add_argument("--profile", type=Path, help="Sample each throughput run's worker with py-spy; "
+                                                     "collapsed stacks and a summary go to this folder.")
     args = parser.parse_args()
 
     results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -452,15 +587,19 @@ def main() -> None:
 
 def markdown(results: dict) -> str:
     """The results as the rows of BENCHMARKS.md's tables."""
-    lines = ["| detector | stride | worker | readings/s | rate for latency | score p50 / p99 ms | "
-             "alert p50 / p99 ms |", "|---|---:|---|---:|---:|---:|---:|"]
+    lines = ["| detector | stride | worker | readings/s to the last scored window | steady readings/s | "
+             "windows scored | last alert (s) | rate for latency | score p50 / p99 ms | alert p50 / p99 ms |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for run in results["runs"]:
+        t = run["throughput"]
         cells = []
         for kind in ("score", "alert"):
             q = run["latency"][kind]
             cells.append(f"{q['p50_ms']:,.0f} / {q['p99_ms']:,.0f} (n={q['n']})" if q["n"] else "none")
-        lines.append(f"| {run['detector']} | {run['stride']} | {run['variant']} | {run['readings_per_s']:,.0f} | "
-                     f"{run['latency_rate']:,.0f} | {cells[0]} | {cells[1]} |")
+        last_alert = f"{t['last_alert_s']:.1f} ({t['alerts']})" if t["last_alert_s"] is not None else "none"
+        lines.append(f"| {run['detector']} | {run['stride']} | {run['variant']} | {t['readings_per_s']:,.0f} | "
+                     f"{t['steady_readings_per_s']:,.0f} | {t['windows_scored']:,}/{t['windows_expected']:,} | "
+                     f"{last_alert} | {run['latency_rate']:,.0f} | {cells[0]} | {cells[1]} |")
     memory = results.get("memory")
     if memory:
         lines.append("")
