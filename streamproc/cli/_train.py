@@ -157,6 +157,11 @@ def train(
                 loss += f", val_loss {fit['validation_loss']:.4g}"
             state = model.threshold_state
             note = f" ({state.note})" if state.note else ""
+            flat = report["flat_features"]
+            if flat:
+                note += (f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
+                         f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
+                         f"train on a period in which they vary, or declare them covariates")
             progress.channel_done(index, f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
                                          f"[{state.method}, {report['calibration']['source']}]{note}", eta)
     typer.echo(f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "

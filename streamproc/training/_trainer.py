@@ -71,6 +71,20 @@ def split_validation(steps: int, window: int, fraction: float) -> int:
     return max(0, min(held_out, steps - (window + 1)))
 
 
+# A scored feature whose training values spread less than this (relative to their size, at
+# least 1) never showed the model its normal variation: any movement later scores as anomalous.
+FLAT_FEATURE_SPREAD = 1e-3
+
+
+def flat_features(train: np.ndarray, names: Sequence[str], covariates: Sequence[int] = ()) -> list[str]:
+    """The scored features that were (nearly) constant in ``train``: standard deviation at most
+    :data:`FLAT_FEATURE_SPREAD` times ``max(1, |median|)``."""
+    spread = np.std(train, axis=0)
+    size = np.maximum(1.0, np.abs(np.median(train, axis=0)))
+    skipped = set(covariates)
+    return [names[i] for i in range(train.shape[1]) if i not in skipped and spread[i] <= FLAT_FEATURE_SPREAD * size[i]]
+
+
 def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray, *,
                   config: Mapping[str, Any] | None = None, options: TrainingOptions | None = None,
                   feature_names: list[str] | None = None, covariates: Sequence[int] = (),
@@ -144,6 +158,7 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
             "fit_steps": fit_end,
             "validation_steps": held_out,
             "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
+            "flat_features": flat_features(train, names, covariates),
             # numpy scalars in a plugin's report become plain floats for metadata.json
             "fit_report": json.loads(json.dumps(asdict(report), default=float)),
             "seconds": time.perf_counter() - started,

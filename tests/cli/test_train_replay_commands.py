@@ -286,3 +286,15 @@ def test_replay_refuses_channels_without_a_model(run, tmp_path) -> None:
     assert code == 1
     assert err.strip().splitlines() == ["error: no trained model for some channels (pca: S-3); "
                                         "train them or pass --channels"]
+
+
+def test_training_warns_about_scored_features_that_never_varied(tmp_path) -> None:
+    channels = generate_synthetic_channels(SyntheticConfig(n_features=N_FEATURES, train_steps=400, test_steps=100,
+                                                           anomaly_ratio=0.06, seed=6), n_channels=2)
+    flat = channels["S-1"]
+    flat.train[:, 0] = 1.0  # a sensor that sat still through the whole training period
+    write_telemanom(tmp_path / "data", channels)
+    code, out, err = run_cli(*train_args(tmp_path / "data", tmp_path / "models"))
+    assert code == 0, err
+    assert "S-1:" in err and "1 scored feature(s) did not vary in training" in err
+    assert "S-2:" in err and err.count("did not vary in training") == 1

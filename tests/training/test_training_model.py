@@ -221,3 +221,13 @@ def test_reuse_recalibrates_when_only_the_threshold_settings_differ(tmp_path, mo
     again_reused = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
                                fingerprint=data_fingerprint(data.train))
     assert again_reused.model.threshold == reused.threshold and not again_reused.recalibrated
+
+
+def test_scored_features_that_never_varied_in_training_are_reported(data) -> None:
+    train = data.train.copy()
+    train[:, 1] = 5.0 + 1e-4 * np.sin(np.arange(len(train)))  # a set point held in training
+    train[:, 3] = 0.0  # constant too, but declared a covariate: never scored, not reported
+    trained = train_channel("pca", "S-1", train, config=SMALL, feature_names=data.feature_names, covariates=[3])
+    assert trained.metadata["training"]["flat_features"] == [data.feature_names[1]]
+    assert train_channel("pca", "S-1", data.train, config=SMALL)\
+        .metadata["training"]["flat_features"] == []
