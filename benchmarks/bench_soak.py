@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import Run, Variant, test_series, train_models  # noqa: E402
+from bench_stream import PARTITIONS, Run, Variant, test_series, train_models  # noqa: E402
 
 from streamproc.kafka import EmbeddedBroker  # noqa: E402
 from streamproc.pipeline import PRODUCED_AT_HEADER  # noqa: E402
@@ -67,7 +67,7 @@ class Sampler:
         self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-soak",
                                    "enable.auto.commit": False, "fetch.wait.max.ms": 10,
                                    "fetch.max.bytes": 4_000_000, "max.partition.fetch.bytes": 2_000_000})
-        self._consumer.assign([TopicPartition(t, p, 0) for t in self.kinds for p in range(4)])
+        self._consumer.assign([TopicPartition(t, p, 0) for t in self.kinds for p in range(PARTITIONS)])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -104,7 +104,22 @@ def consumer_lag(worker) -> float:
     return total
 
 
-def soak(args: argparse.Namespace, bootstrap: str, workdir: Path) -> list[dict]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def soak(args: argparse.Namespace, broker: EmbeddedBroker, workdir: Path, samples: list[dict]) -> None:
+    """Run the soak, appending a row to ``samples`` every ``--sample-seconds``."""
+    bootstrap = broker.bootstrap
     names = [f"s{i:03d}" for i in range(args.channels)]
     models = workdir / "models"
     train_models(models, "pca", names, args.window, args.features)
@@ -137,19 +152,29 @@ def soak(args: argparse.Namespace, bootstrap: str, workdir: Path) -> list[dict]:
     threads = [threading.Thread(target=feed, daemon=True), threading.Thread(target=inject, daemon=True)]
     for thread in threads:
         thread.start()
-    samples = []
     began = time.monotonic()
+    last_cpu = {"worker": cpu_seconds(worker.process.pid), "broker": cpu_seconds(broker.pid)}
+    last_scores = 0
     try:
         while time.monotonic() - began < args.minutes * 60:
             time.sleep(args.sample_seconds)
             counts, latencies = sampler.take()
             ms = 1000 * np.asarray(latencies) if latencies else np.zeros(0)
-            row = {"t_s": round(time.monotonic() - began, 1), "rss_mib": round(worker.rss_mib(), 1),
-                   "lag": consumer_lag(worker), "scores": counts["scores"], "alerts": counts["alerts"],
+            alive = worker.process.poll() is None
+            cpu = {"worker": cpu_seconds(worker.process.pid) if alive else last_cpu["worker"],
+                   "broker": cpu_seconds(broker.pid)}
+            busy = {k: round(100 * (cpu[k] - last_cpu[k]) / args.sample_seconds) for k in cpu}
+            last_cpu = cpu
+            row = {"t_s": round(time.monotonic() - began, 1), "rss_mib": round(worker.rss_mib(), 1) if alive else None,
+                   "worker_cpu_pct": busy["worker"], "broker_rss_mib": round(rss_mib(broker.pid), 1),
+                   "broker_cpu_pct": busy["broker"],
+                   "scores_per_s": round((counts["scores"] - last_scores) / args.sample_seconds, 1),
+                   "lag": consumer_lag(worker) if alive else None, "scores": counts["scores"], "alerts": counts["alerts"],
                    "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0],
                    "score_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
                    "score_p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
-                   "worker_alive": worker.process.poll() is None}
+                   "worker_alive": alive}
+            last_scores = counts["scores"]
             samples.append(row)
             print(json.dumps(row), flush=True)
             if not row["worker_alive"]:
@@ -160,11 +185,11 @@ def soak(args: argparse.Namespace, bootstrap: str, workdir: Path) -> list[dict]:
             thread.join(30)
         time.sleep(5)
         counts, _ = sampler.take()
-        samples.append({**samples[-1], "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0],
-                        "t_s": "end"} if samples else {})
+        if samples:  # what arrived once the feed stopped; memory, lag and latency as last sampled
+            samples.append({**samples[-1], "scores": counts["scores"], "alerts": counts["alerts"],
+                            "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0], "t_s": "end"})
         sampler.close()
         worker.stop()
-    return samples
 
 
 def summary(samples: list[dict]) -> str:
@@ -173,12 +198,14 @@ def summary(samples: list[dict]) -> str:
     first, last = timed[:third], timed[-third:]
 
     def mean(rows, key):
-        values = [r[key] for r in rows if r[key] is not None]
+        values = [r[key] for r in rows if r.get(key) is not None]
         return float(np.mean(values)) if values else float("nan")
 
     end = samples[-1]
     lines = ["| measure | first third | last third |", "|---|---:|---:|"]
-    for key, label in (("rss_mib", "worker RSS (MiB)"), ("lag", "consumer lag (readings)"),
+    for key, label in (("rss_mib", "worker RSS (MiB)"), ("worker_cpu_pct", "worker CPU (% of a core)"),
+                       ("broker_rss_mib", "broker RSS (MiB)"), ("broker_cpu_pct", "broker CPU (% of a core)"),
+                       ("lag", "consumer lag (readings)"), ("scores_per_s", "scores received per second"),
                        ("score_p50_ms", "score latency p50 (ms)"), ("score_p99_ms", "score latency p99 (ms)")):
         lines.append(f"| {label} | {mean(first, key):,.1f} | {mean(last, key):,.1f} |")
     lines.append("")
@@ -201,8 +228,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="Folder for samples.csv and summary.md.")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    with EmbeddedBroker() as broker:
-        samples = soak(args, broker.bootstrap, workdir)
+    samples: list[dict] = []
+    try:
+        with EmbeddedBroker() as broker:
+            soak(args, broker, workdir, samples)
+    except KeyboardInterrupt:
+        print("interrupted: the samples so far", flush=True)
+    if not samples:
+        return
     text = summary(samples)
     machine = f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     print(text)

@@ -59,6 +59,7 @@ from streamproc.pipeline import PRODUCED_AT_HEADER
 from streamproc.stream import ChannelSeries, ReadingFeed
 from streamproc.training import ModelStore, train_channel
 
+PARTITIONS = 4  # of every topic a measurement creates
 # Quick-to-train configurations: scoring cost, not model quality, is measured.
 TRAIN_OVERRIDES = {"epochs": 1, "max_train_windows": 2000, "device": "auto"}
 
@@ -202,7 +203,7 @@ class Run:
         tag = f"{detector}-s{stride}-{Run.counter}"
         self.bootstrap = bootstrap
         self.topics = {k: f"bench.{tag}.{k}" for k in ("readings", "scores", "alerts", "dead_letter", "feedback")}
-        create_topics(bootstrap, dict.fromkeys(self.topics.values(), 4))
+        create_topics(bootstrap, dict.fromkeys(self.topics.values(), PARTITIONS))
         # Readings need no workaround (only changelogs do): the feed batches, to keep up.
         self.feed = ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, self.topics["readings"])
         self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
@@ -224,9 +225,10 @@ class Throughput:
     """How fast a worker turned a backlog into what users receive.
 
     ``readings_per_s``: the backlog's readings over the time from the worker being ready to the
-    last scored window received by an outside consumer (the drain rate, start-up included);
+    last scored window received by an outside consumer (the drain rate, start-up included; when
+    not every window was scored, the readings behind those that were);
     ``steady_readings_per_s``: the readings behind the windows scored between 10% and 90% of
-    them, over that stretch (excludes start-up and the tail); ``last_alert_s``: seconds from
+    them (``stride`` per window), over that stretch (excludes start-up and the tail); ``last_alert_s``: seconds from
     ready to the last alert received. ``complete`` says whether every window was scored within
     ``--max-seconds`` (when not, the rates cover what was scored).
     """
@@ -259,7 +261,8 @@ class OutputClock:
         self.times: dict[str, list[float]] = {"scores": [], "alerts": []}
         self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-clock",
                                    "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        self._consumer.assign([TopicPartition(topics[t], p, 0) for t in ("scores", "alerts") for p in range(4)])
+        self._consumer.assign([TopicPartition(topics[t], p, 0) for t in ("scores", "alerts")
+                               for p in range(PARTITIONS)])
         self._names = {topics["scores"]: "scores", topics["alerts"]: "alerts"}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -339,12 +342,12 @@ def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, windo
     began = time.perf_counter()
     sampler = start_profile(worker.process.pid, profile) if profile is not None else None
     try:
-        quiet_since, seen = time.perf_counter(), 0
+        quiet_since, seen = None, 0  # quiet is timed from the first score: loading models takes a while
         while len(clock.times["scores"]) < expected and time.perf_counter() - began < max_seconds:
             time.sleep(0.2)
             if len(clock.times["scores"]) != seen:
                 quiet_since, seen = time.perf_counter(), len(clock.times["scores"])
-            elif time.perf_counter() - quiet_since > 15:
+            elif quiet_since is not None and time.perf_counter() - quiet_since > 15:
                 break  # nothing more is coming
         time.sleep(1.0)  # the alerts of the last windows
     finally:
@@ -357,11 +360,13 @@ def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, windo
         raise RuntimeError(f"only {len(scores)} of {expected} windows were scored: see the worker's log")
     drain = float(scores[-1] - began)
     low, high = int(0.1 * len(scores)), int(0.9 * len(scores)) - 1
-    per_window = total / expected  # readings behind one scored window
-    steady = (high - low) * per_window / float(scores[high] - scores[low])
+    # Each channel's first window takes `window` readings, every later one `stride` more; the
+    # feed goes step by step across channels, so the first fills come before any window.
+    fill = len(series) * (window - stride)
+    steady = (high - low) * stride / float(scores[high] - scores[low])
     return Throughput(total, expected, len(scores), len(alerts), drain,
                       float(alerts[-1] - began) if alerts else None,
-                      min(total, len(scores) * per_window) / drain, steady)
+                      min(total, fill + len(scores) * stride) / drain, steady)
 
 
 def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
@@ -428,7 +433,7 @@ def measure_latency(run: Run, names: list[str], n_features: int, window: int, ra
     time.sleep(1)
     consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "bench", "enable.auto.commit": False,
                          "fetch.wait.max.ms": 10})
-    consumer.assign([TopicPartition(run.topics[t], p, 0) for t in ("scores", "alerts") for p in range(4)])
+    consumer.assign([TopicPartition(run.topics[t], p, 0) for t in ("scores", "alerts") for p in range(PARTITIONS)])
     latencies: dict[str, list[float]] = {run.topics["scores"]: [], run.topics["alerts"]: []}
     stop = threading.Event()
     feed = threading.Thread(target=run.feed.produce, kwargs={

@@ -23,6 +23,7 @@ import numpy as np
 
 from streamproc.datasets import open_dataset
 from streamproc.metrics import oracle_best_f1, point_wise, vus_pr
+from streamproc.training import flat_features
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -81,18 +82,22 @@ def diagnose(dataset, labels: dict[str, np.ndarray], scores: dict[str, np.ndarra
             continue
         scored = [i for i in range(channel.n_features) if i not in set(channel.covariates)]
         spread = float(np.max(np.std(channel.train[:, scored], axis=0)))
+        names = [f"f{i}" for i in range(channel.n_features)]
+        flat = bool(flat_features(channel.train, names, channel.covariates))
         alarms, y = scores[channel.name] > 1.0, labels[channel.name]
-        rows.append((channel.name, int(y.sum()), int((alarms & y).sum()), int((alarms & ~y).sum()), spread))
+        rows.append((channel.name, int(y.sum()), int((alarms & y).sum()), int((alarms & ~y).sum()), spread, flat))
     false_total = sum(r[3] for r in rows)
-    flat = [r for r in rows if r[4] < 0.01]
-    print(f"{name}: {false_total:,} false alarms in all; channels whose scored features had a training "
-          f"standard deviation below 0.01: {len(flat)}, with {sum(r[3] for r in flat):,} of them "
-          f"({100 * sum(r[3] for r in flat) / max(false_total, 1):.0f}%) and {sum(r[1] for r in flat):,} labelled steps")
+    flat = [r for r in rows if r[5]]
+    print(f"{name}: {false_total:,} false alarms in all; channels with a scored feature that did not vary in "
+          f"training (streamproc.training.flat_features, as `train` reports them): {len(flat)}, with "
+          f"{sum(r[3] for r in flat):,} of them ({100 * sum(r[3] for r in flat) / max(false_total, 1):.0f}%) "
+          f"and {sum(r[1] for r in flat):,} labelled steps")
     print()
-    print("| channel | labelled steps | true alarms | false alarms | training std of scored features |")
-    print("|---|---:|---:|---:|---:|")
+    print("| channel | labelled steps | true alarms | false alarms | largest training std of a scored feature | "
+          "flat in training |")
+    print("|---|---:|---:|---:|---:|---|")
     for row in sorted(rows, key=lambda r: -r[3])[:top]:
-        print(f"| {row[0]} | {row[1]:,} | {row[2]:,} | {row[3]:,} | {row[4]:.4f} |")
+        print(f"| {row[0]} | {row[1]:,} | {row[2]:,} | {row[3]:,} | {row[4]:.4f} | {'yes' if row[5] else ''} |")
 
 
 def main() -> None:
@@ -115,6 +120,9 @@ def main() -> None:
         dev, conf = args.split.read_text().split()
         halves.update(development=dev.split(","), confirmation=conf.split(","))
     first = next(iter(runs))
+    if args.diagnose:
+        diagnose(dataset, labels, scores[first], first)
+        return
     rows: list[tuple[str, dict[str, np.ndarray]]] = [(f"{name} as stored", scores[name]) for name in runs]
     for span in (5, 10, 20, 50):
         rows.append((f"{first}, EWMA span {span}", {n: ewma(span)(s) for n, s in scores[first].items()}))
@@ -125,9 +133,6 @@ def main() -> None:
         common = [n for n in scores[first] if n in scores[other]]
         rows.append((f"{first} + {other}, mean", {n: (scores[first][n] + scores[other][n]) / 2 for n in common}))
         rows.append((f"{first} + {other}, max", {n: np.maximum(scores[first][n], scores[other][n]) for n in common}))
-    if args.diagnose:
-        diagnose(dataset, labels, scores[first], first)
-        return
     header = "| scores | " + " | ".join(f"{h} PW F1 | {h} VUS-PR | {h} oracle PW F1" for h in halves) + " |"
     print(header)
     print("|---|" + "---:|" * (3 * len(halves)))

@@ -9,20 +9,23 @@ from ._records import RawMessage
 
 
 class DeadLetterLedger:
-    """Per source partition, the highest offset whose batch was dead-lettered and committed.
+    """Per source partition, the highest offset dead-lettered by a committed batch, with that
+    message's timestamp.
 
-    ``store`` maps ``b"<topic>/<partition>"`` to that offset in ASCII (a Faust table's in-memory
-    data, changelogged to the source partition's own changelog partition, so it moves with the
-    partition on a rebalance). A worker handles a partition's messages in offset order and
-    records its states only after the batch's outputs are flushed, so a message at or below the
-    recorded offset was handled before the worker stopped: its dead letter now would be a
-    repeat. Within a batch, offsets are recorded as they are admitted and written by
+    ``store`` maps ``b"<topic>/<partition>"`` to ``b"<offset> <timestamp ms>"`` (a Faust table's
+    in-memory data, changelogged to the source partition's own changelog partition, so it moves
+    with the partition on a rebalance: for consumer-group topics only, not for one every worker
+    reads whole). A worker handles a partition's messages in offset order and records its states
+    only after the batch's outputs are flushed, so a message at or below the recorded offset was
+    handled before the worker stopped: its dead letter now would be a repeat. A message newer
+    than the recorded one (a topic recreated, offsets starting again) is not a repeat whatever its
+    offset. Within a batch, offsets are recorded as they are admitted and written by
     :meth:`changes` when the batch commits; :meth:`discard` forgets an attempt that failed.
     """
 
     def __init__(self, store: MutableMapping[bytes, bytes]) -> None:
         self.store = store
-        self._pending: dict[bytes, tuple[int, int]] = {}
+        self._pending: dict[bytes, tuple[int, int, int]] = {}
 
     @staticmethod
     def _key(message: RawMessage) -> bytes:
@@ -31,22 +34,25 @@ class DeadLetterLedger:
     def admit(self, message: RawMessage) -> bool:
         """Whether ``message`` should be dead-lettered now: false when a committed batch did."""
         key = self._key(message)
+        timestamp = int(message.timestamp * 1000)
         recorded = self.store.get(key)
-        if recorded is not None and message.offset <= int(recorded):
-            return False
+        if recorded is not None:
+            offset, recorded_timestamp = (int(v) for v in recorded.split())
+            if message.offset <= offset and timestamp <= recorded_timestamp:
+                return False
         pending = self._pending.get(key)
         if pending is None or message.offset > pending[1]:
-            self._pending[key] = (message.partition, message.offset)
+            self._pending[key] = (message.partition, message.offset, timestamp)
         return True
 
     def discard(self) -> None:
         self._pending.clear()
 
     def changes(self) -> Iterator[tuple[bytes, int, bytes]]:
-        """``(key, partition, offset)`` of each partition dead-lettered in this batch, stored as
+        """``(key, partition, data)`` of each partition dead-lettered in this batch, stored as
         it is yielded (the :class:`StateBuffer` protocol, for the same changelog writes)."""
         pending, self._pending = self._pending, {}
-        for key, (partition, offset) in pending.items():
-            data = str(offset).encode()
+        for key, (partition, offset, timestamp) in pending.items():
+            data = f"{offset} {timestamp}".encode()
             self.store[key] = data
             yield key, partition, data

@@ -60,11 +60,15 @@ def produced_at_header(seconds: float) -> dict[str, bytes]:
     return {PRODUCED_AT_HEADER: _SECONDS.pack(seconds)}
 
 
-def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[str, Any]:
+def dead_letter_record(message: RawMessage, reason: str, detail: str, *, part: str | int = "") -> dict[str, Any]:
     """The DeadLetter record of ``message``: the original bytes (at most the first
     :data:`DEAD_LETTER_PAYLOAD_BYTES` of them, with the size and hash of the whole), where they
     came from and why. Bounded, so that a dead letter always fits in a message however large the
-    message it reports: a copy of a message near the cluster's size limit would itself exceed it."""
+    message it reports: a copy of a message near the cluster's size limit would itself exceed it.
+
+    ``part`` names what of the message failed when one message can fail more than once (a
+    sample of a SensorReadingBatch, a window it completed); with the source position and the
+    reason it makes the record's id, so that each dead letter has its own and a repeat the same."""
     value = message.value
     truncated = value is not None and len(value) > DEAD_LETTER_PAYLOAD_BYTES
     key = message.key
@@ -75,7 +79,7 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str) -> dict[st
             "payload_size": None if value is None else len(value),
             "payload_sha256": None if value is None else hashlib.sha256(value).hexdigest(),
             "payload_truncated": truncated,
-            "record_id": record_id(message.topic, message.partition, message.offset)}
+            "record_id": record_id(message.topic, message.partition, message.offset, reason, part)}
 
 
 def score_record(channel: str, window_end: int, verdict: DetectorVerdict,

@@ -195,7 +195,8 @@ class IngestStage:
                 replayed = admission is Admission.REPLAYED
             if admission.rejected:
                 detail = label + describe_rejection(admission, reading, state, self.assembler.grace_ms)
-                result.dead_letters.append((message, dead_letter_record(message, admission.value, detail)))
+                result.dead_letters.append((message, dead_letter_record(message, admission.value, detail,
+                                                                        part=label)))
                 result.outcomes["rejected"] += 1
                 continue
             result.outcomes[admission.value] += 1

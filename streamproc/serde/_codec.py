@@ -150,7 +150,7 @@ class Codec:
             if local is not None:
                 writer = _WriterSchema(local, local.reader, resolve=False)
             else:
-                earlier = self.schemas.writer_by_fingerprint(fingerprint)
+                earlier = self.schemas.previous_by_fingerprint(fingerprint)
                 if earlier is None:
                     raise DecodeError("unknown-fingerprint", f"no known schema has fingerprint {fingerprint.hex()}")
                 writer = _WriterSchema(self.schemas.by_full_name(earlier.full_name), earlier.reader, resolve=True)

@@ -137,7 +137,7 @@ class SchemaSet(Mapping[str, AvroSchema]):
         """The earlier versions whose records readers still accept (writer schemas only)."""
         return list(self._previous.values())
 
-    def writer_by_fingerprint(self, fp: bytes) -> AvroSchema | None:
+    def previous_by_fingerprint(self, fp: bytes) -> AvroSchema | None:
         """An earlier version with fingerprint ``fp``; its records are read as the current one."""
         return self._previous.get(fp)
 

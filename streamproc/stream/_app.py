@@ -332,7 +332,8 @@ class PipelineApp:
         for outcome in self.fusion.fuse_scored(result.windows, scored, fusion_states):
             window, message = outcome.window, outcome.message
             if outcome.failure is not None:
-                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, outcome.failure))
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, outcome.failure,
+                                                                   part=window.end))
             for verdict in outcome.verdicts:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
@@ -425,7 +426,11 @@ class PipelineApp:
                             tried_with = None
                             continue
                         new, unread = unread, []
-                        left = await self._apply_feedback(retry, new)
+                        try:
+                            left = await self._apply_feedback(retry, new)
+                        except Exception:
+                            self._discard_batch()  # a failed attempt leaves nothing for the next batch
+                            raise
                     waiting = (waiting + left)[-MAX_WAITING_FEEDBACK:]
         finally:
             if poll is not None:  # cancelled while a poll runs in its thread: the client is not shareable
@@ -441,7 +446,7 @@ class PipelineApp:
         messages = [*retry, *new]
         result = self.fusion.feedback(messages, self.codec, states, owned)
         for message, record in result.dead_letters:
-            self._send_dead_letter(message, record)
+            self._send_dead_letter(message, record, ledgered=False)
         left = []
         for index, (message, outcome) in enumerate(zip(messages, result.outcomes)):
             if outcome == NOT_HERE:
@@ -467,8 +472,11 @@ class PipelineApp:
             self._counts.append((self.metrics.alerts.labels(event.state), 1))
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
-    def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
-        if not self.ledger.admit(message):
+    def _send_dead_letter(self, message: RawMessage, record: dict[str, Any], *, ledgered: bool = True) -> None:
+        """Queue a dead letter; ``ledgered``: unless the ledger shows it was sent before a restart.
+        Feedback is not ledgered: every fusing worker reads all of it, while the ledger's entries
+        follow the consumer group's partitions (its repeats carry the same ``record_id``)."""
+        if ledgered and not self.ledger.admit(message):
             self._counts.append((self.metrics.dead_letters_repeated, 1))
             return
         self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))

@@ -18,7 +18,9 @@ from streamproc.windows import ChannelWindow, WindowAssembler
 CODEC = Codec()
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                           HealthCheck.too_slow])
-HEADERS = [b"\xc3\x01" + schema.fingerprint for schema in load_schemas().values()] + [b"\xc3\x01", b"\x00"]
+# Single-object headers of every schema the decoder knows, earlier versions included.
+HEADERS = [b"\xc3\x01" + schema.fingerprint for schema in [*load_schemas().values(), *load_schemas().previous()]] \
+    + [b"\xc3\x01", b"\x00"]
 
 # Values a historian or a broken sensor can send: the float extremes, NaN, infinities, zero.
 extreme_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),

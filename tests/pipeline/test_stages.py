@@ -267,3 +267,16 @@ def test_unreadable_stored_state_is_replaced(caplog):
     states = StateBuffer({b"c": b"not a state"}, ChannelWindow)
     assert states.get("c") is None
     assert "unreadable" in caplog.text
+
+
+def test_each_rejected_sample_of_a_batch_message_is_its_own_dead_letter(ingest, stream_models):
+    channel = stream_models.channels["a0"]
+    rows = channel.test[:4].astype(float).copy()
+    rows[1, 0] = math.nan
+    rows[3, 0] = math.inf
+    result = run(ingest, Stream().batches("a0", rows, size=4), {})
+    letters = [record for _, record in result.dead_letters]
+    assert [r["detail"][:len("sample 2 of 4")] for r in letters] == ["sample 2 of 4", "sample 4 of 4"]
+    assert len({r["record_id"] for r in letters}) == 2, "two dead letters of one message share an id"
+    again = run(ingest, Stream().batches("a0", rows, size=4), {})
+    assert [r["record_id"] for _, r in again.dead_letters] == [r["record_id"] for r in letters]

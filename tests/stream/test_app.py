@@ -43,6 +43,7 @@ def test_faust_settings(settings):
     assert plain["broker"] == ["streamproc-kafka://broker-1:9092", "streamproc-kafka://broker-2:9092"]
     assert plain["topic_partitions"] == 4 and plain["web_port"] == 6066
     assert "producer_max_batch_size" not in plain
+    assert plain["broker_commit_interval"] == settings.worker.commit_interval_s == 2.8
     embedded = faust_settings(settings, WorkerOptions(embedded_broker=True))
     assert embedded["broker"] == ["streamproc-tansu://broker-1:9092", "streamproc-tansu://broker-2:9092"]
     assert embedded["producer_max_batch_size"] == 1 and embedded["broker_session_timeout"] <= 6
@@ -98,7 +99,7 @@ def test_a_failing_message_is_dead_lettered_alone_and_failed_attempts_publish_no
     letters = [Codec().decode(value).record for topic, value in app.published if topic == settings.topics.dead_letter]
     assert [(d["offset"], d["reason"], d["payload"]) for d in letters] == [(1, "processing-error", b"poison")]
     assert "a plugin bug" in letters[0]["detail"]
-    assert app.changelog == [(b"readings/0", 0, b"1")]  # recorded with the batch's states
+    assert app.changelog == [(b"readings/0", 0, b"1 0")]  # recorded with the batch's states
 
 
 def test_a_restarted_worker_does_not_dead_letter_a_message_again(settings):

@@ -239,8 +239,19 @@ def distinct_records(pipeline, topic: str) -> dict[str, dict]:
         seen = found.setdefault(record["record_id"], record)
         if topic == "dead_letter":  # when it failed is the one thing a repeat may change
             record["failed_at"] = seen["failed_at"]
-        assert record == seen, f"{topic}: two different records share the id {record['record_id']}"
+        assert same_record(record, seen), f"{topic}: two different records share the id {record['record_id']}"
     return found
+
+
+def same_record(a, b) -> bool:
+    """Equal, floats within rounding: a repeated window may be scored in a batch of another size."""
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.isclose(a, b, rtol=1e-5, atol=1e-7))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_record(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_record(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models):
