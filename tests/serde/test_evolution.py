@@ -112,3 +112,25 @@ def test_the_installed_contract_reads_every_earlier_version_it_ships():
         decoded = current.decode(Codec(SchemaSet([earlier])).encode(earlier.name, record), expect=earlier.name)
         assert {k: v for k, v in decoded.record.items() if k in record} == record
         assert set(decoded.record) == set(schemas[earlier.name].field_names)
+
+
+@pytest.mark.parametrize("schema_name, field, added, default", [
+    ("Alert", "state", "ACKNOWLEDGED", "UPDATE"),
+    ("Alert", "severity", "EMERGENCY", "HIGH"),
+    ("Feedback", "verdict", "DUPLICATE", "UNSURE"),
+])
+def test_a_symbol_added_to_an_enum_is_read_as_the_enums_default(schema_name, field, added, default):
+    """Forward compatibility: today's readers read records of a writer that added an enum symbol."""
+    from streamproc.serde import Codec, SchemaSet, sample_record
+
+    current = load_schemas()[schema_name]
+    future = json.loads(current.json)
+    enum = next(f for f in future["fields"] if f["name"] == field)["type"]
+    enum["symbols"].append(added)
+    future_schema = parse_schema(json.dumps(future), source="future")
+    assert check_compatibility(reader=current, writer=future_schema)
+    record = {**sample_record(current), field: added}
+    written = Codec(SchemaSet([future_schema])).encode(schema_name, record)
+    # A writer's schema the reader has never seen: resolution as a registry-backed reader does it.
+    decoded = fastavro.schemaless_reader(io.BytesIO(written[10:]), future_schema.reader, current.reader)
+    assert decoded[field] == default
