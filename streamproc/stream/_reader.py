@@ -33,13 +33,18 @@ class TopicReader:
 
     def __init__(self, consumer_config: Mapping[str, Any], topics: Sequence[str], *,
                  from_beginning: bool = True, codec: Codec | None = None, timeout: float = 10.0) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
         self.codec = codec or Codec()
         config = {"group.id": "streamproc-reader", "logger": _LOG, **consumer_config,
                   "enable.auto.commit": False, "enable.auto.offset.store": False}
         self._consumer = Consumer(config)
-        metadata = self._consumer.list_topics(timeout=timeout)
+        try:
+            metadata = self._consumer.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            self._consumer.close()
+            raise StreamprocError(f"cannot reach the Kafka cluster at {config.get('bootstrap.servers')}: "
+                                  f"{exc.args[0].str() if exc.args else exc}") from None
         partitions = []
         for topic in topics:
             found = metadata.topics.get(topic)
