@@ -130,39 +130,46 @@ def train(
     trained = skipped = 0
     spent_training = 0.0
     progress = _RichProgress(len(selected)) if sys.stderr.isatty() else _PlainProgress(len(selected))
-    with progress:
-        for index, name in enumerate(selected, start=1):
-            channel = dataset.channel(name)
-            inputs = covariate_indices(channel, covariates)
-            reused = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
-                                                    fingerprint=data_fingerprint(channel.train), covariates=inputs)
-            if reused is not None:
-                skipped += 1
-                recalibrated = " (threshold recalibrated)" if reused.recalibrated else ""
-                progress.channel_done(index, f"{name}: up to date{recalibrated}, skipped", None)
-                continue
-            began = time.perf_counter()
-            model = train_channel(spec, name, channel.train, config=config, options=options,
-                                  feature_names=channel.feature_names, covariates=inputs, registry=registry,
-                                  progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values))
-            store.save(model)
-            trained += 1
-            spent_training += time.perf_counter() - began
-            remaining = len(selected) - index
-            eta = spent_training / trained * remaining if remaining else None
-            report = model.metadata["training"]
-            fit = report["fit_report"]
-            loss = "" if fit.get("final_loss") is None else f", loss {fit['final_loss']:.4g}"
-            if fit.get("validation_loss") is not None:
-                loss += f", val_loss {fit['validation_loss']:.4g}"
-            state = model.threshold_state
-            note = f" ({state.note})" if state.note else ""
-            flat = report["flat_features"]
-            if flat:
-                note += (f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
-                         f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
-                         f"train on a period in which they vary, or declare them covariates")
-            progress.channel_done(index, f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
-                                         f"[{state.method}, {report['calibration']['source']}]{note}", eta)
+    try:
+        with progress:
+            for index, name in enumerate(selected, start=1):
+                channel = dataset.channel(name)
+                inputs = covariate_indices(channel, covariates)
+                reused = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
+                                                        fingerprint=data_fingerprint(channel.train), covariates=inputs)
+                if reused is not None:
+                    skipped += 1
+                    recalibrated = " (threshold recalibrated)" if reused.recalibrated else ""
+                    progress.channel_done(index, f"{name}: up to date{recalibrated}, skipped", None)
+                    continue
+                began = time.perf_counter()
+                model = train_channel(spec, name, channel.train, config=config, options=options,
+                                      feature_names=channel.feature_names, covariates=inputs, registry=registry,
+                                      progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values))
+                store.save(model)
+                trained += 1
+                spent_training += time.perf_counter() - began
+                remaining = len(selected) - index
+                eta = spent_training / trained * remaining if remaining else None
+                report = model.metadata["training"]
+                fit = report["fit_report"]
+                loss = "" if fit.get("final_loss") is None else f", loss {fit['final_loss']:.4g}"
+                if fit.get("validation_loss") is not None:
+                    loss += f", val_loss {fit['validation_loss']:.4g}"
+                state = model.threshold_state
+                note = f" ({state.note})" if state.note else ""
+                flat = report["flat_features"]
+                if flat:
+                    note += (f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
+                             f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
+                             f"train on a period in which they vary, or declare them covariates")
+                progress.channel_done(index, f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
+                                             f"[{state.method}, {report['calibration']['source']}]{note}", eta)
+    except KeyboardInterrupt:
+        # Each model is saved as soon as it is trained: say what is kept, then stop as interrupted.
+        typer.echo(f"{spec.name}: interrupted; {trained} channel(s) trained and saved in {store.root / spec.name}, "
+                   f"{skipped} already up to date, {len(selected) - trained - skipped} left (running the same "
+                   f"command again skips the saved ones)", err=True)
+        raise
     typer.echo(f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
                f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}")

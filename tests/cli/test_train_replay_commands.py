@@ -298,3 +298,23 @@ def test_training_warns_about_scored_features_that_never_varied(tmp_path) -> Non
     assert code == 0, err
     assert "S-1:" in err and "1 scored feature(s) did not vary in training" in err
     assert "S-2:" in err and err.count("did not vary in training") == 1
+
+
+def test_ctrl_c_in_train_says_what_was_kept(run, tmp_path, monkeypatch) -> None:
+    import streamproc.cli._train as train_command
+
+    root, _, _ = run
+    real = train_command.train_channel
+    calls = []
+
+    def interrupted_on_the_second(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_command, "train_channel", interrupted_on_the_second)
+    code, _, err = run_cli(*train_args(root / "data", tmp_path / "models"))
+    assert code == 130
+    assert "pca: interrupted; 1 channel(s) trained and saved in" in err and "2 left" in err
+    assert (tmp_path / "models" / "pca" / calls[0] / "metadata.json").exists()
