@@ -1,4 +1,4 @@
-"""Start-up and stop time of the embedded broker (issue 2, part 8).
+"""Start-up and stop time of the embedded broker.
 
 Starts and stops :class:`streamproc.kafka.EmbeddedBroker` repeatedly and prints a markdown table:
 time until the broker answers a Kafka metadata request (what ``start()`` waits for), time to stop

@@ -1,4 +1,4 @@
-"""Encode and decode throughput of the Avro codec, one thread (issue 2, part 5).
+"""Encode and decode throughput of the Avro codec, one thread.
 
 Encodes and decodes realistic SensorReading and AnomalyScore records in both wire formats
 (single-object, and Confluent through confluent-kafka's in-memory mock registry), with and

@@ -1,4 +1,4 @@
-"""Scoring throughput and peak memory of a detector on the CPU (issue 3, part 7).
+"""Scoring throughput and peak memory of a detector on the CPU.
 
 Fits the detector (spec defaults, optionally overridden) on synthetic scaled data, then
 scores batches of windows and prints a markdown table of windows per second per batch size,

@@ -1,4 +1,4 @@
-"""How the structure_aware score is assembled, measured on telemanom channels (issue 3).
+"""How the structure_aware score is assembled, measured on telemanom channels.
 
 Trains one model per channel with ``streamproc.training.train_channel`` (the code path of
 ``streamproc train``), keeps each head's raw per-feature errors on the training and test

@@ -4,7 +4,7 @@ These numbers are copied from the literature, never computed here. Each paper ch
 threshold its own way (often the best one over the test labels, or a POT level tuned per data
 set) and used point adjustment; our measured columns use label-free thresholds, so the two are
 not the same experiment. Where an exact figure could not be checked against its source, only
-the rounded value given in issue 7 is quoted and marked approximate: no digit is quoted that
+the rounded value the project was given is quoted and marked approximate: no digit is quoted that
 was not verified.
 """
 
@@ -40,20 +40,20 @@ class PublishedFigure:
 PUBLISHED_SMAP: tuple[PublishedFigure, ...] = (
     PublishedFigure(
         detector="usad", method="USAD", pa_f1=0.84, approximate=True,
-        source="Audibert et al., KDD 2020; rounded figure as given in issue 7",
+        source="Audibert et al., KDD 2020; rounded figure, digits not verified",
         note="the papers give more digits; they were not verified here, so only the rounded value is quoted"),
     PublishedFigure(
         detector="omnianomaly", method="OmniAnomaly", pa_f1=0.87, approximate=True,
         source="Su et al., KDD 2019, as quoted in TranAD's Table 2 (Tuli et al., VLDB 2022); "
-               "rounded figure as given in issue 7"),
+               "rounded figure, digits not verified"),
     PublishedFigure(
         detector="mscred", method="MSCRED", pa_f1=None, approximate=True,
         source="Zhang et al., AAAI 2019, as quoted in TranAD's Table 2 (Tuli et al., VLDB 2022)",
-        note="issue 7 gives no figure and the quoted one could not be verified here"),
+        note="no figure was given to the project and the quoted one could not be verified here"),
     PublishedFigure(
         detector="tranad", method="TranAD", pa_f1=0.8915, approximate=False, pa_precision=0.8043,
         source="Tuli et al., VLDB 2022, Table 2 (SMAP)",
-        note="per issue 7 the authors' SMAP run covers one channel only, not all of SMAP"),
+        note="the authors' SMAP run covers one channel only, not all of SMAP"),
     PublishedFigure(
         detector="structure_aware", method="structure-aware (paper under reproduction)", pa_f1=0.930,
         approximate=False, source="the paper under reproduction, Table 1 (F1 93.0 %)",

@@ -142,6 +142,6 @@ def test_quoted_figures_sit_beside_their_detector_and_say_when_they_are_approxim
     assert row_of["mscred"][published_column] == "not quoted"
     assert row_of["pca"][published_column] == "-"
 
-    # Only the rounded figures of issue 7 are quoted for USAD and OmniAnomaly, and marked so.
+    # Only the rounded, unverified figures are quoted for USAD and OmniAnomaly, and marked so.
     assert {f.detector for f in PUBLISHED_SMAP if f.approximate and f.pa_f1 is not None} == {"usad", "omnianomaly"}
     assert published_figure("structure_aware").pa_f1 == pytest.approx(0.930)

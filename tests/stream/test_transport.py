@@ -1,5 +1,5 @@
-"""The worker's Faust transport: a seek waits for the batch being delivered (the lost readings of
-issue 4)."""
+"""The worker's Faust transport: a seek waits for the batch being delivered (the readings lost in a
+takeover under CPU starvation)."""
 
 from __future__ import annotations
 
