@@ -154,21 +154,23 @@ def soak(args: argparse.Namespace, broker: EmbeddedBroker, workdir: Path, sample
         thread.start()
     began = time.monotonic()
     last_cpu = {"worker": cpu_seconds(worker.process.pid), "broker": cpu_seconds(broker.pid)}
-    last_scores = 0
+    last_scores, last_time = 0, time.monotonic()
     try:
         while time.monotonic() - began < args.minutes * 60:
             time.sleep(args.sample_seconds)
             counts, latencies = sampler.take()
             ms = 1000 * np.asarray(latencies) if latencies else np.zeros(0)
+            now = time.monotonic()
+            interval, last_time = now - last_time, now  # the real interval: sampling itself takes time
             alive = worker.process.poll() is None
             cpu = {"worker": cpu_seconds(worker.process.pid) if alive else last_cpu["worker"],
                    "broker": cpu_seconds(broker.pid)}
-            busy = {k: round(100 * (cpu[k] - last_cpu[k]) / args.sample_seconds) for k in cpu}
+            busy = {k: round(100 * (cpu[k] - last_cpu[k]) / interval) for k in cpu}
             last_cpu = cpu
             row = {"t_s": round(time.monotonic() - began, 1), "rss_mib": round(worker.rss_mib(), 1) if alive else None,
                    "worker_cpu_pct": busy["worker"], "broker_rss_mib": round(rss_mib(broker.pid), 1),
                    "broker_cpu_pct": busy["broker"],
-                   "scores_per_s": round((counts["scores"] - last_scores) / args.sample_seconds, 1),
+                   "scores_per_s": round((counts["scores"] - last_scores) / interval, 1),
                    "lag": consumer_lag(worker) if alive else None, "scores": counts["scores"], "alerts": counts["alerts"],
                    "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0],
                    "score_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,

@@ -340,8 +340,10 @@ def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, windo
     clock = OutputClock(run.bootstrap, run.topics)
     worker = run.start()
     began = time.perf_counter()
-    sampler = start_profile(worker.process.pid, profile) if profile is not None else None
+    sampler = None
     try:
+        if profile is not None:
+            sampler = start_profile(worker.process.pid, profile)
         quiet_since, seen = None, 0  # quiet is timed from the first score: loading models takes a while
         while len(clock.times["scores"]) < expected and time.perf_counter() - began < max_seconds:
             time.sleep(0.2)
@@ -351,10 +353,12 @@ def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, windo
                 break  # nothing more is coming
         time.sleep(1.0)  # the alerts of the last windows
     finally:
-        if sampler is not None:
-            stop_profile(sampler, profile)
-        worker.stop()
-        clock.close()
+        try:
+            if sampler is not None:
+                stop_profile(sampler, profile)
+        finally:
+            worker.stop()
+            clock.close()
     scores, alerts = np.asarray(clock.times["scores"]), clock.times["alerts"]
     if len(scores) < 10:
         raise RuntimeError(f"only {len(scores)} of {expected} windows were scored: see the worker's log")
@@ -571,6 +575,8 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="Sample each throughput run's worker with py-spy; "
                                                      "collapsed stacks and a summary go to this folder.")
     args = parser.parse_args()
+    if args.profile is not None and shutil.which("py-spy") is None:
+        parser.error("--profile needs py-spy (pip install py-spy)")
 
     results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                  "load_average": os.getloadavg()[0]},

@@ -169,7 +169,7 @@ def train(
         # Each model is saved as soon as it is trained: say what is kept, then stop as interrupted.
         typer.echo(f"{spec.name}: interrupted; {trained} channel(s) trained and saved in {store.root / spec.name}, "
                    f"{skipped} already up to date, {len(selected) - trained - skipped} left (running the same "
-                   f"command again skips the saved ones)", err=True)
+                   f"command again, without --force, skips the saved ones)", err=True)
         raise
     typer.echo(f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
                f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}")

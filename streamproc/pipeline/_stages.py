@@ -299,7 +299,7 @@ class FusionStage:
                 if message.value is None:
                     raise DecodeError("truncated", "message has no value")
                 record = codec.decode(message.value, expect="Feedback").record
-                if record["verdict"] not in VERDICTS:  # a newer writer's symbol, resolved to the default
+                if record["verdict"] not in VERDICTS:  # a symbol of the schema that fusion does not handle
                     raise DecodeError("malformed", f"unknown verdict {record['verdict']!r}")
             except DecodeError as exc:
                 owner = message.partition in owned_partitions

@@ -446,7 +446,7 @@ class PipelineApp:
         messages = [*retry, *new]
         result = self.fusion.feedback(messages, self.codec, states, owned)
         for message, record in result.dead_letters:
-            self._send_dead_letter(message, record, ledgered=False)
+            self._send_dead_letter(message, record)
         left = []
         for index, (message, outcome) in enumerate(zip(messages, result.outcomes)):
             if outcome == NOT_HERE:
@@ -472,11 +472,11 @@ class PipelineApp:
             self._counts.append((self.metrics.alerts.labels(event.state), 1))
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
-    def _send_dead_letter(self, message: RawMessage, record: dict[str, Any], *, ledgered: bool = True) -> None:
-        """Queue a dead letter; ``ledgered``: unless the ledger shows it was sent before a restart.
-        Feedback is not ledgered: every fusing worker reads all of it, while the ledger's entries
-        follow the consumer group's partitions (its repeats carry the same ``record_id``)."""
-        if ledgered and not self.ledger.admit(message):
+    def _send_dead_letter(self, message: RawMessage, record: dict[str, Any]) -> None:
+        """Queue a dead letter, unless the ledger shows it was sent before a restart. (Feedback
+        is read whole by every fusing worker, but only the owner of the partition of the same
+        number dead-letters it, so its ledger entry moves with that partition too.)"""
+        if not self.ledger.admit(message):
             self._counts.append((self.metrics.dead_letters_repeated, 1))
             return
         self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))

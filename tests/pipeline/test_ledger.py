@@ -61,3 +61,10 @@ def test_a_newer_message_at_a_low_offset_is_not_taken_for_a_repeat():
     # The topic was deleted and created again: offsets start over, the messages are new.
     assert ledger.admit(message(3, timestamp=2000.0))
     assert not ledger.admit(message(3, timestamp=400.0))
+
+
+def test_entries_of_the_first_format_and_unreadable_ones_do_not_stop_the_worker():
+    ledger = DeadLetterLedger({b"readings/0": b"5", b"readings/1": b"not a number"})
+    assert not ledger.admit(message(5, timestamp=10**9))  # the offset alone: no timestamp limit
+    assert ledger.admit(message(6))
+    assert ledger.admit(message(1, partition=1))  # unreadable: ignored, the dead letter repeats
