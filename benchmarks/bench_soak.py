@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import PARTITIONS, Run, Variant, test_series, train_models  # noqa: E402
+from bench_stream import OutputConsumer, Run, Variant, test_series, train_models  # noqa: E402
 
 from streamproc.kafka import EmbeddedBroker  # noqa: E402
 from streamproc.pipeline import PRODUCED_AT_HEADER  # noqa: E402
@@ -58,32 +58,20 @@ class Sampler:
     """An outside consumer of scores, alerts and dead letters: counts, and score latencies."""
 
     def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
-        from confluent_kafka import Consumer, TopicPartition
-
-        self.kinds = {topics["scores"]: "scores", topics["alerts"]: "alerts", topics["dead_letter"]: "dead_letter"}
-        self.counts = dict.fromkeys(self.kinds.values(), 0)
+        self.counts = {"scores": 0, "alerts": 0, "dead_letter": 0}
         self.latencies: list[float] = []
         self._lock = threading.Lock()
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-soak",
-                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10,
-                                   "fetch.max.bytes": 4_000_000, "max.partition.fetch.bytes": 2_000_000})
-        self._consumer.assign([TopicPartition(t, p, 0) for t in self.kinds for p in range(PARTITIONS)])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        # Dead letters of 1 MB messages keep a 64 KiB prefix; fetches leave room for several.
+        self._consumer = OutputConsumer(bootstrap, topics, tuple(self.counts), self._count,
+                                        **{"fetch.max.bytes": 4_000_000, "max.partition.fetch.bytes": 2_000_000})
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for message in self._consumer.consume(500, 0.05):
-                if message.error() is not None:
-                    continue
-                kind = self.kinds[message.topic()]
-                received = time.time()
-                with self._lock:
-                    self.counts[kind] += 1
-                    produced = dict(message.headers() or []).get(PRODUCED_AT_HEADER) if kind == "scores" else None
-                    if produced is not None:
-                        self.latencies.append(received - struct.unpack(">d", produced)[0])
+    def _count(self, kind: str, message) -> None:
+        received = time.time()
+        with self._lock:
+            self.counts[kind] += 1
+            produced = dict(message.headers() or []).get(PRODUCED_AT_HEADER) if kind == "scores" else None
+            if produced is not None:
+                self.latencies.append(received - struct.unpack(">d", produced)[0])
 
     def take(self) -> tuple[dict[str, int], list[float]]:
         with self._lock:
@@ -91,8 +79,6 @@ class Sampler:
             return dict(self.counts), latencies
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
         self._consumer.close()
 
 

@@ -48,8 +48,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -250,20 +252,20 @@ class Throughput:
         return {**self.__dict__, "complete": self.complete}
 
 
-class OutputClock:
-    """Receipt times of every record on the scores and alerts topics, from an outside consumer
-    (what a user's consumer sees), counted without decoding."""
+class OutputConsumer:
+    """An outside consumer of some of a run's topics (what a user's consumer sees): reads every
+    partition from the start in a thread and calls ``on_message(kind, message)`` for each record,
+    ``kind`` being the topic's key in ``topics``."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+    def __init__(self, bootstrap: str, topics: dict[str, str], kinds: tuple[str, ...],
+                 on_message: Callable[[str, Any], None], **config: Any) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
-        self.topics = topics
-        self.times: dict[str, list[float]] = {"scores": [], "alerts": []}
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-clock",
-                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        self._consumer.assign([TopicPartition(topics[t], p, 0) for t in ("scores", "alerts")
-                               for p in range(PARTITIONS)])
-        self._names = {topics["scores"]: "scores", topics["alerts"]: "alerts"}
+        self._kinds = {topics[kind]: kind for kind in kinds}
+        self._on_message = on_message
+        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-outputs",
+                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10, **config})
+        self._consumer.assign([TopicPartition(topic, p, 0) for topic in self._kinds for p in range(PARTITIONS)])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -272,11 +274,23 @@ class OutputClock:
         while not self._stop.is_set():
             for message in self._consumer.consume(1000, 0.05):
                 if message.error() is None:
-                    self.times[self._names[message.topic()]].append(time.perf_counter())
+                    self._on_message(self._kinds[message.topic()], message)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._consumer.close()
+
+
+class OutputClock:
+    """Receipt times of every record on the scores and alerts topics, counted without decoding."""
+
+    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+        self.times: dict[str, list[float]] = {"scores": [], "alerts": []}
+        self._consumer = OutputConsumer(bootstrap, topics, ("scores", "alerts"),
+                                        lambda kind, _: self.times[kind].append(time.perf_counter()))
+
+    def close(self) -> None:
         self._consumer.close()
 
 
