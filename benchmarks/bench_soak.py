@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import OutputConsumer, Run, Variant, test_series, train_models  # noqa: E402
+from bench_stream import OutputConsumer, Run, Variant, rss_mib, test_series, train_models  # noqa: E402
 
 from streamproc.kafka import EmbeddedBroker  # noqa: E402
 from streamproc.pipeline import PRODUCED_AT_HEADER  # noqa: E402
@@ -94,13 +94,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def soak(args: argparse.Namespace, broker: EmbeddedBroker, workdir: Path, samples: list[dict]) -> None:

@@ -66,6 +66,14 @@ PARTITIONS = 4  # of every topic a measurement creates
 TRAIN_OVERRIDES = {"epochs": 1, "max_train_windows": 2000, "device": "auto"}
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -177,10 +185,7 @@ class Worker:
         return 0.0
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        return rss_mib(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is not None:

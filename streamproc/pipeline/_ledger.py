@@ -18,8 +18,9 @@ class DeadLetterLedger:
 
     ``store`` maps ``b"<topic>/<partition>"`` to ``b"<offset> <timestamp ms>"`` (a Faust table's
     in-memory data, changelogged to the source partition's own changelog partition, so it moves
-    with the partition on a rebalance: for consumer-group topics only, not for one every worker
-    reads whole). A worker handles a partition's messages in offset order and records its states
+    with the partition on a rebalance; feedback, which every worker reads whole, is dead-lettered
+    only by the owner of the partition of the same number, so its entries move the same way).
+    A worker handles a partition's messages in offset order and records its states
     only after the batch's outputs are flushed, so a message at or below the recorded offset was
     handled before the worker stopped: its dead letter now would be a repeat. A message newer
     than the recorded one (a topic recreated, offsets starting again) is not a repeat whatever its

@@ -183,8 +183,6 @@ class PipelineApp:
         self.app = faust.App(options.group(), **faust_settings(settings, options))
         self.window_table: Any = None
         self.fusion_table: Any = None
-        self.dead_letter_table: Any = None
-        self.ledger: DeadLetterLedger | None = None
         # The current batch's output messages and counter increments, sent and counted when it
         # commits: an attempt that fails before then leaves nothing behind (see ``_guarded``).
         self._outputs: list[tuple[Any, bytes | None, bytes, dict[str, bytes] | None]] = []

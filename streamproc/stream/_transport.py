@@ -1,7 +1,8 @@
 """The Faust transports of a worker: aiokafka, with seeks that cannot lose records.
 
-Faust (0.15) lost records across a rebalance, measured in a takeover under CPU starvation. After a rebalance its recovery seeks every partition back to the committed offset
-while the fetch loop keeps delivering records fetched from the old positions; the records
+Faust (0.15) lost records across a rebalance, measured in a takeover under CPU starvation.
+After a rebalance its recovery seeks every partition back to the committed offset while the
+fetch loop keeps delivering records fetched from the old positions; the records
 fetched again after the seek are then below the read offsets those deliveries advanced and are
 dropped, and when the seek completes Faust resets its read offsets, takes the next records for a
 "gap" and commits over it. (Records Faust filters out because their partition was paused
