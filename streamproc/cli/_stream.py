@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from streamproc.config import Settings
+from streamproc.errors import StreamprocError
 
 LOG_LEVELS = ("crit", "error", "warn", "info", "debug")
 
@@ -102,6 +103,34 @@ def tail(
     with TopicReader(settings.kafka.confluent_config(), [settings.topics.alerts],
                      from_beginning=from_beginning) as reader:
         tail_alerts(reader, typer.echo, channel=channel, as_json=as_json, follow=follow)
+
+
+@alerts_app.command("forward")
+def forward(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+) -> None:
+    """Forward alerts to Alertmanager and/or a signed webhook (the [forward] settings), at least once;
+    deliveries that keep failing go to the dead-letter topic. Serves /metrics and /healthz on
+    forward.metrics_port. Stops on Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from streamproc.forward import run_forwarder
+
+    settings = Settings.load(config)
+    if not settings.kafka.bootstrap:
+        raise StreamprocError("alerts forward: no cluster configured; set KAFKA_BOOTSTRAP or kafka.bootstrap")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sinks = [name for name, url in (("Alertmanager", settings.forward.alertmanager_url),
+                                    ("webhook", settings.forward.webhook_url)) if url is not None]
+    if sinks:  # without any, the forwarder refuses to start and says why
+        typer.echo(f"forwarding {settings.topics.alerts!r} to {' and '.join(sinks)} "
+                   f"(group {settings.forward.group_id}, metrics on :{settings.forward.metrics_port})", err=True)
+    try:
+        run_forwarder(settings, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @alerts_app.command("feedback")

@@ -121,6 +121,30 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class ForwardSettings:
+    """`streamproc alerts forward`: alerts to Alertmanager and to a signed webhook."""
+
+    alertmanager_url: Secret | None = setting(None, "Alertmanager's base URL (http://alertmanager:9093); alerts "
+                                                    "are posted to its API v2. Unset: no Alertmanager sink.")
+    webhook_url: Secret | None = setting(None, "URL every alert message is POSTed to as JSON. Unset: no webhook.")
+    webhook_secret: Secret | None = setting(None, "Key of the webhook's HMAC-SHA256 signature header; unset: "
+                                                  "requests are not signed.")
+    labels: dict[str, str] = setting({}, "Labels added to every forwarded alert (site, asset, team).")
+    link_template: str = setting("", "Link sent with each alert; {channel}, {alert_id}, {opened_at_ms} and "
+                                     "{updated_at_ms} are filled in. Empty: no link.")
+    resend_interval_s: float = setting(60.0, "How often open alerts are posted to Alertmanager again (each "
+                                             "post is valid for four intervals, as Prometheus does).", min=1.0)
+    timeout_s: float = setting(5.0, "Timeout of one HTTP request.", min=0.1)
+    retries: int = setting(4, "Attempts after the first before a delivery is dead-lettered.", min=0)
+    backoff_s: float = setting(0.5, "Wait before the first retry; doubled each time, with jitter.", min=0.0)
+    max_backoff_s: float = setting(8.0, "Longest wait between two attempts.", min=0.0)
+    group_id: str = setting("streamproc-alerts-forward", "Consumer group of the forwarder.", nonempty=True)
+    lookback_s: float = setting(7 * 86400.0, "How far back the alerts topic is read, when partitions are "
+                                             "assigned, to learn which alerts are still open.", min=0.0)
+    metrics_port: int = setting(6067, "Port of the forwarder's /metrics and /healthz.", min=1, max=65535)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything streamproc is configured with; build it with :meth:`load`.
 
@@ -135,6 +159,7 @@ class Settings:
     detectors: DetectorSettings = setting(DetectorSettings(), "Detectors.")
     fusion: FusionSettings = setting(FusionSettings(), "Fusion and alerting.")
     worker: WorkerSettings = setting(WorkerSettings(), "Worker process.")
+    forward: ForwardSettings = setting(ForwardSettings(), "Alert forwarding.")
     embedded: bool = setting(True, "Start the embedded broker when kafka.bootstrap is unset.")
 
     def __post_init__(self) -> None:
