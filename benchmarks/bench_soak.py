@@ -4,7 +4,7 @@ Readings of ``--channels`` channels arrive at ``--rate`` readings/s (set it to h
 throughput ``bench_stream.py`` measured) for ``--minutes``; every ``--bad-every`` seconds a few
 bad messages of different kinds (garbage, a truncated record, a reading of an unknown channel,
 a non-finite value, a 1 MB message) go to the same topic. Every ``--sample-seconds`` the run
-records the worker's resident memory, its consumer lag (``streamproc_consumer_lag``), the
+records the worker's resident memory, its consumer lag (``streamproc_consumer_lag_messages``), the
 reading-to-score latency of the scores received in that interval (p50/p99, from the
 ``streamproc-produced-at`` header, by an outside consumer) and the counts of scores, alerts and
 dead letters. It writes the samples as CSV and prints a summary: whether memory, lag and latency
@@ -85,7 +85,7 @@ class Sampler:
 def consumer_lag(worker) -> float:
     total = 0.0
     for line in worker.get("/metrics").decode().splitlines():
-        if line.startswith("streamproc_consumer_lag{"):
+        if line.startswith("streamproc_consumer_lag_messages{"):
             total += float(line.split()[-1])
     return total
 

@@ -27,6 +27,8 @@ def run(
         False, "--embedded-broker",
         help="KAFKA_BOOTSTRAP is streamproc's embedded broker: apply its client workarounds."),
     log_level: str = typer.Option("warn", "--log-level", help=f"One of {', '.join(LOG_LEVELS)}."),
+    log_format: Optional[str] = typer.Option(None, "--log-format",
+                                             help="text or json: one object per line (worker.log_format)."),
 ) -> None:
     """Run a pipeline worker until Ctrl-C or SIGTERM.
 
@@ -39,7 +41,7 @@ def run(
     if log_level not in LOG_LEVELS:
         raise StreamprocError(f"--log-level: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     settings = Settings.load(config, overrides={"detectors.models_dir": str(models) if models else None,
-                                                "worker.web_port": web_port})
+                                                "worker.web_port": web_port, "worker.log_format": log_format})
     options = WorkerOptions(role=role, detectors=tuple(detector) if detector else None, app_id=app_id,
                             embedded_broker=embedded_broker)
     run_worker(settings, options, loglevel=log_level)
@@ -117,7 +119,15 @@ def forward(
 
     from streamproc.forward import run_forwarder
 
+    import logging.config
+
+    from streamproc.observability import json_logging_config
+
     settings = Settings.load(config)
+    if settings.worker.log_format == "json":
+        logging.config.dictConfig(json_logging_config("info"))
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.kafka.bootstrap:
         raise StreamprocError("alerts forward: no cluster configured; set KAFKA_BOOTSTRAP or kafka.bootstrap")
     stop = threading.Event()

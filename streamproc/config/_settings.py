@@ -116,6 +116,11 @@ class WorkerSettings:
                                             "repeats at most this long a stretch of input, which "
                                             "a restarted worker recognises (README: delivery "
                                             "guarantees).", min=0.1)
+    log_format: str = setting("text", "text (for people) or json (one object per line, for log shippers).",
+                              choices=("text", "json"))
+    channel_metrics_limit: int = setting(1000, "Most channels that get series of their own on /metrics (last "
+                                               "score, threshold, last reading, model versions); the first "
+                                               "seen keep them.", min=0)
     data_dir: str = setting("", "Folder for Faust's local files (its tables live in memory and in their "
                                 "changelogs); empty: a temporary folder removed when the worker exits.")
 

@@ -25,7 +25,7 @@ from ._stages import (
     Sample,
     StateBuffer,
     WindowOutcome,
-    count_open_alerts,
+    open_alerts_by_severity,
 )
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "ScoredBatch",
     "StateBuffer",
     "WindowOutcome",
-    "count_open_alerts",
+    "open_alerts_by_severity",
     "dead_letter_record",
     "produced_at_header",
     "score_record",

@@ -347,13 +347,15 @@ class FusionStage:
         return events
 
 
-def count_open_alerts(encoded_states: Iterable[bytes]) -> int:
-    """Open alerts among encoded fusion states (unreadable ones count as none)."""
-    count = 0
+def open_alerts_by_severity(encoded_states: Iterable[bytes]) -> Counter[str]:
+    """Open alerts among encoded fusion states, by severity (unreadable states count as none)."""
+    found: Counter[str] = Counter()
     for raw in encoded_states:
         try:
-            count += ChannelFusion.from_bytes(raw).alert is not None
+            alert = ChannelFusion.from_bytes(raw).alert
         except StreamprocError:
             continue
-    return count
+        if alert is not None:
+            found[alert.severity] += 1
+    return found
 

@@ -58,7 +58,7 @@ from streamproc.pipeline import (
     RawMessage,
     ScoredBatch,
     StateBuffer,
-    count_open_alerts,
+    open_alerts_by_severity,
     dead_letter_record,
     produced_at_header,
     score_record,
@@ -170,7 +170,7 @@ class PipelineApp:
         self.settings = settings
         self.options = options = options or WorkerOptions()
         detectors = list(options.detectors or settings.detectors.enabled)
-        self.metrics = WorkerMetrics()
+        self.metrics = WorkerMetrics(channel_limit=settings.worker.channel_metrics_limit)
         self.codec = Codec(validate=False)
         pipeline = Pipeline.from_settings(
             settings, store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)), detectors,
@@ -226,7 +226,7 @@ class PipelineApp:
             self.app.agent(readings, name=f"{role}-readings")(readings_agent)
         if role in ("all", "fuse"):
             self.fusion_table = self._table("fusion")
-            self.metrics.track_open_alerts(lambda: count_open_alerts(self.fusion_table.data.values()))
+            self.metrics.track_open_alerts(lambda: open_alerts_by_severity(self.fusion_table.data.values()))
 
             async def feedback_task() -> None:
                 await self._read_feedback()
@@ -295,15 +295,29 @@ class PipelineApp:
         self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(error)))
         await self._commit_batch([])
 
+    async def _prepare(self, channels: Sequence[str]) -> None:
+        """Load the models of ``channels`` (off the event loop) and report their versions."""
+        await self._in_executor(self.catalog.prepare, channels)
+        for channel in channels:
+            entry = self.catalog.get(channel)
+            if entry.problem is None:
+                self.metrics.channels.models(channel, {d: m.version for d, m in entry.models.items()})
+
     async def _in_executor(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def _ingest(self, messages: Sequence[RawMessage]) -> tuple[Any, StateBuffer[ChannelWindow]]:
-        self.metrics.batch_size.labels("readings").observe(len(messages))
+        self.metrics.batch_messages.labels("readings").observe(len(messages))
         decoded = self.ingest.decode(messages)
         unknown = self.catalog.unknown(decoded.channels)
         if unknown:
-            await self._in_executor(self.catalog.prepare, unknown)
+            await self._prepare(unknown)
+        latest: dict[str, int] = {}
+        for sample in decoded.readings:
+            reading = sample.reading
+            latest[reading.channel] = max(reading.timestamp, latest.get(reading.channel, reading.timestamp))
+        for channel, timestamp_ms in latest.items():
+            self.metrics.channels.reading(channel, timestamp_ms / 1000.0)
         states = StateBuffer(self.window_table.data, ChannelWindow)
         result = self.ingest.apply(decoded, states)
         for outcome, count in result.outcomes.items():
@@ -315,7 +329,7 @@ class PipelineApp:
     async def _score(self, windows: Sequence[Window]) -> ScoredBatch:
         if not windows:
             return ScoredBatch([])
-        self.metrics.batch_size.labels("windows").observe(len(windows))
+        self.metrics.batch_messages.labels("windows").observe(len(windows))
         scored: ScoredBatch = await self._in_executor(score_windows, self.catalog, windows)
         for detector, seconds in scored.seconds.items():
             self.metrics.scoring_seconds.labels(detector).observe(seconds)
@@ -356,7 +370,7 @@ class PipelineApp:
                 self._send_dead_letter(message, dead_letter_record(message, "malformed", str(exc)))
         unknown = self.catalog.unknown(w.channel for w in windows)
         if unknown:
-            await self._in_executor(self.catalog.prepare, unknown)
+            await self._prepare(unknown)
         # The window role only emits windows of channels with a model, so a channel without one
         # here has no model of this worker's detector(s): another detect group scores it.
         usable = [(w, m) for w, m in zip(windows, sources) if self.catalog.get(w.channel).problem is None]
@@ -372,7 +386,7 @@ class PipelineApp:
         await self._commit_batch(latencies)
 
     async def _run_fuse(self, messages: Sequence[RawMessage]) -> None:
-        self.metrics.batch_size.labels("scores").observe(len(messages))
+        self.metrics.batch_messages.labels("scores").observe(len(messages))
         states = StateBuffer(self.fusion_table.data, ChannelFusion)
         latencies = []
         for message in messages:
@@ -461,6 +475,7 @@ class PipelineApp:
     def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any,
                     produced_at: float) -> None:
         value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
+        self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
         self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
 
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:

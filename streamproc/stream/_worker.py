@@ -13,6 +13,7 @@ from typing import Any
 from streamproc.config import Settings
 from streamproc.errors import StreamprocError
 from streamproc.kafka import EmbeddedBroker, TopicCreationError, create_topics
+from streamproc.observability import JsonFormatter, json_logging_config
 
 from ._app import PipelineApp, WorkerOptions
 
@@ -93,8 +94,14 @@ def run_worker(settings: Settings, options: WorkerOptions, *, loglevel: str = "w
     with worker_cluster(settings, options) as (settings, options):
         pipeline = PipelineApp(settings, options)
         prepare_topics(settings, pipeline.topics())
-        print("worker " + " ".join(f"{k}={v}" for k, v in describe(pipeline).items()), file=sys.stderr, flush=True)
-        worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+        started = "worker " + " ".join(f"{k}={v}" for k, v in describe(pipeline).items())
+        if settings.worker.log_format == "json":
+            started = JsonFormatter().format(logging.LogRecord("streamproc.worker", logging.INFO, __file__, 0,
+                                                               started, None, None))
+        print(started, file=sys.stderr, flush=True)
+        logging_config = json_logging_config(loglevel) if settings.worker.log_format == "json" else None
+        worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
+                              logging_config=logging_config)
         try:
             worker.execute_from_commandline()
         finally:

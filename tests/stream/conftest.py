@@ -109,13 +109,13 @@ class Pipeline:
                     "STREAMPROC_DETECTORS__MODELS_DIR": str(self.models.root)})
         return env
 
-    def start_worker(self, role: str = "all", *, wait: bool = True) -> WorkerProcess:
+    def start_worker(self, role: str = "all", *, wait: bool = True, env: dict[str, str] | None = None) -> WorkerProcess:
         port = _free_port()
         command = [sys.executable, "-m", "streamproc", "run", "--role", role, "--app-id", self.app_id,
                    "--web-port", str(port), "--log-level", "info"]
         if self.cluster.embedded:
             command.append("--embedded-broker")
-        worker = WorkerProcess(command, self.env(), port,
+        worker = WorkerProcess(command, {**self.env(), **(env or {})}, port,
                                self.workdir / f"worker-{role}-{len(self.workers)}.log")
         self.workers.append(worker)
         if wait:

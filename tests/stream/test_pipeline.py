@@ -174,10 +174,17 @@ def test_metrics_and_health_endpoints(single_run, stream_models):
     for state in ("OPEN", "UPDATE", "RESOLVED"):
         assert worker.metric("streamproc_alerts_total", state=state) == states.count(state), state
     assert worker.metric("streamproc_reading_to_alert_seconds_count") == len(states)
-    assert worker.metric("streamproc_open_alerts") == states.count("OPEN") - states.count("RESOLVED")
-    assert worker.metric("streamproc_batch_size_count", stage="readings") > 0
+    open_alerts = sum(worker.metric("streamproc_open_alerts", severity=s) for s in ("LOW", "MEDIUM", "HIGH", "CRITICAL"))
+    assert open_alerts == states.count("OPEN") - states.count("RESOLVED")
+    assert worker.metric("streamproc_batch_messages_count", stage="readings") > 0
     text = worker.get("/metrics")[1].decode()
-    assert f'streamproc_consumer_lag{{partition="0",topic="{single_run.topics["readings"]}"}}' in text
+    assert f'streamproc_consumer_lag_messages{{partition="0",topic="{single_run.topics["readings"]}"}}' in text
+    # Per channel: each detector's last score against its threshold, the last reading, the model.
+    channel = sorted(single_run.scored_windows())[0]
+    assert worker.metric("streamproc_channel_threshold", channel=channel, detector="pca") > 0
+    assert worker.metric("streamproc_channel_last_reading_timestamp_seconds", channel=channel) > 1e9
+    assert worker.metric("streamproc_model_info", channel=channel, detector="pca") == 1
+    assert worker.metric("process_resident_memory_bytes") > 0
 
 
 # -- restarts and rebalances ---------------------------------------------------------------------
