@@ -272,14 +272,16 @@ affinity:
 {{- toYaml $resources -}}
 {{- end -}}
 
+{{/* Pod annotations of a Deployment: .root, and .port, the container's metrics port. */}}
 {{- define "streamproc.podAnnotations" -}}
-checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
-{{- if .Values.metrics.podAnnotations }}
+{{- $root := .root -}}
+checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+{{- if $root.Values.metrics.podAnnotations }}
 prometheus.io/scrape: "true"
-prometheus.io/port: {{ .Values.config.worker.webPort | int | quote }}
+prometheus.io/port: {{ .port | int | quote }}
 prometheus.io/path: /metrics
 {{- end }}
-{{- with .Values.podAnnotations }}
+{{- with $root.Values.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
@@ -290,4 +292,51 @@ app.kubernetes.io/component: {{ .workload.role }}
 {{- with .workload.detector }}
 streamproc/detector: {{ include "streamproc.dnsName" . }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Monitoring. Every pod that serves /metrics carries the label streamproc/scrape-job, whose value
+is the Prometheus `job` of its targets: the ServiceMonitor (jobLabel, read from the Service) and
+the PodMonitor (jobLabel, read from the pod) both take the job from it, so the PrometheusRule's
+expressions hold whichever monitor scrapes. The value is also the name of the metrics Service.
+Names are cut so that the suffixes survive the 63-character limit.
+*/}}
+{{- define "streamproc.scrapeJobLabel" -}}
+streamproc/scrape-job
+{{- end -}}
+
+{{/* Job (and Service name) of the worker pods, every role. */}}
+{{- define "streamproc.metricsJob" -}}
+{{- printf "%s-metrics" (include "streamproc.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* The alert forwarder's Deployment. */}}
+{{- define "streamproc.forwarderName" -}}
+{{- printf "%s-forwarder" (include "streamproc.fullname" . | trunc 53 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* Job (and Service name) of the alert forwarder's pods. */}}
+{{- define "streamproc.forwarderJob" -}}
+{{- printf "%s-forwarder-metrics" (include "streamproc.fullname" . | trunc 45 | trimSuffix "-") -}}
+{{- end -}}
+
+
+{{/* The forwarder's pod labels and selector: the release's plus component=forwarder. */}}
+{{- define "streamproc.forwarderSelectorLabels" -}}
+{{ include "streamproc.selectorLabels" . }}
+app.kubernetes.io/component: forwarder
+{{- end -}}
+
+{{/* Refuses monitoring values the templates cannot honour; included by every monitoring template. */}}
+{{- define "streamproc.checkMonitoring" -}}
+{{- $m := .Values.metrics -}}
+{{- if and $m.serviceMonitor.enabled $m.podMonitor.enabled -}}
+{{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled are exclusive: both would scrape every pod, so every series would be stored twice; enable one" -}}
+{{- end -}}
+{{- if and $m.serviceMonitor.enabled (not $m.service.enabled) -}}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.service.enabled: the ServiceMonitor finds the pods through the metrics Services (or use metrics.podMonitor instead)" -}}
+{{- end -}}
+{{- if and $m.prometheusRule.enabled (not (or $m.serviceMonitor.enabled $m.podMonitor.enabled)) -}}
+{{- fail "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled or metrics.podMonitor.enabled: the rules select the Prometheus job those monitors give the targets" -}}
+{{- end -}}
 {{- end -}}
