@@ -48,8 +48,10 @@ def fuse(channel: str, scores: dict[str, dict[str, np.ndarray]], stride: int, fu
     steps = len(next(iter(scores.values()))["score"])
     state, events = ChannelFusion(), []
     for step in range(0, steps, stride):
-        verdicts = [DetectorVerdict(d, "", float(s["score"][step]), float(s["threshold"][step]),
-                                    s["contributions"][step]) for d, s in sorted(scores.items())]
+        verdicts = [
+            DetectorVerdict(d, "", float(s["score"][step]), float(s["threshold"][step]), s["contributions"][step])
+            for d, s in sorted(scores.items())
+        ]
         events += fuser.fuse(state, WindowVerdicts(channel, step, verdicts))
     return events
 
@@ -77,7 +79,7 @@ def main() -> None:
         parser.error("give one or two --replay directories, each with its --data")
     table = TableOptions(train_rows=args.train_rows) if args.train_rows else None
     labels, scores, sets = {}, {}, []
-    for data, replay in zip(args.data, map(Path, args.replay)):
+    for data, replay in zip(args.data, map(Path, args.replay), strict=False):
         dataset = open_dataset(data, table)
         replayed = json.loads((replay / "metrics.json").read_text())["settings"]
         if replayed.get("adaptation") is not None or replayed.get("risk") is not None:
@@ -97,20 +99,32 @@ def main() -> None:
         combos += [(tuple(detectors), p) for p in ("max", "mean", "k_of_n")]
     rows = []
     for (members, policy), open_after, resolve_after in itertools.product(combos, OPEN_AFTER, RESOLVE_AFTER):
-        fuser = Fuser(FusionPolicy(policy, {}, 2 if policy == "k_of_n" else 1), threshold=FusionSettings().threshold,
-                      open_after=open_after, resolve_after=resolve_after)
-        row = {"detectors": "+".join(members), "policy": policy, "open_after": open_after,
-               "resolve_after": resolve_after}
+        fuser = Fuser(
+            FusionPolicy(policy, {}, 2 if policy == "k_of_n" else 1),
+            threshold=FusionSettings().threshold,
+            open_after=open_after,
+            resolve_after=resolve_after,
+        )
+        row = {
+            "detectors": "+".join(members),
+            "policy": policy,
+            "open_after": open_after,
+            "resolve_after": resolve_after,
+        }
         for half, channels in split.items():
             row[half] = evaluate(channels, labels, scores, members, args.stride, fuser).to_json()
         rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
 
-    print(f"stride {args.stride}; development: {len(split['development'])} channels, confirmation: "
-          f"{len(split['confirmation'])}; chosen by development alert F1\n")
-    print("| detectors | policy | open after | resolve after | dev caught | dev alerts | dev precision | dev alert F1 "
-          "| conf caught | conf alerts | conf precision | conf alert F1 | conf false / 10k |")
+    print(
+        f"stride {args.stride}; development: {len(split['development'])} channels, confirmation: "
+        f"{len(split['confirmation'])}; chosen by development alert F1\n"
+    )
+    print(
+        "| detectors | policy | open after | resolve after | dev caught | dev alerts | dev precision | dev alert F1 "
+        "| conf caught | conf alerts | conf precision | conf alert F1 | conf false / 10k |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     by_combo: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
@@ -118,14 +132,17 @@ def main() -> None:
     for (members, policy), group in by_combo.items():
         best = max(group, key=lambda r: r["development"]["f1"])
         defaults = FusionSettings()
-        default = next(r for r in group if (r["open_after"], r["resolve_after"]) == (defaults.open_after,
-                                                                                  defaults.resolve_after))
+        default = next(
+            r for r in group if (r["open_after"], r["resolve_after"]) == (defaults.open_after, defaults.resolve_after)
+        )
         for label, row in (("best on dev", best), (f"default {defaults.open_after}/{defaults.resolve_after}", default)):
             d, c = row["development"], row["confirmation"]
-            print(f"| {members} | {policy} ({label}) | {row['open_after']} | {row['resolve_after']} | "
-                  f"{d['incidents_caught']}/{d['incidents']} | {d['alerts']} | {d['precision']:.3f} | {d['f1']:.3f} | "
-                  f"{c['incidents_caught']}/{c['incidents']} | {c['alerts']} | {c['precision']:.3f} | {c['f1']:.3f} | "
-                  f"{c['false_alerts_per_10k_steps']:.2f} |")
+            print(
+                f"| {members} | {policy} ({label}) | {row['open_after']} | {row['resolve_after']} | "
+                f"{d['incidents_caught']}/{d['incidents']} | {d['alerts']} | {d['precision']:.3f} | {d['f1']:.3f} | "
+                f"{c['incidents_caught']}/{c['incidents']} | {c['alerts']} | {c['precision']:.3f} | {c['f1']:.3f} | "
+                f"{c['false_alerts_per_10k_steps']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ from streamproc.kafka import EMBEDDED_OVERRIDES, EmbeddedBroker, KafkaCluster, c
 def _summary(samples: list[float]) -> str:
     ordered = sorted(samples)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return (f"{statistics.median(ordered) * 1000:.0f} | {p90 * 1000:.0f} | "
-            f"{ordered[0] * 1000:.0f} | {ordered[-1] * 1000:.0f}")
+    return (
+        f"{statistics.median(ordered) * 1000:.0f} | {p90 * 1000:.0f} | "
+        f"{ordered[0] * 1000:.0f} | {ordered[-1] * 1000:.0f}"
+    )
 
 
 def _broker_cycles(runs: int) -> tuple[list[float], list[float]]:
@@ -52,8 +54,7 @@ def _group_join(runs: int) -> list[float]:
         producer.produce("join", b"x")
         producer.flush(10)
         for run in range(runs):
-            consumer = Consumer(cluster.consumer_config(f"join-{run}",
-                                                        {"auto.offset.reset": "earliest"}))
+            consumer = Consumer(cluster.consumer_config(f"join-{run}", {"auto.offset.reset": "earliest"}))
             began = time.perf_counter()
             consumer.subscribe(["join"])
             while True:
@@ -69,8 +70,12 @@ def _cli_until_bootstrap(runs: int) -> list[float]:
     samples = []
     for _ in range(runs):
         began = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "streamproc", "broker", "start"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamproc", "broker", "start"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         line = process.stdout.readline()
         samples.append(time.perf_counter() - began)
         process.send_signal(signal.SIGINT)
@@ -97,8 +102,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     print(f"| EmbeddedBroker.start() until metadata answers | {len(starts)} | {_summary(starts)} |")
     print(f"| EmbeddedBroker.stop() | {len(stops)} | {_summary(stops)} |")
-    print(f"| first group member's first message (session {session} ms) | {len(joins)} | "
-          f"{_summary(joins)} |")
+    print(f"| first group member's first message (session {session} ms) | {len(joins)} | {_summary(joins)} |")
     print(f"| `streamproc broker start` until bootstrap printed | {len(cli)} | {_summary(cli)} |")
 
 

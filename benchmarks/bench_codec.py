@@ -23,13 +23,29 @@ from streamproc.serde import Codec
 def _records(features: int, count: int) -> dict[str, list[dict]]:
     rng = random.Random(0)
     names = [f"sensor_{i}" for i in range(features)]
-    readings = [{"channel": f"M-{i % 50}", "timestamp": 1_700_000_000_000 + i,
-                 "values": [rng.gauss(0, 1) for _ in range(features)], "feature_names": names}
-                for i in range(count)]
-    scores = [{"channel": f"M-{i % 50}", "window_end": 1_700_000_000_000 + i, "detector": "pca",
-               "model_version": "1.0.0", "score": rng.random(), "threshold": 0.9, "anomalous": False,
-               "contributions": [rng.random() for _ in range(features)], "feature_names": None}
-              for i in range(count)]
+    readings = [
+        {
+            "channel": f"M-{i % 50}",
+            "timestamp": 1_700_000_000_000 + i,
+            "values": [rng.gauss(0, 1) for _ in range(features)],
+            "feature_names": names,
+        }
+        for i in range(count)
+    ]
+    scores = [
+        {
+            "channel": f"M-{i % 50}",
+            "window_end": 1_700_000_000_000 + i,
+            "detector": "pca",
+            "model_version": "1.0.0",
+            "score": rng.random(),
+            "threshold": 0.9,
+            "anomalous": False,
+            "contributions": [rng.random() for _ in range(features)],
+            "feature_names": None,
+        }
+        for i in range(count)
+    ]
     return {"SensorReading": readings, "AnomalyScore": scores}
 
 
@@ -52,18 +68,19 @@ def main() -> None:
     args = parser.parse_args()
 
     records = _records(args.features, args.messages)
-    print(f"machine: {machine_line(describe_machine())}; {args.features} features, "
-          f"{args.messages} messages, best of {args.repeats}\n")
+    print(
+        f"machine: {machine_line(describe_machine())}; {args.features} features, "
+        f"{args.messages} messages, best of {args.repeats}\n"
+    )
     print("| schema | wire format | validate | encode msg/CPU-s | decode msg/CPU-s | bytes/msg |")
     print("|---|---|---|---:|---:|---:|")
     for name, items in records.items():
         for wire in ("single-object", "confluent"):
             for validate in (True, False):
-                registry = SchemaRegistryClient.new_client({"url": "mock://bench"}) if wire == "confluent" \
-                    else None
+                registry = SchemaRegistryClient.new_client({"url": "mock://bench"}) if wire == "confluent" else None
                 codec = Codec(registry=registry, validate=validate)
                 encoded = [codec.encode(name, record) for record in items]
-                encode = _rate(lambda r: codec.encode(name, r), items, args.repeats)
+                encode = _rate(lambda r, codec=codec, name=name: codec.encode(name, r), items, args.repeats)
                 decode = _rate(codec.decode, encoded, args.repeats)
                 size = sum(map(len, encoded)) / len(encoded)
                 print(f"| {name} | {wire} | {validate} | {encode:,.0f} | {decode:,.0f} | {size:.0f} |")

@@ -50,10 +50,11 @@ def _synthetic(steps: int, features: int, seed: int) -> np.ndarray:
     return (np.sin(2 * np.pi * t / periods + phases) + 0.1 * rng.standard_normal((steps, features))).astype(np.float32)
 
 
-def _throughput(detector, windows: np.ndarray, batch: int, repeats: int,
-                min_seconds: float) -> tuple[list[float], list[float]]:
+def _throughput(
+    detector, windows: np.ndarray, batch: int, repeats: int, min_seconds: float
+) -> tuple[list[float], list[float]]:
     """Windows per wall-clock second and per process-CPU second, one of each per timed round."""
-    batches = [np.ascontiguousarray(windows[i:i + batch]) for i in range(0, len(windows) - batch + 1, batch)]
+    batches = [np.ascontiguousarray(windows[i : i + batch]) for i in range(0, len(windows) - batch + 1, batch)]
     detector.score(batches[0])  # warm-up: lazy initialisation, allocator
     rates, cpu_rates = [], []
     for _ in range(repeats):
@@ -81,8 +82,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per batch size (median reported)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="shortest timed round")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (JSON value), repeatable")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (JSON value), repeatable"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -104,8 +106,16 @@ def main() -> None:
     rows = []
     for batch in (int(b) for b in args.batches.split(",")):
         rates, cpu_rates = _throughput(detector, windows, batch, args.repeats, args.min_seconds)
-        rows.append((batch, statistics.median(rates), max(rates), statistics.median(cpu_rates),
-                     1000.0 * batch / statistics.median(rates), _peak_rss_mib()))
+        rows.append(
+            (
+                batch,
+                statistics.median(rates),
+                max(rates),
+                statistics.median(cpu_rates),
+                1000.0 * batch / statistics.median(rates),
+                _peak_rss_mib(),
+            )
+        )
 
     print(f"## {args.detector} scoring on CPU: window {args.window}, {args.features} features\n")
     print(f"config overrides: `{json.dumps(overrides, sort_keys=True)}`\n")
@@ -114,12 +124,16 @@ def main() -> None:
     for batch, median, best, per_cpu, latency, rss in rows:
         print(f"| {batch} | {median:,.0f} | {best:,.0f} | {per_cpu:,.0f} | {latency:.2f} | {rss:.0f} |")
     print()
-    print(f"- fit: {report.seconds:.1f} s on {args.train_steps} synthetic steps "
-          f"({report.train_windows} windows, {report.epochs} epochs); peak RSS after fit {fit_rss:.0f} MiB")
+    print(
+        f"- fit: {report.seconds:.1f} s on {args.train_steps} synthetic steps "
+        f"({report.train_windows} windows, {report.epochs} epochs); peak RSS after fit {fit_rss:.0f} MiB"
+    )
     print(f"- load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
-    print(f"- machine: {_cpu_model()}, {os.cpu_count()} logical cores "
-          f"({len(os.sched_getaffinity(0))} usable), torch {torch.__version__} with {torch.get_num_threads()} "
-          f"threads, numpy {np.__version__}, Python {platform.python_version()}")
+    print(
+        f"- machine: {_cpu_model()}, {os.cpu_count()} logical cores "
+        f"({len(os.sched_getaffinity(0))} usable), torch {torch.__version__} with {torch.get_num_threads()} "
+        f"threads, numpy {np.__version__}, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

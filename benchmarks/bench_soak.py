@@ -46,10 +46,18 @@ def bad_messages(channel: str, n_features: int, when_ms: int) -> list[tuple[byte
     return [
         (channel.encode(), b"not avro at all"),
         (channel.encode(), good[:-3]),
-        (b"no-such-channel", CODEC.encode("SensorReading", {"channel": "no-such-channel", "timestamp": when_ms,
-                                                              "values": [0.0] * n_features})),
-        (channel.encode(), CODEC.encode("SensorReading", {"channel": channel, "timestamp": when_ms,
-                                                          "values": [float("nan")] * n_features})),
+        (
+            b"no-such-channel",
+            CODEC.encode(
+                "SensorReading", {"channel": "no-such-channel", "timestamp": when_ms, "values": [0.0] * n_features}
+            ),
+        ),
+        (
+            channel.encode(),
+            CODEC.encode(
+                "SensorReading", {"channel": channel, "timestamp": when_ms, "values": [float("nan")] * n_features}
+            ),
+        ),
         (channel.encode(), b"\xc3\x01" + os.urandom(1_000_000)),
     ]
 
@@ -62,8 +70,13 @@ class Sampler:
         self.latencies: list[float] = []
         self._lock = threading.Lock()
         # Dead letters of 1 MB messages keep a 64 KiB prefix; fetches leave room for several.
-        self._consumer = OutputConsumer(bootstrap, topics, tuple(self.counts), self._count,
-                                        **{"fetch.max.bytes": 4_000_000, "max.partition.fetch.bytes": 2_000_000})
+        self._consumer = OutputConsumer(
+            bootstrap,
+            topics,
+            tuple(self.counts),
+            self._count,
+            **{"fetch.max.bytes": 4_000_000, "max.partition.fetch.bytes": 2_000_000},
+        )
 
     def _count(self, kind: str, message) -> None:
         received = time.time()
@@ -142,19 +155,28 @@ def soak(args: argparse.Namespace, broker: EmbeddedBroker, workdir: Path, sample
             now = time.monotonic()
             interval, last_time = now - last_time, now  # the real interval: sampling itself takes time
             alive = worker.process.poll() is None
-            cpu = {"worker": cpu_seconds(worker.process.pid) if alive else last_cpu["worker"],
-                   "broker": cpu_seconds(broker.pid)}
+            cpu = {
+                "worker": cpu_seconds(worker.process.pid) if alive else last_cpu["worker"],
+                "broker": cpu_seconds(broker.pid),
+            }
             busy = {k: round(100 * (cpu[k] - last_cpu[k]) / interval) for k in cpu}
             last_cpu = cpu
-            row = {"t_s": round(time.monotonic() - began, 1), "rss_mib": round(worker.rss_mib(), 1) if alive else None,
-                   "worker_cpu_pct": busy["worker"], "broker_rss_mib": round(rss_mib(broker.pid), 1),
-                   "broker_cpu_pct": busy["broker"],
-                   "scores_per_s": round((counts["scores"] - last_scores) / interval, 1),
-                   "lag": consumer_lag(worker) if alive else None, "scores": counts["scores"], "alerts": counts["alerts"],
-                   "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0],
-                   "score_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
-                   "score_p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
-                   "worker_alive": alive}
+            row = {
+                "t_s": round(time.monotonic() - began, 1),
+                "rss_mib": round(worker.rss_mib(), 1) if alive else None,
+                "worker_cpu_pct": busy["worker"],
+                "broker_rss_mib": round(rss_mib(broker.pid), 1),
+                "broker_cpu_pct": busy["broker"],
+                "scores_per_s": round((counts["scores"] - last_scores) / interval, 1),
+                "lag": consumer_lag(worker) if alive else None,
+                "scores": counts["scores"],
+                "alerts": counts["alerts"],
+                "dead_letters": counts["dead_letter"],
+                "bad_sent": sent_bad[0],
+                "score_p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
+                "score_p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
+                "worker_alive": alive,
+            }
             last_scores = counts["scores"]
             samples.append(row)
             print(json.dumps(row), flush=True)
@@ -167,8 +189,16 @@ def soak(args: argparse.Namespace, broker: EmbeddedBroker, workdir: Path, sample
         time.sleep(5)
         counts, _ = sampler.take()
         if samples:  # what arrived once the feed stopped; memory, lag and latency as last sampled
-            samples.append({**samples[-1], "scores": counts["scores"], "alerts": counts["alerts"],
-                            "dead_letters": counts["dead_letter"], "bad_sent": sent_bad[0], "t_s": "end"})
+            samples.append(
+                {
+                    **samples[-1],
+                    "scores": counts["scores"],
+                    "alerts": counts["alerts"],
+                    "dead_letters": counts["dead_letter"],
+                    "bad_sent": sent_bad[0],
+                    "t_s": "end",
+                }
+            )
         sampler.close()
         worker.stop()
 
@@ -184,15 +214,23 @@ def summary(samples: list[dict]) -> str:
 
     end = samples[-1]
     lines = ["| measure | first third | last third |", "|---|---:|---:|"]
-    for key, label in (("rss_mib", "worker RSS (MiB)"), ("worker_cpu_pct", "worker CPU (% of a core)"),
-                       ("broker_rss_mib", "broker RSS (MiB)"), ("broker_cpu_pct", "broker CPU (% of a core)"),
-                       ("lag", "consumer lag (readings)"), ("scores_per_s", "scores received per second"),
-                       ("score_p50_ms", "score latency p50 (ms)"), ("score_p99_ms", "score latency p99 (ms)")):
+    for key, label in (
+        ("rss_mib", "worker RSS (MiB)"),
+        ("worker_cpu_pct", "worker CPU (% of a core)"),
+        ("broker_rss_mib", "broker RSS (MiB)"),
+        ("broker_cpu_pct", "broker CPU (% of a core)"),
+        ("lag", "consumer lag (readings)"),
+        ("scores_per_s", "scores received per second"),
+        ("score_p50_ms", "score latency p50 (ms)"),
+        ("score_p99_ms", "score latency p99 (ms)"),
+    ):
         lines.append(f"| {label} | {mean(first, key):,.1f} | {mean(last, key):,.1f} |")
     lines.append("")
-    lines.append(f"{len(timed)} samples; scores {end['scores']:,}, alerts {end['alerts']:,}; bad messages sent "
-                 f"{end['bad_sent']}, dead letters {end['dead_letters']}; worker alive at the end: "
-                 f"{timed[-1]['worker_alive']}")
+    lines.append(
+        f"{len(timed)} samples; scores {end['scores']:,}, alerts {end['alerts']:,}; bad messages sent "
+        f"{end['bad_sent']}, dead letters {end['dead_letters']}; worker alive at the end: "
+        f"{timed[-1]['worker_alive']}"
+    )
     return "\n".join(lines)
 
 

@@ -88,8 +88,9 @@ def train_models(root: Path, detector: str, channels: list[str], window: int, n_
     defaults = DetectorRegistry().spec(detector).default_config
     config = {"window": window, **{k: v for k, v in TRAIN_OVERRIDES.items() if k in defaults}}
     store = ModelStore(root)
-    template = store.save(train_channel(detector, channels[0], data.train, config=config,
-                                        feature_names=data.feature_names))
+    template = store.save(
+        train_channel(detector, channels[0], data.train, config=config, feature_names=data.feature_names)
+    )
     for name in channels[1:]:
         target = root / detector / name
         shutil.copytree(template, target)
@@ -100,11 +101,13 @@ def train_models(root: Path, detector: str, channels: list[str], window: int, n_
 
 
 def test_series(channels: list[str], steps: int, n_features: int) -> list[ChannelSeries]:
-    data = generate_synthetic(SyntheticConfig(n_features=n_features, train_steps=10, test_steps=steps,
-                                              anomaly_ratio=0.05, seed=2))
+    data = generate_synthetic(
+        SyntheticConfig(n_features=n_features, train_steps=10, test_steps=steps, anomaly_ratio=0.05, seed=2)
+    )
     # Channels share the test signal, shifted so they do not all alert at once.
-    return [ChannelSeries(name, np.roll(data.test, 37 * i, axis=0), data.feature_names)
-            for i, name in enumerate(channels)]
+    return [
+        ChannelSeries(name, np.roll(data.test, 37 * i, axis=0), data.feature_names) for i, name in enumerate(channels)
+    ]
 
 
 @dataclass(frozen=True)
@@ -145,18 +148,45 @@ def pipeline_worker(app_id: str, port: int, batched: bool) -> None:
 
 
 class Worker:
-    def __init__(self, bootstrap: str, topics: dict[str, str], app_id: str, models: Path, detector: str,
-                 window: int, stride: int, log: Path, variant: Variant) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        app_id: str,
+        models: Path,
+        detector: str,
+        window: int,
+        stride: int,
+        log: Path,
+        variant: Variant,
+    ) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")}
         env.update({f"STREAMPROC_TOPICS__{k.upper()}": v for k, v in topics.items()})
-        env.update({"KAFKA_BOOTSTRAP": bootstrap, "STREAMPROC_WINDOW__SIZE": str(window),
-                    "STREAMPROC_WINDOW__STRIDE": str(stride), "STREAMPROC_DETECTORS__MODELS_DIR": str(models),
-                    "STREAMPROC_DETECTORS__ENABLED": json.dumps([detector]),
-                    "STREAMPROC_WORKER__BATCH_WITHIN_S": str(variant.batch_within_s)})
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP": bootstrap,
+                "STREAMPROC_WINDOW__SIZE": str(window),
+                "STREAMPROC_WINDOW__STRIDE": str(stride),
+                "STREAMPROC_DETECTORS__MODELS_DIR": str(models),
+                "STREAMPROC_DETECTORS__ENABLED": json.dumps([detector]),
+                "STREAMPROC_WORKER__BATCH_WITHIN_S": str(variant.batch_within_s),
+            }
+        )
         if variant.name == "embedded":
-            command = [sys.executable, "-m", "streamproc", "run", "--embedded-broker", "--app-id", app_id,
-                       "--web-port", str(self.port), "--log-level", "error"]
+            command = [
+                sys.executable,
+                "-m",
+                "streamproc",
+                "run",
+                "--embedded-broker",
+                "--app-id",
+                app_id,
+                "--web-port",
+                str(self.port),
+                "--log-level",
+                "error",
+            ]
         else:
             command = [sys.executable, __file__, "pipeline-worker", app_id, str(self.port), variant.name]
         self.log = log.open("wb")
@@ -204,8 +234,16 @@ class Run:
 
     counter = 0
 
-    def __init__(self, bootstrap: str, workdir: Path, models: Path, detector: str, window: int,
-                 stride: int, variant: Variant = Variant()) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        workdir: Path,
+        models: Path,
+        detector: str,
+        window: int,
+        stride: int,
+        variant: Variant = Variant(),
+    ) -> None:
         Run.counter += 1
         tag = f"{detector}-s{stride}-{Run.counter}"
         self.bootstrap = bootstrap
@@ -213,8 +251,17 @@ class Run:
         create_topics(bootstrap, dict.fromkeys(self.topics.values(), PARTITIONS))
         # Readings need no workaround (only changelogs do): the feed batches, to keep up.
         self.feed = ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, self.topics["readings"])
-        self.worker_args = (bootstrap, self.topics, f"bench-{tag}", models, detector, window, stride,
-                            workdir / f"worker-{tag}.log", variant)
+        self.worker_args = (
+            bootstrap,
+            self.topics,
+            f"bench-{tag}",
+            models,
+            detector,
+            window,
+            stride,
+            workdir / f"worker-{tag}.log",
+            variant,
+        )
         self.per_message = variant.per_message
         self.worker: Worker | None = None
 
@@ -262,14 +309,27 @@ class OutputConsumer:
     partition from the start in a thread and calls ``on_message(kind, message)`` for each record,
     ``kind`` being the topic's key in ``topics``."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], kinds: tuple[str, ...],
-                 on_message: Callable[[str, Any], None], **config: Any) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        kinds: tuple[str, ...],
+        on_message: Callable[[str, Any], None],
+        **config: Any,
+    ) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
         self._kinds = {topics[kind]: kind for kind in kinds}
         self._on_message = on_message
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-outputs",
-                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10, **config})
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "bench-outputs",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+                **config,
+            }
+        )
         self._consumer.assign([TopicPartition(topic, p, 0) for topic in self._kinds for p in range(PARTITIONS)])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -292,8 +352,9 @@ class OutputClock:
 
     def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
         self.times: dict[str, list[float]] = {"scores": [], "alerts": []}
-        self._consumer = OutputConsumer(bootstrap, topics, ("scores", "alerts"),
-                                        lambda kind, _: self.times[kind].append(time.perf_counter()))
+        self._consumer = OutputConsumer(
+            bootstrap, topics, ("scores", "alerts"), lambda kind, _: self.times[kind].append(time.perf_counter())
+        )
 
     def close(self) -> None:
         self._consumer.close()
@@ -302,9 +363,23 @@ class OutputClock:
 def start_profile(pid: int, out: Path) -> subprocess.Popen:
     """py-spy sampling ``pid`` (with its native threads' Python frames) until stopped."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
-                             "--output", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop_profile(sampler: subprocess.Popen, out: Path, top: int = 25) -> None:
@@ -349,8 +424,9 @@ def expected_windows(steps: int, window: int, stride: int) -> int:
     return 0 if steps < window else (steps - window) // stride + 1
 
 
-def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, window: int,
-                       max_seconds: float, profile: Path | None = None) -> Throughput:
+def measure_throughput(
+    run: Run, series: list[ChannelSeries], stride: int, window: int, max_seconds: float, profile: Path | None = None
+) -> Throughput:
     """End to end: a backlog is produced, then a worker started; the clock runs from the worker
     being ready to the last scored window (and the last alert) an outside consumer receives."""
     total = sum(len(s.values) for s in series)
@@ -387,9 +463,16 @@ def measure_throughput(run: Run, series: list[ChannelSeries], stride: int, windo
     # feed goes step by step across channels, so the first fills come before any window.
     fill = len(series) * (window - stride)
     steady = (high - low) * stride / float(scores[high] - scores[low])
-    return Throughput(total, expected, len(scores), len(alerts), drain,
-                      float(alerts[-1] - began) if alerts else None,
-                      min(total, fill + len(scores) * stride) / drain, steady)
+    return Throughput(
+        total,
+        expected,
+        len(scores),
+        len(alerts),
+        drain,
+        float(alerts[-1] - began) if alerts else None,
+        min(total, fill + len(scores) * stride) / drain,
+        steady,
+    )
 
 
 def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
@@ -403,8 +486,14 @@ def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
     settings = Settings.load(env={}, overrides={"kafka.bootstrap": bootstrap})
     options = WorkerOptions(app_id=f"ceiling-{topic}", embedded_broker=True, web_enabled=False)
     app = faust.App(options.group(), **faust_settings(settings, options))
-    readings = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                         partitions=settings.topics.partitions)
+    readings = app.topic(
+        topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topics.partitions,
+    )
     per_batch = settings.worker.batch_size * settings.window.stride
     seen = {"count": 0, "first": 0.0}
 
@@ -415,8 +504,9 @@ def faust_ceiling_worker(bootstrap: str, topic: str, total: int) -> None:
                 seen["first"] = time.perf_counter()
             seen["count"] += len(events)
             if seen["count"] >= total:
-                print(f"ceiling {(seen['count'] - len(events)) / (time.perf_counter() - seen['first']):.1f}",
-                      flush=True)
+                print(
+                    f"ceiling {(seen['count'] - len(events)) / (time.perf_counter() - seen['first']):.1f}", flush=True
+                )
                 os._exit(0)
 
     faust.Worker(app, loglevel="error", quiet=True, redirect_stdouts=False).execute_from_commandline()
@@ -428,13 +518,17 @@ def measure_faust_ceiling(bootstrap: str, series: list[ChannelSeries]) -> float:
     create_topics(bootstrap, {topic: 4})
     ReadingFeed({"bootstrap.servers": bootstrap, "linger.ms": 2}, topic).produce(series)
     total = sum(len(s.values) for s in series)
-    out = subprocess.run([sys.executable, __file__, "ceiling-worker", bootstrap, topic, str(total)],
-                         capture_output=True, text=True, timeout=600, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "ceiling-worker", bootstrap, topic, str(total)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
     return float(out.split("ceiling")[-1].split()[0])
 
 
-def measure_latency(run: Run, names: list[str], n_features: int, window: int, rate: float,
-                    seconds: float) -> dict:
+def measure_latency(run: Run, names: list[str], n_features: int, window: int, rate: float, seconds: float) -> dict:
     """Latency percentiles while readings arrive in real time at ``rate``.
 
     Every channel's first window is filled beforehand and the worker given time to catch up
@@ -448,21 +542,33 @@ def measure_latency(run: Run, names: list[str], n_features: int, window: int, ra
     series = test_series(names, prefill + steps, n_features)
     start_ms = 1_700_000_000_000
     worker = run.start()
-    run.feed.produce([ChannelSeries(s.channel, s.values[:prefill], s.feature_names) for s in series],
-                     start_ms=start_ms, step_ms=1000, per_message=run.per_message)
+    run.feed.produce(
+        [ChannelSeries(s.channel, s.values[:prefill], s.feature_names) for s in series],
+        start_ms=start_ms,
+        step_ms=1000,
+        per_message=run.per_message,
+    )
     deadline = time.monotonic() + 120
     while worker.accepted() < prefill * len(names) and time.monotonic() < deadline:
         time.sleep(0.25)
     time.sleep(1)
-    consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": "bench", "enable.auto.commit": False,
-                         "fetch.wait.max.ms": 10})
+    consumer = Consumer(
+        {"bootstrap.servers": run.bootstrap, "group.id": "bench", "enable.auto.commit": False, "fetch.wait.max.ms": 10}
+    )
     consumer.assign([TopicPartition(run.topics[t], p, 0) for t in ("scores", "alerts") for p in range(PARTITIONS)])
     latencies: dict[str, list[float]] = {run.topics["scores"]: [], run.topics["alerts"]: []}
     stop = threading.Event()
-    feed = threading.Thread(target=run.feed.produce, kwargs={
-        "series": [ChannelSeries(s.channel, s.values[prefill:], s.feature_names) for s in series],
-        "rate": rate, "start_ms": start_ms + prefill * 1000, "step_ms": 1000, "stop": stop,
-        "per_message": run.per_message})
+    feed = threading.Thread(
+        target=run.feed.produce,
+        kwargs={
+            "series": [ChannelSeries(s.channel, s.values[prefill:], s.feature_names) for s in series],
+            "rate": rate,
+            "start_ms": start_ms + prefill * 1000,
+            "step_ms": 1000,
+            "stop": stop,
+            "per_message": run.per_message,
+        },
+    )
     began = time.time()
     feed.start()
     deadline = time.monotonic() + seconds + 15
@@ -517,11 +623,15 @@ def measure_memory(bootstrap: str, workdir: Path, channels: int, window: int, st
     from streamproc.fusion import ChannelFusion
     from streamproc.windows import ChannelWindow
 
-    return {"channels": channels, "rss_before_mib": before, "rss_after_mib": after,
-            "mib_per_1000_channels": (after - before) * 1000 / channels,
-            "window_state_bytes": len(ChannelWindow(window, n_features).to_bytes()),
-            "fusion_state_bytes": len(ChannelFusion(last_window_end=1_700_000_000_000).to_bytes()),
-            "pca_model_bytes": int(model.detector.basis.nbytes + model.detector.mean.nbytes)}
+    return {
+        "channels": channels,
+        "rss_before_mib": before,
+        "rss_after_mib": after,
+        "mib_per_1000_channels": (after - before) * 1000 / channels,
+        "window_state_bytes": len(ChannelWindow(window, n_features).to_bytes()),
+        "fusion_state_bytes": len(ChannelFusion(last_window_end=1_700_000_000_000).to_bytes()),
+        "pca_model_bytes": int(model.detector.basis.nbytes + model.detector.mean.nbytes),
+    }
 
 
 def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results: dict) -> None:
@@ -529,8 +639,12 @@ def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results
     ceiling = measure_faust_ceiling(bootstrap, test_series(names, args.steps, args.features))
     print(f"Faust alone (agent that only counts): {ceiling:,.0f} readings/s", flush=True)
     results["faust_ceiling_readings_per_s"] = ceiling
-    plan = [(d, int(stride), Variant(per_message=int(n))) for d in args.detectors.split(",")
-            for stride in args.strides.split(",") for n in args.per_message.split(",")]
+    plan = [
+        (d, int(stride), Variant(per_message=int(n)))
+        for d in args.detectors.split(",")
+        for stride in args.strides.split(",")
+        for n in args.per_message.split(",")
+    ]
     if args.variants:
         first = args.detectors.split(",")[0]
         plan += [(first, 10, Variant("batched")), (first, 10, Variant(batch_within_s=0.25))]
@@ -546,17 +660,36 @@ def measure_all(bootstrap: str, workdir: Path, args: argparse.Namespace, results
         profile = None
         if args.profile is not None:
             profile = args.profile / f"profile-{detector}-s{stride}-{re.sub(r'[^A-Za-z0-9.]+', '-', variant.label)}.txt"
-        throughput = measure_throughput(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
-                                        series, stride, args.window, args.max_seconds, profile)
+        throughput = measure_throughput(
+            Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+            series,
+            stride,
+            args.window,
+            args.max_seconds,
+            profile,
+        )
         rate = throughput.readings_per_s
         print(f"{detector} stride {stride} ({variant.label}): {json.dumps(throughput.to_json())}", flush=True)
         for latency_rate in [rate / 2, *(float(r) for r in args.latency_rates.split(",") if r)]:
-            latency = measure_latency(Run(bootstrap, workdir, models, detector, args.window, stride, variant),
-                                      names, args.features, args.window, latency_rate, args.latency_seconds)
+            latency = measure_latency(
+                Run(bootstrap, workdir, models, detector, args.window, stride, variant),
+                names,
+                args.features,
+                args.window,
+                latency_rate,
+                args.latency_seconds,
+            )
             print(f"  at {latency_rate:,.0f}/s: {json.dumps(latency)}", flush=True)
-            results["runs"].append({"detector": detector, "stride": stride, "variant": variant.label,
-                                    "throughput": throughput.to_json(), "latency_rate": latency_rate,
-                                    "latency": latency})
+            results["runs"].append(
+                {
+                    "detector": detector,
+                    "stride": stride,
+                    "variant": variant.label,
+                    "throughput": throughput.to_json(),
+                    "latency_rate": latency_rate,
+                    "latency": latency,
+                }
+            )
     if args.memory_channels:
         memory = measure_memory(bootstrap, workdir, args.memory_channels, args.window, 10, args.features)
         print(f"memory: {json.dumps(memory)}", flush=True)
@@ -571,35 +704,51 @@ def main() -> None:
         pipeline_worker(sys.argv[2], int(sys.argv[3]), batched=sys.argv[4] == "batched")
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--detectors", default="pca,omnianomaly",
-                        help="pca, and the heaviest plugin by scoring cost per window (omnianomaly).")
+    parser.add_argument(
+        "--detectors",
+        default="pca,omnianomaly",
+        help="pca, and the heaviest plugin by scoring cost per window (omnianomaly).",
+    )
     parser.add_argument("--strides", default="10,1")
-    parser.add_argument("--per-message", default="1,10",
-                        help="Readings per message (above 1: SensorReadingBatch records, as buffering gateways "
-                             "send them).")
+    parser.add_argument(
+        "--per-message",
+        default="1,10",
+        help="Readings per message (above 1: SensorReadingBatch records, as buffering gateways send them).",
+    )
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--steps", type=int, default=1000, help="Backlog steps per channel.")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="Longest throughput measurement.")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
-    parser.add_argument("--latency-rates", default="",
-                        help="Further real-time rates (readings/s, comma-separated) at which to measure latency, "
-                             "besides half the throughput.")
+    parser.add_argument(
+        "--latency-rates",
+        default="",
+        help="Further real-time rates (readings/s, comma-separated) at which to measure latency, "
+        "besides half the throughput.",
+    )
     parser.add_argument("--memory-channels", type=int, default=1000)
-    parser.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
-                        help="Also run the first detector at stride 10 with producer batching restored, and "
-                             "with batch_within_s=0.25.")
+    parser.add_argument(
+        "--variants",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Also run the first detector at stride 10 with producer batching restored, and with batch_within_s=0.25.",
+    )
     parser.add_argument("--out", type=Path, help="Also write the results as JSON here.")
-    parser.add_argument("--profile", type=Path, help="Sample each throughput run's worker with py-spy; "
-                                                     "collapsed stacks and a summary go to this folder.")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="Sample each throughput run's worker with py-spy; collapsed stacks and a summary go to this folder.",
+    )
     args = parser.parse_args()
     if args.profile is not None and shutil.which("py-spy") is None:
         parser.error("--profile needs py-spy (pip install py-spy)")
 
-    results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                 "load_average": os.getloadavg()[0]},
-                     "args": {k: str(v) for k, v in vars(args).items()}, "runs": []}
+    results: dict = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]},
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "runs": [],
+    }
     workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     try:
         with EmbeddedBroker() as broker:
@@ -617,9 +766,11 @@ def main() -> None:
 
 def markdown(results: dict) -> str:
     """The results as the rows of BENCHMARKS.md's tables."""
-    lines = ["| detector | stride | worker | readings/s to the last scored window | steady readings/s | "
-             "windows scored | last alert (s) | rate for latency | score p50 / p99 ms | alert p50 / p99 ms |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| detector | stride | worker | readings/s to the last scored window | steady readings/s | "
+        "windows scored | last alert (s) | rate for latency | score p50 / p99 ms | alert p50 / p99 ms |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for run in results["runs"]:
         t = run["throughput"]
         cells = []
@@ -627,17 +778,21 @@ def markdown(results: dict) -> str:
             q = run["latency"][kind]
             cells.append(f"{q['p50_ms']:,.0f} / {q['p99_ms']:,.0f} (n={q['n']})" if q["n"] else "none")
         last_alert = f"{t['last_alert_s']:.1f} ({t['alerts']})" if t["last_alert_s"] is not None else "none"
-        lines.append(f"| {run['detector']} | {run['stride']} | {run['variant']} | {t['readings_per_s']:,.0f} | "
-                     f"{t['steady_readings_per_s']:,.0f} | {t['windows_scored']:,}/{t['windows_expected']:,} | "
-                     f"{last_alert} | {run['latency_rate']:,.0f} | {cells[0]} | {cells[1]} |")
+        lines.append(
+            f"| {run['detector']} | {run['stride']} | {run['variant']} | {t['readings_per_s']:,.0f} | "
+            f"{t['steady_readings_per_s']:,.0f} | {t['windows_scored']:,}/{t['windows_expected']:,} | "
+            f"{last_alert} | {run['latency_rate']:,.0f} | {cells[0]} | {cells[1]} |"
+        )
     memory = results.get("memory")
     if memory:
         lines.append("")
-        lines.append(f"memory: {memory['mib_per_1000_channels']:.1f} MiB RSS per 1,000 channels "
-                     f"({memory['channels']} channels: {memory['rss_before_mib']:.1f} -> "
-                     f"{memory['rss_after_mib']:.1f} MiB); per channel: window state "
-                     f"{memory['window_state_bytes']} B, fusion state {memory['fusion_state_bytes']} B, "
-                     f"pca model arrays {memory['pca_model_bytes']} B")
+        lines.append(
+            f"memory: {memory['mib_per_1000_channels']:.1f} MiB RSS per 1,000 channels "
+            f"({memory['channels']} channels: {memory['rss_before_mib']:.1f} -> "
+            f"{memory['rss_after_mib']:.1f} MiB); per channel: window state "
+            f"{memory['window_state_bytes']} B, fusion state {memory['fusion_state_bytes']} B, "
+            f"pca model arrays {memory['pca_model_bytes']} B"
+        )
     return "\n".join(lines)
 
 

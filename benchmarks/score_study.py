@@ -50,18 +50,21 @@ def ewma(span: int) -> Transform:
             level = alpha * v + (1 - alpha) * level
             y[i] = level
         return y
+
     return apply
 
 
 def drift(history: int, quantile: float, every: int = 25) -> Transform:
     """Divide by the ``quantile`` of the ``history`` scores before each step, when above 1 (a
     channel whose scores sit above its threshold for long is measured against its recent level)."""
+
     def apply(x: np.ndarray) -> np.ndarray:
         level = np.zeros_like(x)
         for i in range(0, len(x), every):
-            past = x[max(0, i - history):i]
-            level[i:i + every] = np.quantile(past, quantile) if len(past) >= 50 else 0.0
+            past = x[max(0, i - history) : i]
+            level[i : i + every] = np.quantile(past, quantile) if len(past) >= 50 else 0.0
         return x / np.maximum(1.0, level)
+
     return apply
 
 
@@ -88,13 +91,17 @@ def diagnose(dataset, labels: dict[str, np.ndarray], scores: dict[str, np.ndarra
         rows.append((channel.name, int(y.sum()), int((alarms & y).sum()), int((alarms & ~y).sum()), spread, flat))
     false_total = sum(r[3] for r in rows)
     flat = [r for r in rows if r[5]]
-    print(f"{name}: {false_total:,} false alarms in all; channels with a scored feature that did not vary in "
-          f"training (streamproc.training.flat_features, as `train` reports them): {len(flat)}, with "
-          f"{sum(r[3] for r in flat):,} of them ({100 * sum(r[3] for r in flat) / max(false_total, 1):.0f}%) "
-          f"and {sum(r[1] for r in flat):,} labelled steps")
+    print(
+        f"{name}: {false_total:,} false alarms in all; channels with a scored feature that did not vary in "
+        f"training (streamproc.training.flat_features, as `train` reports them): {len(flat)}, with "
+        f"{sum(r[3] for r in flat):,} of them ({100 * sum(r[3] for r in flat) / max(false_total, 1):.0f}%) "
+        f"and {sum(r[1] for r in flat):,} labelled steps"
+    )
     print()
-    print("| channel | labelled steps | true alarms | false alarms | largest training std of a scored feature | "
-          "flat in training |")
+    print(
+        "| channel | labelled steps | true alarms | false alarms | largest training std of a scored feature | "
+        "flat in training |"
+    )
     print("|---|---:|---:|---:|---:|---|")
     for row in sorted(rows, key=lambda r: -r[3])[:top]:
         print(f"| {row[0]} | {row[1]:,} | {row[2]:,} | {row[3]:,} | {row[4]:.4f} | {'yes' if row[5] else ''} |")
@@ -103,12 +110,18 @@ def diagnose(dataset, labels: dict[str, np.ndarray], scores: dict[str, np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--runs", required=True, help="name=folder of a replay's scores/<detector>, comma-separated; "
-                                                      "the first is the one transformed.")
+    parser.add_argument(
+        "--runs",
+        required=True,
+        help="name=folder of a replay's scores/<detector>, comma-separated; the first is the one transformed.",
+    )
     parser.add_argument("--split", type=Path, help="Two lines: development channels, confirmation channels.")
-    parser.add_argument("--diagnose", action="store_true",
-                        help="Instead: the first run's alarms per channel at its threshold, most false first, with "
-                             "the spread of each channel's scored features in training.")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="Instead: the first run's alarms per channel at its threshold, most false first, with "
+        "the spread of each channel's scored features in training.",
+    )
     args = parser.parse_args()
     dataset = open_dataset(args.data)
     labels = {ch.name: np.asarray(ch.labels, bool) for ch in dataset}
@@ -127,8 +140,12 @@ def main() -> None:
     for span in (5, 10, 20, 50):
         rows.append((f"{first}, EWMA span {span}", {n: ewma(span)(s) for n, s in scores[first].items()}))
     for history, quantile in ((1000, 0.1), (3000, 0.1), (3000, 0.5)):
-        rows.append((f"{first}, drift: / q{quantile:g} of the last {history}",
-                     {n: drift(history, quantile)(s) for n, s in scores[first].items()}))
+        rows.append(
+            (
+                f"{first}, drift: / q{quantile:g} of the last {history}",
+                {n: drift(history, quantile)(s) for n, s in scores[first].items()},
+            )
+        )
     for other in list(runs)[1:]:
         common = [n for n in scores[first] if n in scores[other]]
         rows.append((f"{first} + {other}, mean", {n: (scores[first][n] + scores[other][n]) / 2 for n in common}))

@@ -32,8 +32,18 @@ from streamproc.training import TrainingOptions, train_channel
 
 HALFLIVES = (0.0, 5.0, 20.0)
 # (alpha, recency_halflife, error_scale_floor or None for raw errors)
-VARIANTS = [(0.5, 0.0, None), (0.5, 5.0, None), (0.0, 5.0, 1.0), (0.25, 5.0, 1.0), (0.5, 0.0, 1.0),
-            (0.5, 5.0, 1.0), (0.5, 20.0, 1.0), (0.5, 5.0, 0.1), (0.75, 5.0, 1.0), (1.0, 5.0, 1.0)]
+VARIANTS = [
+    (0.5, 0.0, None),
+    (0.5, 5.0, None),
+    (0.0, 5.0, 1.0),
+    (0.25, 5.0, 1.0),
+    (0.5, 0.0, 1.0),
+    (0.5, 5.0, 1.0),
+    (0.5, 20.0, 1.0),
+    (0.5, 5.0, 0.1),
+    (0.75, 5.0, 1.0),
+    (1.0, 5.0, 1.0),
+]
 
 
 def _errors(detector, scaled: np.ndarray) -> dict[str, np.ndarray]:
@@ -46,7 +56,7 @@ def _errors(detector, scaled: np.ndarray) -> dict[str, np.ndarray]:
     detector.module.eval()
     with torch.inference_mode():
         for start in range(0, len(windows), 1024):
-            rec, pred = detector._squared_errors(torch.from_numpy(np.ascontiguousarray(windows[start:start + 1024])))
+            rec, pred = detector._squared_errors(torch.from_numpy(np.ascontiguousarray(windows[start : start + 1024])))
             for halflife, weight in weights.items():
                 out[f"rec{halflife:g}"].append(torch.einsum("btc,t->bc", rec, weight / weight.sum()).numpy())
             out["pred"].append(pred.numpy())
@@ -60,17 +70,19 @@ def _variant(channels: dict, alpha: float, halflife: float, floor: float | None)
         train_pred, test_pred = ch["train"]["pred"], ch["test"]["pred"]
         fit_windows = slice(0, ch["first_held_out"])
         if floor is not None:
-            def scale(errors: np.ndarray) -> np.ndarray:
+
+            def scale(errors: np.ndarray, fit_windows: slice = fit_windows) -> np.ndarray:
                 mean = errors[fit_windows].mean(axis=0)
                 return np.maximum(mean, floor * mean.mean()) if mean.mean() > 0 else np.ones_like(mean)
+
             rec_scale, pred_scale = scale(train_rec), scale(train_pred)
             train_rec, test_rec = train_rec / rec_scale, test_rec / rec_scale
             train_pred, test_pred = train_pred / pred_scale, test_pred / pred_scale
         calibration = (alpha * train_rec + (1 - alpha) * train_pred).sum(axis=1)
-        held_out = calibration[ch["first_held_out"]:]
+        held_out = calibration[ch["first_held_out"] :]
         calibration = held_out if len(held_out) >= ch["min_calibration"] else calibration
         scores = np.full(len(ch["labels"]), np.nan)
-        scores[ch["window"] - 1:] = (alpha * test_rec + (1 - alpha) * test_pred).sum(axis=1)
+        scores[ch["window"] - 1 :] = (alpha * test_rec + (1 - alpha) * test_pred).sum(axis=1)
         thresholds, alarms = Spot(ThresholdConfig()).fit(calibration).run(scores)
         series[name] = ChannelSeries(ch["labels"], scores, alarms, float(thresholds[0]))
     return evaluate_channels(series, max_buffer=100, n_thresholds=100)
@@ -80,8 +92,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--channels", required=True, help="comma-separated channel names")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="detector config override (JSON value), repeatable")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="detector config override (JSON value), repeatable",
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -96,7 +113,8 @@ def main() -> None:
         seconds += time.perf_counter() - started
         detector, scaler = model.detector, model.scaler
         channels[name] = {
-            "labels": data.labels.astype(bool), "window": detector.window,
+            "labels": data.labels.astype(bool),
+            "window": detector.window,
             "first_held_out": max(model.metadata["training"]["fit_steps"] - (detector.window - 1), 0),
             "min_calibration": options.min_calibration,
             "train": _errors(detector, scaler.transform(data.train)),
@@ -107,9 +125,12 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for alpha, halflife, floor in VARIANTS:
         micro = _variant(channels, alpha, halflife, floor)["micro"]
-        print(f"| {alpha} | {halflife:g} | {'raw' if floor is None else floor} | "
-              f"{micro['point_adjusted']['f1']:.3f} | {micro['point_wise']['f1']:.3f} | "
-              f"{micro['event_wise']['f1']:.3f} | {micro['vus_pr']:.3f} | {micro['alarm_rate']:.3f} |", flush=True)
+        print(
+            f"| {alpha} | {halflife:g} | {'raw' if floor is None else floor} | "
+            f"{micro['point_adjusted']['f1']:.3f} | {micro['point_wise']['f1']:.3f} | "
+            f"{micro['event_wise']['f1']:.3f} | {micro['vus_pr']:.3f} | {micro['alarm_rate']:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

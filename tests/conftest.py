@@ -19,8 +19,7 @@ from streamproc.training import ModelStore, TrainedModel, train_channel
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch,
-            capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Runs ``streamproc ARGS...`` in-process, through the real entry point (its error handling
     included); returns the exit status, stdout and stderr."""
     from streamproc.cli import main
@@ -71,14 +70,12 @@ def unique_topic_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def make_topic(kafka_cluster: KafkaCluster,
-               unique_topic_name: Callable[[str], str]) -> Callable[..., str]:
+def make_topic(kafka_cluster: KafkaCluster, unique_topic_name: Callable[[str], str]) -> Callable[..., str]:
     """Creates a uniquely named topic with an explicit partition count; returns its name."""
 
     def make(partitions: int = 1, label: str = "") -> str:
         name = unique_topic_name(label)
-        create_topics(kafka_cluster.bootstrap, {name: partitions},
-                      client_config=kafka_cluster.client_config)
+        create_topics(kafka_cluster.bootstrap, {name: partitions}, client_config=kafka_cluster.client_config)
         return name
 
     return make
@@ -157,12 +154,12 @@ def stream_models(tmp_path_factory: pytest.TempPathFactory) -> StreamModels:
     specs = [(f"a{i}", 10 + i, 0.06) for i in range(6)] + [("clean0", 30, 0.0), ("clean1", 32, 0.0)]
     channels = {}
     for name, seed, ratio in specs:
-        data = generate_synthetic(SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=600,
-                                                  anomaly_ratio=ratio, seed=seed))
+        data = generate_synthetic(
+            SyntheticConfig(n_features=N_FEATURES, train_steps=1200, test_steps=600, anomaly_ratio=ratio, seed=seed)
+        )
         model = train_channel("pca", name, data.train, config={"window": WINDOW}, feature_names=data.feature_names)
         store.save(model)
-        channels[name] = StreamChannel(name, data.test, data.feature_names,
-                                       [(e.start, e.end) for e in data.events], store.load("pca", name))
+        channels[name] = StreamChannel(
+            name, data.test, data.feature_names, [(e.start, e.end) for e in data.events], store.load("pca", name)
+        )
     return StreamModels(root, channels)
-
-

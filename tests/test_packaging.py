@@ -14,7 +14,11 @@ def _declared() -> set[str]:
 
 def _found() -> set[str]:
     found = set()
-    for top, name in (("streamproc", "streamproc"), ("plugins", "streamproc_plugins"), ("schemas", "streamproc_schemas")):
+    for top, name in (
+        ("streamproc", "streamproc"),
+        ("plugins", "streamproc_plugins"),
+        ("schemas", "streamproc_schemas"),
+    ):
         for init in (ROOT / top).rglob("__init__.py"):
             rel = init.parent.relative_to(ROOT / top)
             found.add(".".join((name, *rel.parts)))
@@ -42,8 +46,10 @@ def test_the_offline_shell_runs_without_the_streaming_one():
     import subprocess
     import sys
 
-    code = ("import sys, streamproc.replay, streamproc.pipeline; "
-            "bad = sorted(m for m in sys.modules if m == 'faust' or m.startswith(('streamproc.stream', 'faust.'))); "
-            "assert not bad, bad")
+    code = (
+        "import sys, streamproc.replay, streamproc.pipeline; "
+        "bad = sorted(m for m in sys.modules if m == 'faust' or m.startswith(('streamproc.stream', 'faust.'))); "
+        "assert not bad, bad"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

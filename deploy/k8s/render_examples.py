@@ -42,8 +42,7 @@ def effective_values(values: dict) -> dict:
         return chart.merge_values(values)
 
 
-def render_documents(values: dict, *, release: str = RELEASE_NAME,
-                     namespace: str = NAMESPACE) -> list[tuple[str, str]]:
+def render_documents(values: dict, *, release: str = RELEASE_NAME, namespace: str = NAMESPACE) -> list[tuple[str, str]]:
     """(template path, YAML document) pairs of a release, in template order; NOTES.txt excluded.
 
     Raises helm_python.HelmValuesError when the values break values.schema.json and
@@ -70,8 +69,7 @@ def render_notes(values: dict) -> str:
 
 def render_manifest(values: dict) -> str:
     """The release as one multi-document YAML stream in `helm template`'s layout."""
-    return "".join(f"---\n# Source: {template}\n{document}\n"
-                   for template, document in render_documents(values))
+    return "".join(f"---\n# Source: {template}\n{document}\n" for template, document in render_documents(values))
 
 
 def render_example(name: str) -> str:
@@ -80,8 +78,7 @@ def render_example(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="report stale manifests instead of rewriting them")
+    parser.add_argument("--check", action="store_true", help="report stale manifests instead of rewriting them")
     args = parser.parse_args(argv)
     stale = []
     for name in example_names():
@@ -94,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             manifest_path.write_text(manifest)
     if args.check and stale:
-        print(f"stale example manifests: {', '.join(stale)}; "
-              "run python deploy/k8s/render_examples.py", file=sys.stderr)
+        print(f"stale example manifests: {', '.join(stale)}; run python deploy/k8s/render_examples.py", file=sys.stderr)
         return 1
     for name in stale:
         print(f"rewrote {EXAMPLES_DIR.relative_to(K8S_DIR.parent.parent) / name / 'manifest.yaml'}")

@@ -25,11 +25,26 @@ class MSCREDDetector(TorchDetector):
 
     name = "mscred"
 
-    def __init__(self, *, window: int = 100, scales: Sequence[int] = (10, 30, 60), steps: int = 5, gap: int = 10,
-                 filters: int = 4, rescale: float = 5.0, epochs: int = 15, batch_size: int = 32,
-                 learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
-                 max_train_windows: int = 20000, train_stride: int = 10, score_batch_size: int = 256,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 100,
+        scales: Sequence[int] = (10, 30, 60),
+        steps: int = 5,
+        gap: int = 10,
+        filters: int = 4,
+        rescale: float = 5.0,
+        epochs: int = 15,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        patience: int = 3,
+        validation_tail: float = 0.1,
+        max_train_windows: int = 20000,
+        train_stride: int = 10,
+        score_batch_size: int = 256,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         scales = [int(s) for s in scales]
         if not scales or min(scales) < 2:
             raise ValueError(f"scales must be segment lengths >= 2, got {scales}")
@@ -40,12 +55,28 @@ class MSCREDDetector(TorchDetector):
             raise ValueError(f"rescale must be > 0, got {rescale}")
         span = signature_span(int(steps), int(gap), scales)
         if int(window) < span:
-            raise ValueError(f"window {window} is shorter than the {span} steps that steps={steps}, "
-                             f"gap={gap} and scales={scales} need")
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail, max_train_windows=max_train_windows,
-                         train_stride=train_stride, score_batch_size=score_batch_size, device=device, seed=seed,
-                         scales=scales, steps=steps, gap=gap, filters=filters, rescale=rescale)
+            raise ValueError(
+                f"window {window} is shorter than the {span} steps that steps={steps}, "
+                f"gap={gap} and scales={scales} need"
+            )
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+            scales=scales,
+            steps=steps,
+            gap=gap,
+            filters=filters,
+            rescale=rescale,
+        )
         self.scales = scales
         self.steps = int(steps)
         self.gap = int(gap)

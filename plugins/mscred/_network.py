@@ -52,18 +52,22 @@ class MSCREDNetwork(nn.Module):
     def __init__(self, scales: int, filters: int, rescale: float) -> None:
         super().__init__()
         widths = [filters, 2 * filters, 4 * filters, 8 * filters]
-        self.encoders = nn.ModuleList([
-            nn.Conv2d(scales, widths[0], 3, stride=1, padding=1),
-            nn.Conv2d(widths[0], widths[1], 3, stride=2, padding=1),
-            nn.Conv2d(widths[1], widths[2], 3, stride=2, padding=1),
-            nn.Conv2d(widths[2], widths[3], 3, stride=2, padding=1),
-        ])
+        self.encoders = nn.ModuleList(
+            [
+                nn.Conv2d(scales, widths[0], 3, stride=1, padding=1),
+                nn.Conv2d(widths[0], widths[1], 3, stride=2, padding=1),
+                nn.Conv2d(widths[1], widths[2], 3, stride=2, padding=1),
+                nn.Conv2d(widths[2], widths[3], 3, stride=2, padding=1),
+            ]
+        )
         self.memories = nn.ModuleList([AttentiveConvLSTM(width, rescale) for width in widths])
-        self.decoders = nn.ModuleList([
-            nn.ConvTranspose2d(widths[3], widths[2], 3, stride=2, padding=1),
-            nn.ConvTranspose2d(2 * widths[2], widths[1], 3, stride=2, padding=1),
-            nn.ConvTranspose2d(2 * widths[1], widths[0], 3, stride=2, padding=1),
-        ])
+        self.decoders = nn.ModuleList(
+            [
+                nn.ConvTranspose2d(widths[3], widths[2], 3, stride=2, padding=1),
+                nn.ConvTranspose2d(2 * widths[2], widths[1], 3, stride=2, padding=1),
+                nn.ConvTranspose2d(2 * widths[1], widths[0], 3, stride=2, padding=1),
+            ]
+        )
         self.output = nn.ConvTranspose2d(2 * widths[0], scales, 3, stride=1, padding=1)
         self.activation = nn.SELU()
 
@@ -72,11 +76,11 @@ class MSCREDNetwork(nn.Module):
         batch, steps = matrices.shape[:2]
         maps = matrices.flatten(0, 1)
         summaries = []
-        for encoder, memory in zip(self.encoders, self.memories):
+        for encoder, memory in zip(self.encoders, self.memories, strict=False):
             maps = self.activation(encoder(maps))
             summaries.append(memory(maps.unflatten(0, (batch, steps))))
         decoded = summaries[-1]
-        for decoder, skip in zip(self.decoders, summaries[-2::-1]):
+        for decoder, skip in zip(self.decoders, summaries[-2::-1], strict=False):
             decoded = self.activation(decoder(decoded, output_size=skip.shape[-2:]))
             decoded = torch.cat([decoded, skip], dim=1)
         return self.output(decoded)

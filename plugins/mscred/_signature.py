@@ -20,7 +20,7 @@ def signature_matrices(windows: torch.Tensor, steps: int, gap: int, scales: Sequ
     """
     per_scale = []
     for length in scales:
-        tail = windows[:, windows.shape[1] - ((steps - 1) * gap + length):]
+        tail = windows[:, windows.shape[1] - ((steps - 1) * gap + length) :]
         segments = tail.unfold(1, length, gap)  # [B, steps, C, length]
         per_scale.append(torch.einsum("bkit,bkjt->bkij", segments, segments) / length)
     return torch.stack(per_scale, dim=2)

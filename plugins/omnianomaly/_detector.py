@@ -34,11 +34,27 @@ class OmniAnomalyDetector(TorchDetector):
 
     name = "omnianomaly"
 
-    def __init__(self, *, window: int = 100, hidden: int = 64, dense: int = 64, latent: int = 3, flows: int = 20,
-                 min_std: float = 0.1, samples: int = 4, epochs: int = 10, batch_size: int = 64,
-                 learning_rate: float = 1e-3, patience: int = 3, validation_tail: float = 0.1,
-                 max_train_windows: int = 20000, train_stride: int = 5, score_batch_size: int = 1024,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 100,
+        hidden: int = 64,
+        dense: int = 64,
+        latent: int = 3,
+        flows: int = 20,
+        min_std: float = 0.1,
+        samples: int = 4,
+        epochs: int = 10,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        patience: int = 3,
+        validation_tail: float = 0.1,
+        max_train_windows: int = 20000,
+        train_stride: int = 5,
+        score_batch_size: int = 1024,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         for key, value in (("hidden", hidden), ("dense", dense), ("latent", latent), ("samples", samples)):
             if int(value) < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
@@ -46,10 +62,25 @@ class OmniAnomalyDetector(TorchDetector):
             raise ValueError(f"flows must be >= 0, got {flows}")
         if not min_std > 0:
             raise ValueError(f"min_std must be > 0, got {min_std}")
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail, max_train_windows=max_train_windows,
-                         train_stride=train_stride, score_batch_size=score_batch_size, device=device, seed=seed,
-                         hidden=hidden, dense=dense, latent=latent, flows=flows, min_std=min_std, samples=samples)
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+            hidden=hidden,
+            dense=dense,
+            latent=latent,
+            flows=flows,
+            min_std=min_std,
+            samples=samples,
+        )
         self.hidden = int(hidden)
         self.dense = int(dense)
         self.latent = int(latent)
@@ -62,8 +93,7 @@ class OmniAnomalyDetector(TorchDetector):
         return OmniAnomalyNetwork(n_features, self.hidden, self.dense, self.latent, self.flows, self.min_std)
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
-        noise = torch.randn(batch.shape[0], self.window, self.latent, generator=step.generator,
-                            device=batch.device)
+        noise = torch.randn(batch.shape[0], self.window, self.latent, generator=step.generator, device=batch.device)
         log_px, log_pz_over_q = self.module(batch, noise)
         loss = -(log_px.sum(dim=-1) + log_pz_over_q).mean()
         (optimizer,) = step.optimizers

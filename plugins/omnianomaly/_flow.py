@@ -21,7 +21,7 @@ class PlanarFlow(nn.Module):
 
     def _invertible_u(self) -> torch.Tensor:
         wu = (self.w * self.u).sum(dim=1, keepdim=True)
-        norm = (self.w ** 2).sum(dim=1, keepdim=True).clamp_min(1e-12)
+        norm = (self.w**2).sum(dim=1, keepdim=True).clamp_min(1e-12)
         return self.u + (F.softplus(wu) - 1.0 - wu) * self.w / norm
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,6 +30,6 @@ class PlanarFlow(nn.Module):
         for k in range(self.u.shape[0]):
             activation = torch.tanh(z @ self.w[k] + self.b[k])
             # det(I + u ψᵀ) = 1 + ψᵀu with ψ = tanh'(wᵀz + b)·w
-            log_det = log_det + torch.log((1.0 + (1.0 - activation ** 2) * (self.w[k] @ u[k])).abs() + 1e-12)
+            log_det = log_det + torch.log((1.0 + (1.0 - activation**2) * (self.w[k] @ u[k])).abs() + 1e-12)
             z = z + activation[..., None] * u[k]
         return z, log_det

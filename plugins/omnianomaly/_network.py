@@ -13,7 +13,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 def gaussian_log_prob(value: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """Element-wise ``log N(value; mean, std²)``."""
-    return -((value - mean) ** 2) / (2.0 * std ** 2) - torch.log(std) - _HALF_LOG_2PI
+    return -((value - mean) ** 2) / (2.0 * std**2) - torch.log(std) - _HALF_LOG_2PI
 
 
 class OmniAnomalyNetwork(nn.Module):

@@ -17,20 +17,21 @@ class PCADetector(Detector):
 
     name = "pca"
 
-    def __init__(self, *, window: int = 100, components: float = 0.95,
-                 max_train_windows: int = 20000, seed: int = 0) -> None:
+    def __init__(
+        self, *, window: int = 100, components: float = 0.95, max_train_windows: int = 20000, seed: int = 0
+    ) -> None:
         if components <= 0:
             raise ValueError("components must be > 0")
-        super().__init__(window=window, components=components,
-                         max_train_windows=max_train_windows, seed=seed)
+        super().__init__(window=window, components=components, max_train_windows=max_train_windows, seed=seed)
         self.components = components
         self.max_train_windows = int(max_train_windows)
         self.seed = int(seed)
         self.mean: np.ndarray | None = None
         self.basis: np.ndarray | None = None
 
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
-             validation: np.ndarray | None = None) -> FitReport:
+    def _fit(
+        self, train: np.ndarray, progress: ProgressCallback | None, validation: np.ndarray | None = None
+    ) -> FitReport:
         start = time.perf_counter()
         windows = sliding_windows(train, self.window)
         if len(windows) > self.max_train_windows:
@@ -60,8 +61,12 @@ class PCADetector(Detector):
         # in-sample residual understates the error on unseen normal data.
         held_out = None if validation is None else sliding_windows(validation, self.window)
         validation_loss = float(self._residual(held_out).mean()) if held_out is not None and len(held_out) else None
-        return FitReport(seconds=time.perf_counter() - start, train_windows=len(flat),
-                         final_loss=float(residual.mean()), validation_loss=validation_loss)
+        return FitReport(
+            seconds=time.perf_counter() - start,
+            train_windows=len(flat),
+            final_loss=float(residual.mean()),
+            validation_loss=validation_loss,
+        )
 
     def _residual(self, windows: np.ndarray) -> np.ndarray:
         flat = windows.reshape(len(windows), -1) - self.mean

@@ -38,8 +38,9 @@ class RangeDetector(Detector):
         self.low: np.ndarray | None = None
         self.high: np.ndarray | None = None
 
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
-             validation: np.ndarray | None = None) -> FitReport:
+    def _fit(
+        self, train: np.ndarray, progress: ProgressCallback | None, validation: np.ndarray | None = None
+    ) -> FitReport:
         # ``validation`` is accepted for the contract's sake: a range has nothing to stop early.
         started = time.perf_counter()
         self.low, self.high = train.min(axis=0), train.max(axis=0)

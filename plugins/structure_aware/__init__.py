@@ -20,19 +20,47 @@ __all__ = [
 # Chosen by measurement on SMAP (BENCHMARKS.md); training is sized so that one channel of a
 # few thousand steps trains in well under a minute on two CPU cores.
 DEFAULT_CONFIG = {
-    "window": 100, "d_model": 24, "layers": 3, "kernel_sizes": [3, 3, 3], "dilations": [1, 2, 4],
-    "dropout": 0.1, "alpha": 0.5, "rec_loss_weight": 0.5, "recency_halflife": 5.0,
-    "normalize_errors": True, "error_scale_floor": 1.0, "mask_steps": 0, "bottleneck_steps": 0,
+    "window": 100,
+    "d_model": 24,
+    "layers": 3,
+    "kernel_sizes": [3, 3, 3],
+    "dilations": [1, 2, 4],
+    "dropout": 0.1,
+    "alpha": 0.5,
+    "rec_loss_weight": 0.5,
+    "recency_halflife": 5.0,
+    "normalize_errors": True,
+    "error_scale_floor": 1.0,
+    "mask_steps": 0,
+    "bottleneck_steps": 0,
     "error_scale_source": "train",
+    "known_covariates": False,
+    "context_weight": 0.0,
     "threads": 0,
-    "epochs": 10, "batch_size": 128, "learning_rate": 2e-3, "patience": 3, "validation_tail": 0.1,
-    "max_train_windows": 3000, "train_stride": 1, "score_batch_size": 1024, "device": "auto", "seed": 0,
+    "epochs": 10,
+    "batch_size": 128,
+    "learning_rate": 2e-3,
+    "patience": 3,
+    "validation_tail": 0.1,
+    "max_train_windows": 3000,
+    "train_stride": 1,
+    "score_batch_size": 1024,
+    "device": "auto",
+    "seed": 0,
 }
 
 # What the shared contract suite trains: a few seconds on a CPU.
 SMALL_CONFIG = {
-    **DEFAULT_CONFIG, "window": 16, "d_model": 8, "layers": 2, "kernel_sizes": [3, 3], "dilations": [1, 2],
-    "dropout": 0.0, "epochs": 4, "max_train_windows": 1000, "device": "cpu",
+    **DEFAULT_CONFIG,
+    "window": 16,
+    "d_model": 8,
+    "layers": 2,
+    "kernel_sizes": [3, 3],
+    "dilations": [1, 2],
+    "dropout": 0.0,
+    "epochs": 4,
+    "max_train_windows": 1000,
+    "device": "cpu",
 }
 
 

@@ -51,53 +51,109 @@ class StructureAwareDetector(TorchDetector):
 
     name = "structure_aware"
 
-    def __init__(self, *, window: int = 100, d_model: int = 24, layers: int = 3,
-                 kernel_sizes: Sequence[int] = (3, 3, 3), dilations: Sequence[int] = (1, 2, 4),
-                 dropout: float = 0.1, alpha: float = 0.5, rec_loss_weight: float = 0.5,
-                 recency_halflife: float = 5.0, normalize_errors: bool = True,
-                 error_scale_floor: float = 1.0, mask_steps: int = 0, bottleneck_steps: int = 0,
-                 error_scale_source: str = "train",
-                 threads: int = 0, epochs: int = 10, batch_size: int = 128,
-                 learning_rate: float = 2e-3, patience: int = 3, validation_tail: float = 0.1,
-                 max_train_windows: int = 3000, train_stride: int = 1, score_batch_size: int = 1024,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 100,
+        d_model: int = 24,
+        layers: int = 3,
+        kernel_sizes: Sequence[int] = (3, 3, 3),
+        dilations: Sequence[int] = (1, 2, 4),
+        dropout: float = 0.1,
+        alpha: float = 0.5,
+        rec_loss_weight: float = 0.5,
+        recency_halflife: float = 5.0,
+        normalize_errors: bool = True,
+        error_scale_floor: float = 1.0,
+        mask_steps: int = 0,
+        bottleneck_steps: int = 0,
+        error_scale_source: str = "train",
+        known_covariates: bool = False,
+        context_weight: float = 0.0,
+        threads: int = 0,
+        epochs: int = 10,
+        batch_size: int = 128,
+        learning_rate: float = 2e-3,
+        patience: int = 3,
+        validation_tail: float = 0.1,
+        max_train_windows: int = 3000,
+        train_stride: int = 1,
+        score_batch_size: int = 1024,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         kernel_sizes = _int_list(kernel_sizes, "kernel_sizes")
         dilations = _int_list(dilations, "dilations")
         _check(int(window) >= 3, "window", f"must be >= 3 (one step to predict, two to read), got {window}")
         _check(int(d_model) >= 1, "d_model", f"must be >= 1, got {d_model}")
         _check(int(layers) >= 1, "layers", f"must be >= 1, got {layers}")
         _check(len(kernel_sizes) >= 1, "kernel_sizes", "must name at least one branch")
-        _check(len(kernel_sizes) == len(dilations), "dilations",
-               f"must pair with kernel_sizes (one per branch): {len(dilations)} vs {len(kernel_sizes)}")
-        _check(all(k >= 1 and k % 2 == 1 for k in kernel_sizes), "kernel_sizes",
-               f"must be odd and >= 1 (for 'same' padding), got {kernel_sizes}")
+        _check(
+            len(kernel_sizes) == len(dilations),
+            "dilations",
+            f"must pair with kernel_sizes (one per branch): {len(dilations)} vs {len(kernel_sizes)}",
+        )
+        _check(
+            all(k >= 1 and k % 2 == 1 for k in kernel_sizes),
+            "kernel_sizes",
+            f"must be odd and >= 1 (for 'same' padding), got {kernel_sizes}",
+        )
         _check(all(q >= 1 for q in dilations), "dilations", f"must be >= 1, got {dilations}")
         _check(0.0 <= dropout < 1.0, "dropout", f"must be in [0, 1), got {dropout}")
         _check(0.0 <= alpha <= 1.0, "alpha", f"must be in [0, 1], got {alpha}")
         _check(0.0 <= rec_loss_weight <= 1.0, "rec_loss_weight", f"must be in [0, 1], got {rec_loss_weight}")
         _check(recency_halflife >= 0.0, "recency_halflife", f"must be >= 0, got {recency_halflife}")
-        _check(isinstance(normalize_errors, bool), "normalize_errors", f"must be true or false, got {normalize_errors!r}")
+        _check(
+            isinstance(normalize_errors, bool), "normalize_errors", f"must be true or false, got {normalize_errors!r}"
+        )
         _check(error_scale_floor > 0.0, "error_scale_floor", f"must be > 0, got {error_scale_floor}")
-        _check(0 <= int(mask_steps) < int(window) - 2, "mask_steps",
-               f"must be in [0, window - 2), got {mask_steps}")
-        _check(0 <= int(bottleneck_steps) < int(window), "bottleneck_steps",
-               f"must be in [0, window), got {bottleneck_steps}")
+        _check(0 <= int(mask_steps) < int(window) - 2, "mask_steps", f"must be in [0, window - 2), got {mask_steps}")
+        _check(
+            0 <= int(bottleneck_steps) < int(window),
+            "bottleneck_steps",
+            f"must be in [0, window), got {bottleneck_steps}",
+        )
         _check(not (mask_steps and bottleneck_steps), "bottleneck_steps", "and mask_steps exclude each other")
-        _check(error_scale_source in ("train", "validation"), "error_scale_source",
-               f"must be train or validation, got {error_scale_source!r}")
+        _check(
+            error_scale_source in ("train", "validation"),
+            "error_scale_source",
+            f"must be train or validation, got {error_scale_source!r}",
+        )
+        _check(
+            isinstance(known_covariates, bool), "known_covariates", f"must be true or false, got {known_covariates!r}"
+        )
+        _check(context_weight >= 0.0, "context_weight", f"must be >= 0, got {context_weight}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
-            super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                             patience=patience, validation_tail=validation_tail,
-                             max_train_windows=max_train_windows, train_stride=train_stride,
-                             score_batch_size=score_batch_size, device=device, seed=seed,
-                             d_model=int(d_model), layers=int(layers), kernel_sizes=kernel_sizes,
-                             dilations=dilations, dropout=float(dropout), alpha=float(alpha),
-                             rec_loss_weight=float(rec_loss_weight), recency_halflife=float(recency_halflife),
-                             normalize_errors=normalize_errors, error_scale_floor=float(error_scale_floor),
-                             mask_steps=int(mask_steps), bottleneck_steps=int(bottleneck_steps),
-                             error_scale_source=error_scale_source,
-                             threads=int(threads))
+            super().__init__(
+                window=window,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                patience=patience,
+                validation_tail=validation_tail,
+                max_train_windows=max_train_windows,
+                train_stride=train_stride,
+                score_batch_size=score_batch_size,
+                device=device,
+                seed=seed,
+                d_model=int(d_model),
+                layers=int(layers),
+                kernel_sizes=kernel_sizes,
+                dilations=dilations,
+                dropout=float(dropout),
+                alpha=float(alpha),
+                rec_loss_weight=float(rec_loss_weight),
+                recency_halflife=float(recency_halflife),
+                normalize_errors=normalize_errors,
+                error_scale_floor=float(error_scale_floor),
+                mask_steps=int(mask_steps),
+                bottleneck_steps=int(bottleneck_steps),
+                error_scale_source=error_scale_source,
+                known_covariates=known_covariates,
+                context_weight=float(context_weight),
+                threads=int(threads),
+            )
         except StreamprocError:
             raise
         except ValueError as exc:  # the shared training settings report themselves as "key must ..."
@@ -115,33 +171,80 @@ class StructureAwareDetector(TorchDetector):
         self.mask_steps = int(mask_steps)
         self.bottleneck_steps = int(bottleneck_steps)
         self.error_scale_source = error_scale_source
+        self.known_covariates = known_covariates
+        self.context_weight = float(context_weight)
         self.threads = int(threads)
         self._step_weights: torch.Tensor | None = None
+        self._scored: torch.Tensor | None = None
 
     # -- the model and its losses -------------------------------------------------------------
 
     def _build_module(self, n_features: int) -> nn.Module:
-        return StructureAwareNetwork(n_features, self.d_model, self.layers, self.kernel_sizes,
-                                     self.dilations, self.dropout, self.bottleneck_steps)
+        return StructureAwareNetwork(
+            n_features,
+            self.d_model,
+            self.layers,
+            self.kernel_sizes,
+            self.dilations,
+            self.dropout,
+            self.bottleneck_steps,
+            error_terms=3 if self.context_weight else 2,
+        )
 
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
         history, target = windows[:, :-1], windows[:, -1]
-        visible = history
+        scored = self._scored_features(windows.device)
+        if self.known_covariates and self.covariates:
+            # The scored step's covariates (its commands, set points) are known when it is scored:
+            # the network reads them, with the step's scored values hidden.
+            visible = windows.clone()
+            visible[:, -1, scored] = 0.0
+        else:
+            visible = history.clone() if self.mask_steps else history
         if self.mask_steps:
-            visible = history.clone()
-            visible[:, -self.mask_steps:] = 0.0
+            end = len(history[0])
+            visible[:, end - self.mask_steps : end, scored] = 0.0
         output = self.module(visible)
-        rebuilt = history[:, -self.bottleneck_steps:] if self.bottleneck_steps else history
-        return (rebuilt - output.reconstruction) ** 2, (target - output.prediction) ** 2
+        rebuilt = history[:, -self.bottleneck_steps :] if self.bottleneck_steps else history
+        reconstruction = output.reconstruction
+        if reconstruction.shape[1] > rebuilt.shape[1]:
+            reconstruction = reconstruction[:, : rebuilt.shape[1]]
+        return (rebuilt - reconstruction) ** 2, (target - output.prediction) ** 2
+
+    def _context_errors(self, windows: torch.Tensor) -> torch.Tensor:
+        """``ctx[B, W, C]``: squared errors of the window's scored values rebuilt with all of them
+        hidden, from the covariates alone (from nothing, without covariates: the normal level).
+        What the window's own values cannot explain away: a level or a relation to the commands
+        that was never normal, however long it lasts."""
+        hidden = windows.clone()
+        hidden[:, :, self._scored_features(windows.device)] = 0.0
+        reconstruction = self.module(hidden).reconstruction
+        steps = min(reconstruction.shape[1], windows.shape[1])
+        return (windows[:, -steps:] - reconstruction[:, -steps:]) ** 2
+
+    def _scored_features(self, device: torch.device) -> torch.Tensor:
+        """``[C]`` booleans: the features that are scored (every one but the covariates)."""
+        if self._scored is None or self._scored.device != device:
+            scored = torch.ones(self.n_features, dtype=torch.bool)
+            scored[list(self.covariates)] = False
+            self._scored = scored.to(device)
+        return self._scored
 
     def _objective(self, rec: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
-        """Per-window training loss ``λ·L_rec + (1-λ)·L_pred``."""
-        return self.rec_loss_weight * rec.mean(dim=(1, 2)) + (1.0 - self.rec_loss_weight) * pred.mean(dim=1)
+        """Per-window training loss ``λ·L_rec + (1-λ)·L_pred`` over the scored features (the
+        covariates are inputs: predicting a command toggled from outside is not the model's job)."""
+        scored = self._scored_features(rec.device)
+        return self.rec_loss_weight * rec[:, :, scored].mean(dim=(1, 2)) + (1.0 - self.rec_loss_weight) * pred[
+            :, scored
+        ].mean(dim=1)
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
         rec, pred = self._squared_errors(batch)
-        loss = self._objective(rec, pred).mean()
+        loss = self._objective(rec, pred)
+        if self.context_weight:
+            loss = loss + self.context_weight * self._context_loss(batch)
+        loss = loss.mean()
         (optimizer,) = step.optimizers
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -149,19 +252,30 @@ class StructureAwareDetector(TorchDetector):
         return {"loss": loss.item(), "rec_loss": rec.detach().mean().item(), "pred_loss": pred.detach().mean().item()}
 
     def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
-        return self._objective(*self._squared_errors(windows))
+        loss = self._objective(*self._squared_errors(windows))
+        if self.context_weight:
+            loss = loss + self.context_weight * self._context_loss(windows)
+        return loss
 
-    def _feature_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(rec[B, C], pred[B, C])``: each head's squared error per feature, before scaling."""
+    def _context_loss(self, windows: torch.Tensor) -> torch.Tensor:
+        return self._context_errors(windows)[:, :, self._scored_features(windows.device)].mean(dim=(1, 2))
+
+    def _feature_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(rec[B, C], pred[B, C][, ctx[B, C]])``: each term's squared error per feature, before
+        scaling (the context term only with ``context_weight``)."""
         rec, pred = self._squared_errors(windows)
-        return torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device)), pred
+        rec = torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device))
+        if not self.context_weight:
+            return rec, pred
+        return rec, pred, self._context_errors(windows).mean(dim=1)
 
     def _score_tensor(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rec, pred = self._feature_errors(windows)
+        errors = self._feature_errors(windows)
         if self.normalize_errors:
-            rec_scale, pred_scale = self.module.error_scale
-            rec, pred = rec / rec_scale, pred / pred_scale
-        contributions = self.alpha * rec + (1.0 - self.alpha) * pred
+            errors = tuple(error / scale for error, scale in zip(errors, self.module.error_scale, strict=False))
+        contributions = self.alpha * errors[0] + (1.0 - self.alpha) * errors[1]
+        if self.context_weight:
+            contributions = contributions + self.context_weight * errors[2]
         return contributions.sum(dim=1), contributions
 
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
@@ -169,7 +283,7 @@ class StructureAwareDetector(TorchDetector):
         if self._step_weights is None or self._step_weights.device != device:
             if self.mask_steps:
                 weights = torch.zeros(steps)
-                weights[-self.mask_steps:] = 1.0  # the hidden steps alone: rebuilt, never copied
+                weights[-self.mask_steps :] = 1.0  # the hidden steps alone: rebuilt, never copied
             elif self.recency_halflife > 0:
                 age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
                 weights = torch.pow(0.5, age / self.recency_halflife)
@@ -184,8 +298,9 @@ class StructureAwareDetector(TorchDetector):
         with self._thread_limit():
             report = super()._fit(train, progress, validation)
             if self.normalize_errors:
-                held_out = self.error_scale_source == "validation" and validation is not None \
-                    and len(validation) > self.window
+                held_out = (
+                    self.error_scale_source == "validation" and validation is not None and len(validation) > self.window
+                )
                 self._calibrate_error_scale(validation if held_out else train)
         return report
 
@@ -194,16 +309,14 @@ class StructureAwareDetector(TorchDetector):
         windows = window_tensor(train, self.window)
         stride = max(1, -(-len(windows) // self.max_train_windows))  # evenly spread, at most the cap
         windows = windows[::stride]
-        rec_sum = torch.zeros(self.n_features, dtype=torch.float64)
-        pred_sum = torch.zeros(self.n_features, dtype=torch.float64)
+        sums = torch.zeros(self.module.error_scale.shape, dtype=torch.float64)
         self.module.eval()
         with torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
-                rec, pred = self._feature_errors(windows[start:start + self.score_batch_size].to(self._device))
-                rec_sum += rec.sum(dim=0).double().cpu()
-                pred_sum += pred.sum(dim=0).double().cpu()
-        scales = torch.stack([rec_sum, pred_sum]) / len(windows)
-        floor = self.error_scale_floor * scales.mean(dim=1, keepdim=True)
+                errors = self._feature_errors(windows[start : start + self.score_batch_size].to(self._device))
+                sums += torch.stack([error.sum(dim=0) for error in errors]).double().cpu()
+        scales = sums / len(windows)
+        floor = self.error_scale_floor * scales[:, self._scored_features(scales.device)].mean(dim=1, keepdim=True)
         # An exact fit everywhere leaves no scale to measure: keep raw errors then.
         scales = torch.where(floor > 0, torch.maximum(scales, floor), torch.ones_like(scales))
         self.module.error_scale.copy_(scales.float())
@@ -244,13 +357,15 @@ class StructureAwareDetector(TorchDetector):
         self.module.eval()
         with self._thread_limit(), torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
-                chunk = torch.from_numpy(windows[start:start + self.score_batch_size, :-1]).to(self._device)
+                chunk = torch.from_numpy(windows[start : start + self.score_batch_size, :-1]).to(self._device)
                 output = self.module(chunk)
                 masks.append(output.channel_mask.float().cpu().numpy())
                 attention.append(output.time_attention.float().cpu().numpy())
         if not masks:
-            return {"channel_mask": np.zeros((0, self.d_model), np.float32),
-                    "time_attention": np.zeros((0, self.window - 1), np.float32)}
+            return {
+                "channel_mask": np.zeros((0, self.d_model), np.float32),
+                "time_attention": np.zeros((0, self.window - 1), np.float32),
+            }
         return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
 
 

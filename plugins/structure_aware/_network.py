@@ -37,12 +37,11 @@ class MultiScaleBlock(nn.Module):
     scales that describes it.
     """
 
-    def __init__(self, d_model: int, kernel_sizes: Sequence[int], dilations: Sequence[int],
-                 dropout: float) -> None:
+    def __init__(self, d_model: int, kernel_sizes: Sequence[int], dilations: Sequence[int], dropout: float) -> None:
         super().__init__()
         self.branches = nn.ModuleList(
             nn.Conv1d(d_model, d_model, kernel, dilation=dilation, padding=dilation * (kernel - 1) // 2)
-            for kernel, dilation in zip(kernel_sizes, dilations)
+            for kernel, dilation in zip(kernel_sizes, dilations, strict=False)
         )
         self.gate = nn.Linear(d_model, len(self.branches))
         self.dropout = nn.Dropout(dropout)
@@ -95,12 +94,21 @@ class StructureAwareNetwork(nn.Module):
 
     The prediction head reads the attention-pooled window together with the last step's state:
     the pooled context carries the window's regime, the last state its most recent value.
-    ``error_scale[2, C]`` (reconstruction, prediction) holds each feature's normal error,
+    ``error_scale[terms, C]`` (reconstruction, prediction[, context]) holds each feature's normal error,
     which the detector measures after training; it travels with the weights.
     """
 
-    def __init__(self, n_features: int, d_model: int, layers: int, kernel_sizes: Sequence[int],
-                 dilations: Sequence[int], dropout: float, bottleneck_steps: int = 0) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        d_model: int,
+        layers: int,
+        kernel_sizes: Sequence[int],
+        dilations: Sequence[int],
+        dropout: float,
+        bottleneck_steps: int = 0,
+        error_terms: int = 2,
+    ) -> None:
         super().__init__()
         # With ``bottleneck_steps``, the reconstruction is decoded from the attention-pooled context
         # alone (``d_model`` numbers for ``bottleneck_steps x n_features`` values): it can only
@@ -108,13 +116,12 @@ class StructureAwareNetwork(nn.Module):
         self.bottleneck_steps = int(bottleneck_steps)
         self.decode = nn.Linear(d_model, self.bottleneck_steps * n_features) if bottleneck_steps else None
         self.embed = nn.Conv1d(n_features, d_model, 1)
-        self.blocks = nn.ModuleList(MultiScaleBlock(d_model, kernel_sizes, dilations, dropout)
-                                    for _ in range(layers))
+        self.blocks = nn.ModuleList(MultiScaleBlock(d_model, kernel_sizes, dilations, dropout) for _ in range(layers))
         self.attention_after = (layers - 1) // 2
         self.attention = StructuralAttention(d_model)
         self.reconstruct = nn.Conv1d(d_model, n_features, 1)
         self.predict = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.GELU(), nn.Linear(d_model, n_features))
-        self.register_buffer("error_scale", torch.ones(2, n_features))
+        self.register_buffer("error_scale", torch.ones(error_terms, n_features))
 
     def forward(self, history: torch.Tensor) -> NetworkOutput:
         """``history[B, T, C]`` → reconstruction of it and prediction of step ``T + 1``."""

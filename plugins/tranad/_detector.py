@@ -27,11 +27,26 @@ class TranADDetector(TorchDetector):
 
     name = "tranad"
 
-    def __init__(self, *, window: int = 10, d_model: int = 32, heads: int = 4, layers: int = 1,
-                 feedforward: int = 64, dropout: float = 0.1, epochs: int = 5, batch_size: int = 128,
-                 learning_rate: float = 1e-3, patience: int = 5, validation_tail: float = 0.1,
-                 max_train_windows: int = 20000, train_stride: int = 1, score_batch_size: int = 4096,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 10,
+        d_model: int = 32,
+        heads: int = 4,
+        layers: int = 1,
+        feedforward: int = 64,
+        dropout: float = 0.1,
+        epochs: int = 5,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        patience: int = 5,
+        validation_tail: float = 0.1,
+        max_train_windows: int = 20000,
+        train_stride: int = 1,
+        score_batch_size: int = 4096,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         for key, value in (("d_model", d_model), ("heads", heads), ("layers", layers), ("feedforward", feedforward)):
             if int(value) < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
@@ -39,10 +54,24 @@ class TranADDetector(TorchDetector):
             raise ValueError(f"d_model ({d_model}) must be an even multiple of heads ({heads})")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail, max_train_windows=max_train_windows,
-                         train_stride=train_stride, score_batch_size=score_batch_size, device=device, seed=seed,
-                         d_model=d_model, heads=heads, layers=layers, feedforward=feedforward, dropout=dropout)
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+            d_model=d_model,
+            heads=heads,
+            layers=layers,
+            feedforward=feedforward,
+            dropout=dropout,
+        )
         self.d_model = int(d_model)
         self.heads = int(heads)
         self.layers = int(layers)
@@ -50,8 +79,9 @@ class TranADDetector(TorchDetector):
         self.dropout = float(dropout)
 
     def _build_module(self, n_features: int) -> nn.Module:
-        return TranADNetwork(self.window, n_features, self.d_model, self.heads, self.layers,
-                             self.feedforward, self.dropout)
+        return TranADNetwork(
+            self.window, n_features, self.d_model, self.heads, self.layers, self.feedforward, self.dropout
+        )
 
     def _initialise(self, module: nn.Module, train: np.ndarray) -> None:
         module.feature_range.fit(train)

@@ -29,8 +29,9 @@ class TranADNetwork(nn.Module):
     are projected to ``d_model`` with ``heads`` heads, so width does not grow with the data.
     """
 
-    def __init__(self, window: int, n_features: int, d_model: int, heads: int, layers: int,
-                 feedforward: int, dropout: float) -> None:
+    def __init__(
+        self, window: int, n_features: int, d_model: int, heads: int, layers: int, feedforward: int, dropout: float
+    ) -> None:
         super().__init__()
         self.feature_range = FeatureRange(n_features)
         self.register_buffer("positions", _positions(window, d_model))

@@ -26,18 +26,44 @@ class USADDetector(TorchDetector):
 
     name = "usad"
 
-    def __init__(self, *, window: int = 5, latent: int = 16, alpha: float = 0.5, beta: float = 0.5,
-                 epochs: int = 30, batch_size: int = 64, learning_rate: float = 1e-3, patience: int = 5,
-                 validation_tail: float = 0.1, max_train_windows: int = 20000, train_stride: int = 1,
-                 score_batch_size: int = 4096, device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 5,
+        latent: int = 16,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        epochs: int = 30,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        patience: int = 5,
+        validation_tail: float = 0.1,
+        max_train_windows: int = 20000,
+        train_stride: int = 1,
+        score_batch_size: int = 4096,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         if int(latent) < 1:
             raise ValueError(f"latent must be >= 1, got {latent}")
         if alpha < 0 or beta < 0 or alpha + beta <= 0:
             raise ValueError(f"alpha and beta must be >= 0 and not both 0, got {alpha}, {beta}")
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail, max_train_windows=max_train_windows,
-                         train_stride=train_stride, score_batch_size=score_batch_size, device=device, seed=seed,
-                         latent=latent, alpha=alpha, beta=beta)
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+            latent=latent,
+            alpha=alpha,
+            beta=beta,
+        )
         self.latent = int(latent)
         self.alpha = float(alpha)
         self.beta = float(beta)
@@ -94,7 +120,7 @@ class USADDetector(TorchDetector):
         flat = net.inputs(windows)
         reconstruction1 = net.ae1(flat)
         reconstruction12 = net.ae2(reconstruction1)
-        squared = (self.alpha * (flat - reconstruction1) ** 2 + self.beta * (flat - reconstruction12) ** 2)
+        squared = self.alpha * (flat - reconstruction1) ** 2 + self.beta * (flat - reconstruction12) ** 2
         contributions = squared.view_as(windows).mean(dim=1)
         return contributions.sum(dim=1), contributions
 

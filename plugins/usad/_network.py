@@ -8,7 +8,7 @@ from streamproc.detection import FeatureRange
 
 def _mlp(sizes: list[int], last: nn.Module) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=False):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]), last)
 

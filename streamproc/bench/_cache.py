@@ -51,17 +51,30 @@ class ModelCache:
     def store(self, key: ModelKey) -> ModelStore:
         return ModelStore(self.root / key.variant, self.registry)
 
-    def model(self, key: ModelKey, spec: DetectorSpec, config: Mapping[str, Any], train: np.ndarray,
-              feature_names: list[str]) -> TrainedModel:
+    def model(
+        self, key: ModelKey, spec: DetectorSpec, config: Mapping[str, Any], train: np.ndarray, feature_names: list[str]
+    ) -> TrainedModel:
         """The cached model for ``key`` if it is current, else a freshly trained (and stored) one."""
         store = self.store(key)
-        reused = store.reuse(key.detector, key.channel, config=config, options=self.options.to_json(),
-                             fingerprint=data_fingerprint(train))
+        reused = store.reuse(
+            key.detector,
+            key.channel,
+            config=config,
+            options=self.options.to_json(),
+            fingerprint=data_fingerprint(train),
+        )
         if reused is not None:
             self.reused += 1
             return reused.model
-        model = train_channel(spec, key.channel, train, config=config, options=self.options,
-                              feature_names=feature_names, registry=self.registry)
+        model = train_channel(
+            spec,
+            key.channel,
+            train,
+            config=config,
+            options=self.options,
+            feature_names=feature_names,
+            registry=self.registry,
+        )
         store.save(model)
         self.trained += 1
         return model

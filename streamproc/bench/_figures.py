@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 # Rows: the lenient protocol on top, the strict one below; the right column is threshold-free / event-based.
-PANELS = (("pa_precision", "pa_recall", "pa_f1", "vus_pr"),
-          ("pw_precision", "pw_recall", "pw_f1", "event_f1"))
+PANELS = (("pa_precision", "pa_recall", "pa_f1", "vus_pr"), ("pw_precision", "pw_recall", "pw_f1", "event_f1"))
 _LINESTYLES = ("-", "--", ":", "-.")
 _STYLE_NAMES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}
 _SANITY_COLOUR = "0.45"
@@ -35,9 +34,9 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
 
     fig, axes = plt.subplots(len(PANELS), len(PANELS[0]), figsize=(16, 7.5), sharex=True)
     try:
-        for row, names in zip(axes, PANELS):
-            for ax, metric in zip(row, names):
-                for number, (style, (variant, content)) in enumerate(zip(_LINESTYLES, variants)):
+        for row, names in zip(axes, PANELS, strict=False):
+            for ax, metric in zip(row, names, strict=False):
+                for number, (style, (variant, content)) in enumerate(zip(_LINESTYLES, variants, strict=False)):
                     for name, curve in content["detectors"].items():
                         is_sanity = name in sanity
                         if name == random and number > 0:
@@ -48,8 +47,16 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
                         label = f"{name} (sanity)" if is_sanity else name
                         if len(variants) > 1 and name != random:
                             label += f" ({variant})"
-                        ax.plot(levels, mean, style, color=colour, lw=1.0 if is_sanity else 1.8,
-                                marker="" if is_sanity else "o", ms=3.5, label=label)
+                        ax.plot(
+                            levels,
+                            mean,
+                            style,
+                            color=colour,
+                            lw=1.0 if is_sanity else 1.8,
+                            marker="" if is_sanity else "o",
+                            ms=3.5,
+                            label=label,
+                        )
                         if not is_sanity:
                             ax.fill_between(levels, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
                 ax.set_title(labels.get(metric, metric), fontsize=10)
@@ -64,9 +71,14 @@ def plot_study(path: Path, study: str, result: Mapping[str, Any]) -> Path:
         channels = len(data["channels"])
         available = result["settings"].get("channels_in_data", channels)
         scope = f"{channels} of {available} channels" if channels < available else f"all {channels} channels"
-        styles = ", ".join(f"{variant} ({_STYLE_NAMES[style]})" for style, (variant, _) in zip(_LINESTYLES, variants))
-        fig.suptitle(f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), micro over {scope}; "
-                     f"grey = random sanity baseline\n{styles}", fontsize=11)
+        styles = ", ".join(
+            f"{variant} ({_STYLE_NAMES[style]})" for style, (variant, _) in zip(_LINESTYLES, variants, strict=False)
+        )
+        fig.suptitle(
+            f"{_TITLES.get(study, study)}: mean ± std over {seeds} seed(s), micro over {scope}; "
+            f"grey = random sanity baseline\n{styles}",
+            fontsize=11,
+        )
         # Fixed margins: tight_layout measures every tick label and costs more than the drawing.
         fig.subplots_adjust(left=0.04, right=0.99, top=0.88, bottom=0.14, wspace=0.2, hspace=0.32)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,12 @@ METRICS: dict[str, str] = {
 }
 
 
-def micro_metrics(channels: Mapping[str, ChannelSeries], *, max_buffer: int = DEFAULT_MAX_BUFFER,
-                  n_thresholds: int = DEFAULT_THRESHOLDS) -> dict[str, float | None]:
+def micro_metrics(
+    channels: Mapping[str, ChannelSeries],
+    *,
+    max_buffer: int = DEFAULT_MAX_BUFFER,
+    n_thresholds: int = DEFAULT_THRESHOLDS,
+) -> dict[str, float | None]:
     """Every name of :data:`METRICS` for the channels taken as one stream; VUS-PR is None
     when no channel holds a labelled point."""
     if not channels:
@@ -56,8 +60,12 @@ def micro_metrics(channels: Mapping[str, ChannelSeries], *, max_buffer: int = DE
     scores = np.concatenate([normalise_scores(s.scores, s.threshold) for s in channels.values()])
     vus = vus_pr(labels, scores, max_buffer, n_thresholds)
     return {
-        "pa_precision": adjusted.precision, "pa_recall": adjusted.recall, "pa_f1": adjusted.f1,
-        "pw_precision": wise.precision, "pw_recall": wise.recall, "pw_f1": wise.f1,
+        "pa_precision": adjusted.precision,
+        "pa_recall": adjusted.recall,
+        "pa_f1": adjusted.f1,
+        "pw_precision": wise.precision,
+        "pw_recall": wise.recall,
+        "pw_f1": wise.f1,
         "event_f1": events.f1,
         "vus_pr": float(vus) if np.isfinite(vus) else None,
         "alarm_rate": alarms / steps if steps else 0.0,

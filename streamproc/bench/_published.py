@@ -39,25 +39,46 @@ class PublishedFigure:
 # In the order of the paper's Table 1: baselines first, the method under reproduction last.
 PUBLISHED_SMAP: tuple[PublishedFigure, ...] = (
     PublishedFigure(
-        detector="usad", method="USAD", pa_f1=0.84, approximate=True,
+        detector="usad",
+        method="USAD",
+        pa_f1=0.84,
+        approximate=True,
         source="Audibert et al., KDD 2020; rounded figure, digits not verified",
-        note="the papers give more digits; they were not verified here, so only the rounded value is quoted"),
+        note="the papers give more digits; they were not verified here, so only the rounded value is quoted",
+    ),
     PublishedFigure(
-        detector="omnianomaly", method="OmniAnomaly", pa_f1=0.87, approximate=True,
+        detector="omnianomaly",
+        method="OmniAnomaly",
+        pa_f1=0.87,
+        approximate=True,
         source="Su et al., KDD 2019, as quoted in TranAD's Table 2 (Tuli et al., VLDB 2022); "
-               "rounded figure, digits not verified"),
+        "rounded figure, digits not verified",
+    ),
     PublishedFigure(
-        detector="mscred", method="MSCRED", pa_f1=None, approximate=True,
+        detector="mscred",
+        method="MSCRED",
+        pa_f1=None,
+        approximate=True,
         source="Zhang et al., AAAI 2019, as quoted in TranAD's Table 2 (Tuli et al., VLDB 2022)",
-        note="no figure was given to the project and the quoted one could not be verified here"),
+        note="no figure was given to the project and the quoted one could not be verified here",
+    ),
     PublishedFigure(
-        detector="tranad", method="TranAD", pa_f1=0.8915, approximate=False, pa_precision=0.8043,
+        detector="tranad",
+        method="TranAD",
+        pa_f1=0.8915,
+        approximate=False,
+        pa_precision=0.8043,
         source="Tuli et al., VLDB 2022, Table 2 (SMAP)",
-        note="the authors' SMAP run covers one channel only, not all of SMAP"),
+        note="the authors' SMAP run covers one channel only, not all of SMAP",
+    ),
     PublishedFigure(
-        detector="structure_aware", method="structure-aware (paper under reproduction)", pa_f1=0.930,
-        approximate=False, source="the paper under reproduction, Table 1 (F1 93.0 %)",
-        note="the claim this table sets out to check"),
+        detector="structure_aware",
+        method="structure-aware (paper under reproduction)",
+        pa_f1=0.930,
+        approximate=False,
+        source="the paper under reproduction, Table 1 (F1 93.0 %)",
+        note="the claim this table sets out to check",
+    ),
 )
 
 

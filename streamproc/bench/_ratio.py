@@ -65,9 +65,15 @@ class RatioCrop:
         return self.anomalous / self.length
 
     def to_json(self) -> dict[str, object]:
-        return {"start": self.start, "stop": self.stop, "length": self.length, "anomalous": self.anomalous,
-                "achieved": self.achieved, "segments": self.segments,
-                "ends_inside_segment": self.ends_inside_segment}
+        return {
+            "start": self.start,
+            "stop": self.stop,
+            "length": self.length,
+            "anomalous": self.anomalous,
+            "achieved": self.achieved,
+            "segments": self.segments,
+            "ends_inside_segment": self.ends_inside_segment,
+        }
 
 
 def ratio_fraction(target: float, max_denominator: int = MAX_DENOMINATOR) -> Fraction:
@@ -76,14 +82,23 @@ def ratio_fraction(target: float, max_denominator: int = MAX_DENOMINATOR) -> Fra
         raise BenchError(f"anomaly ratio must be in (0, 1), got {target}")
     fraction = Fraction(repr(float(target))).limit_denominator(max_denominator)
     if fraction == 0 or abs(float(fraction) - target) > _TARGET_TOLERANCE * target:
-        raise BenchError(f"anomaly ratio {target} has no fraction with a denominator up to {max_denominator} "
-                         f"within {100 * _TARGET_TOLERANCE:g}% of it")
+        raise BenchError(
+            f"anomaly ratio {target} has no fraction with a denominator up to {max_denominator} "
+            f"within {100 * _TARGET_TOLERANCE:g}% of it"
+        )
     return fraction
 
 
-def crop_to_ratio(labels: np.ndarray, target: float, rng: np.random.Generator, *, min_length: int,
-                  lead: int = 1, keep_fraction: float = 0.5,
-                  max_denominator: int = MAX_DENOMINATOR) -> RatioCrop:
+def crop_to_ratio(
+    labels: np.ndarray,
+    target: float,
+    rng: np.random.Generator,
+    *,
+    min_length: int,
+    lead: int = 1,
+    keep_fraction: float = 0.5,
+    max_denominator: int = MAX_DENOMINATOR,
+) -> RatioCrop:
     """A slice of ``labels`` whose anomalous share is exactly ``target`` (as a fraction); see the module doc."""
     labels = np.asarray(labels, dtype=bool).ravel()
     if min_length < 1 or lead < 1:

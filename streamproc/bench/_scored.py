@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +42,29 @@ class ScoreCache:
         """``model``'s replay of raw ``test[T, C]`` after ``history`` (the end of the training data)
         with its own label-free threshold: the stored one when it is current, else scored now
         (``replay_model``, timed) and stored."""
-        history = history[len(history) - (model.window - 1):]
+        history = history[len(history) - (model.window - 1) :]
         arrays = self.root / model.detector_name / f"{model.channel}.npz"
         record_path = arrays.with_suffix(".json")
         # Normalised through JSON so that it compares equal to what was read back from disk.
-        identity = json.loads(json.dumps({
-            "detector": model.detector_name, "channel": model.channel, "model_version": model.version,
-            "threshold": model.threshold_state.to_json(), "test_fingerprint": data_fingerprint(test),
-            "history_fingerprint": data_fingerprint(history),
-            "batch_size": self.batch_size}))
+        identity = json.loads(
+            json.dumps(
+                {
+                    "detector": model.detector_name,
+                    "channel": model.channel,
+                    "model_version": model.version,
+                    "threshold": model.threshold_state.to_json(),
+                    "test_fingerprint": data_fingerprint(test),
+                    "history_fingerprint": data_fingerprint(history),
+                    "batch_size": self.batch_size,
+                }
+            )
+        )
         stored = _read_record(record_path)
         if stored is not None and {k: stored.get(k) for k in identity} == identity and arrays.is_file():
             with np.load(arrays, allow_pickle=False) as saved:
-                replayed = ReplayedChannel(*(saved[name] for name in SCORE_ARRAYS),
-                                           calibrated_threshold=float(stored["calibrated_threshold"]))
+                replayed = ReplayedChannel(
+                    *(saved[name] for name in SCORE_ARRAYS), calibrated_threshold=float(stored["calibrated_threshold"])
+                )
             return TimedReplay(replayed, int(stored["windows"]), float(stored["seconds"]), reused=True)
 
         started = time.perf_counter()
@@ -63,9 +72,13 @@ class ScoreCache:
         seconds = time.perf_counter() - started
         windows = max(0, len(history) + len(test) - model.window + 1)
         replayed.save(arrays)
-        record = {**identity, "windows": windows, "seconds": seconds,
-                  "calibrated_threshold": replayed.calibrated_threshold,
-                  "scored_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record = {
+            **identity,
+            "windows": windows,
+            "seconds": seconds,
+            "calibrated_threshold": replayed.calibrated_threshold,
+            "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         record_path.write_text(json.dumps(record, indent=2) + "\n")
         return TimedReplay(replayed, windows, seconds, reused=False)
 

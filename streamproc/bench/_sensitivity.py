@@ -17,7 +17,8 @@ Three studies share one pass over the channels:
 Seeds 0..N-1: each seeds the detectors (their ``seed`` setting is replaced by it), the ratio
 slices and the noise draws. With ``reseed_models=False`` every seed uses the models trained with
 detector seed 0, which saves retraining detectors whose training has no randomness (``pca``
-below its ``max_train_windows``); the seeds then vary the slices and noise only. Thresholds are each model's own label-free POT threshold; metrics
+below its ``max_train_windows``); the seeds then vary the slices and noise only. Thresholds are each
+model's own label-free POT threshold; metrics
 are micro totals over the channels (:func:`micro_metrics`), summarised over seeds as mean and
 sample standard deviation. The random sanity baseline of the replay (uniform scores, its top
 ``random_rate`` alarmed) is measured alongside, on the same streams.
@@ -31,7 +32,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,10 @@ class SensitivitySettings:
                 raise BenchError(f"noise levels must be finite and >= 0, got {list(self.noise_levels)}")
             unknown = [v for v in self.noise_variants if v not in NOISE_VARIANTS]
             if unknown or not self.noise_variants:
-                raise BenchError(f"noise variants must be among {', '.join(NOISE_VARIANTS)}, "
-                                 f"got {', '.join(self.noise_variants) or 'none'}")
+                raise BenchError(
+                    f"noise variants must be among {', '.join(NOISE_VARIANTS)}, "
+                    f"got {', '.join(self.noise_variants) or 'none'}"
+                )
             _no_duplicates("noise variant", self.noise_variants)
         if "window" in self.studies:
             _check_grid("windows", self.windows)
@@ -141,13 +144,21 @@ class SensitivitySettings:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "detectors": list(self.detectors), "seeds": list(range(self.seeds)), "studies": list(self.studies),
-            "ratios": list(self.ratios), "noise_levels": list(self.noise_levels), "windows": list(self.windows),
-            "noise_variants": list(self.noise_variants), "reseed_models": self.reseed_models,
+            "detectors": list(self.detectors),
+            "seeds": list(range(self.seeds)),
+            "studies": list(self.studies),
+            "ratios": list(self.ratios),
+            "noise_levels": list(self.noise_levels),
+            "windows": list(self.windows),
+            "noise_variants": list(self.noise_variants),
+            "reseed_models": self.reseed_models,
             "overrides": {k: dict(v) for k, v in self.overrides.items()},
-            "min_length": self.min_length, "keep_fraction": self.keep_fraction,
-            "training": self.training.to_json(), "vus_max_buffer": self.vus_max_buffer,
-            "vus_thresholds": self.vus_thresholds, "random_baseline": self.random_name,
+            "min_length": self.min_length,
+            "keep_fraction": self.keep_fraction,
+            "training": self.training.to_json(),
+            "vus_max_buffer": self.vus_max_buffer,
+            "vus_thresholds": self.vus_thresholds,
+            "random_baseline": self.random_name,
             "random_rate": self.random_rate,
         }
 
@@ -182,10 +193,16 @@ class _Detector:
         return "seed" in self.config
 
 
-def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySettings | None = None, *,
-                    channels: Sequence[str] | None = None, cache: Path | str | None = None,
-                    registry: DetectorRegistry | None = None,
-                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_sensitivity(
+    data: Path | str,
+    out: Path | str,
+    settings: SensitivitySettings | None = None,
+    *,
+    channels: Sequence[str] | None = None,
+    cache: Path | str | None = None,
+    registry: DetectorRegistry | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run the studies of ``settings`` on the telemanom data set ``data``; write
     ``OUT/sensitivity.json``, ``OUT/sensitivity.md`` and one figure per study; return the JSON."""
     started = time.perf_counter()
@@ -207,19 +224,33 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
             record = dataset.labels(name)
             labels = labels_from_segments(record.segments, record.num_values)
             try:
-                crops[name] = {seed: [crop_to_ratio(labels, ratio, _rng(seed, name, "ratio", ratio),
-                                                    min_length=settings.min_length, lead=lead,
-                                                    keep_fraction=settings.keep_fraction)
-                                      for ratio in settings.ratios] for seed in seeds}
+                crops[name] = {
+                    seed: [
+                        crop_to_ratio(
+                            labels,
+                            ratio,
+                            _rng(seed, name, "ratio", ratio),
+                            min_length=settings.min_length,
+                            lead=lead,
+                            keep_fraction=settings.keep_fraction,
+                        )
+                        for ratio in settings.ratios
+                    ]
+                    for seed in seeds
+                }
             except RatioInfeasible as exc:
                 excluded[name] = str(exc)
         if not crops:
-            raise BenchError(f"ratio study: no channel reaches every target ratio with slices of at least "
-                             f"{settings.min_length} steps (e.g. {next(iter(excluded))}: {next(iter(excluded.values()))}); "
-                             f"lower --min-length or the targets")
+            raise BenchError(
+                f"ratio study: no channel reaches every target ratio with slices of at least "
+                f"{settings.min_length} steps (e.g. {next(iter(excluded))}: {next(iter(excluded.values()))}); "
+                f"lower --min-length or the targets"
+            )
         if excluded:
-            log(f"ratio study: {len(excluded)} channel(s) cannot reach every target and are left out of it: "
-                f"{', '.join(excluded)}")
+            log(
+                f"ratio study: {len(excluded)} channel(s) cannot reach every target and are left out of it: "
+                f"{', '.join(excluded)}"
+            )
 
     streams: dict[StreamKey, dict[str, ChannelSeries]] = {}
 
@@ -232,38 +263,52 @@ def run_sensitivity(data: Path | str, out: Path | str, settings: SensitivitySett
         for seed in seeds:
             baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate, seed)
             put(("random", seed), name, _series(channel.labels, baseline))
-            for crop, ratio in zip(crops.get(name, {}).get(seed, []), settings.ratios):
+            for crop, ratio in zip(crops.get(name, {}).get(seed, []), settings.ratios, strict=False):
                 put(("random", "ratio", ratio, seed), name, _series(channel.labels, baseline, crop))
             eval_draws = unit_noise(channel.test.shape, _rng(seed, name, "eval-noise"))
             train_draws = unit_noise(channel.train.shape, _rng(seed, name, "train-noise"))
             for detector in detectors:
                 run.add_streams(detector, seed, crops.get(name, {}).get(seed, []), eval_draws, train_draws, put)
-        log(f"[{index}/{len(selected)}] {name}: models trained so far {model_cache.trained}, "
-            f"reused {model_cache.reused}")
+        log(
+            f"[{index}/{len(selected)}] {name}: models trained so far {model_cache.trained}, "
+            f"reused {model_cache.reused}"
+        )
 
     log(f"evaluating {len(streams)} stream(s)")
-    evaluated = {key: micro_metrics(per_channel, max_buffer=settings.vus_max_buffer,
-                                    n_thresholds=settings.vus_thresholds) for key, per_channel in streams.items()}
-    studies = {study: _study(study, settings, detectors, seeds, evaluated, crops, excluded, selected)
-               for study in settings.studies}
+    evaluated = {
+        key: micro_metrics(per_channel, max_buffer=settings.vus_max_buffer, n_thresholds=settings.vus_thresholds)
+        for key, per_channel in streams.items()
+    }
+    studies = {
+        study: _study(study, settings, detectors, seeds, evaluated, crops, excluded, selected)
+        for study in settings.studies
+    }
     sanity = [settings.random_name] + [d.name for d in detectors if d.spec.sanity]
     result = {
         "kind": RESULT_KIND,
         "format": RESULT_FORMAT,
         "settings": {
-            "data": str(data), "channels": selected, "channels_in_data": len(dataset.channels),
-            "channel_subset": len(selected) < len(dataset.channels), **settings.to_json(),
+            "data": str(data),
+            "channels": selected,
+            "channels_in_data": len(dataset.channels),
+            "channel_subset": len(selected) < len(dataset.channels),
+            **settings.to_json(),
             "detector_configs": {d.name: d.config for d in detectors},
-            "cache": str(model_cache.root), "library_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "cache": str(model_cache.root),
+            "library_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "sanity": sanity,
         "metrics": METRICS,
         "procedures": _procedures(settings, max(d.window for d in detectors)),
         "studies": studies,
         "figures": {study: figure_file(study) for study in settings.studies},
-        "run": {"seconds": time.perf_counter() - started, "models_trained": model_cache.trained,
-                "models_reused": model_cache.reused, "streams_evaluated": len(streams)},
+        "run": {
+            "seconds": time.perf_counter() - started,
+            "models_trained": model_cache.trained,
+            "models_reused": model_cache.reused,
+            "streams_evaluated": len(streams),
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / RESULT_FILE).write_text(json.dumps(result, indent=2) + "\n")
@@ -281,8 +326,9 @@ def _resolve(name: str, settings: SensitivitySettings, registry: DetectorRegistr
 def _rng(seed: int, channel: str, purpose: str, value: float = 0.0) -> np.random.Generator:
     # One independent stream per (seed, channel, purpose, target): adding a channel or a target
     # to a run leaves every other draw as it was.
-    return np.random.default_rng([seed, zlib.crc32(channel.encode()), zlib.crc32(purpose.encode()),
-                                  int(round(value * 1e6))])
+    return np.random.default_rng(
+        [seed, zlib.crc32(channel.encode()), zlib.crc32(purpose.encode()), int(round(value * 1e6))]
+    )
 
 
 def _series(labels: np.ndarray, replayed: ReplayedChannel, crop: RatioCrop | None = None) -> ChannelSeries:
@@ -302,16 +348,16 @@ class _ChannelRun:
         self._models: dict[ModelKey, TrainedModel] = {}
         self._clean: dict[ModelKey, ReplayedChannel] = {}
 
-    def model(self, detector: _Detector, window: int, train_noise: float, seed: int,
-              train_draws: np.ndarray) -> tuple[ModelKey, TrainedModel]:
+    def model(
+        self, detector: _Detector, window: int, train_noise: float, seed: int, train_draws: np.ndarray
+    ) -> tuple[ModelKey, TrainedModel]:
         config_seed = (seed if self.settings.reseed_models else 0) if detector.seeded else None
         # The key names the seed the model depends on: the detector's seed, or the noise draws
         # of its training data.
         depends_on = seed if train_noise > 0 else config_seed
         key = ModelKey(detector.name, self.channel.name, window, train_noise, depends_on)
         if key not in self._models:
-            config = {**detector.config, "window": window,
-                      **({"seed": config_seed} if config_seed is not None else {})}
+            config = {**detector.config, "window": window, **({"seed": config_seed} if config_seed is not None else {})}
             train = add_relative_noise(self.channel.train, self.scale, train_noise, train_draws)
             self._models[key] = self.cache.model(key, detector.spec, config, train, self.channel.feature_names)
         return key, self._models[key]
@@ -324,8 +370,15 @@ class _ChannelRun:
             self._clean[key] = self.replay(model, self.channel.test)
         return self._clean[key]
 
-    def add_streams(self, detector: _Detector, seed: int, crops: list[RatioCrop], eval_draws: np.ndarray,
-            train_draws: np.ndarray, put: Callable[[StreamKey, str, ChannelSeries], None]) -> None:
+    def add_streams(
+        self,
+        detector: _Detector,
+        seed: int,
+        crops: list[RatioCrop],
+        eval_draws: np.ndarray,
+        train_draws: np.ndarray,
+        put: Callable[[StreamKey, str, ChannelSeries], None],
+    ) -> None:
         name, base, channel, settings = detector.name, detector.window, self.channel, self.settings
         studies = settings.studies
         series = functools.partial(_series, channel.labels)
@@ -333,7 +386,7 @@ class _ChannelRun:
             base_key, base_model = self.model(detector, base, 0.0, seed, train_draws)
             clean = self.clean(base_key, base_model)
             put(_clean_key(name, base, seed), channel.name, series(clean))
-            for crop, ratio in zip(crops, settings.ratios):
+            for crop, ratio in zip(crops, settings.ratios, strict=False):
                 put((name, "ratio", ratio, seed), channel.name, series(clean, crop))
         if "noise" in studies:
             for level in settings.noise_levels:
@@ -358,6 +411,7 @@ def _clean_key(detector: str, window: int, seed: int) -> StreamKey:
 
 # -- assembling the results ----------------------------------------------------------------
 
+
 def _stream_for(study: str, variant: str, detector: _Detector | None, level: float, seed: int) -> StreamKey:
     """Which evaluated stream a study point reads; ``detector`` None is the random baseline."""
     if detector is None:
@@ -374,31 +428,52 @@ def _stream_for(study: str, variant: str, detector: _Detector | None, level: flo
 
 _VARIANTS = {
     "ratio": {"crop": "slices of the test stream with the target share of labelled points"},
-    "noise": {"eval_only": "noise added to the evaluation stream only",
-              "train_and_eval": "noise added to training data (models retrained) and to the evaluation stream"},
+    "noise": {
+        "eval_only": "noise added to the evaluation stream only",
+        "train_and_eval": "noise added to training data (models retrained) and to the evaluation stream",
+    },
     "window": {"retrained": "models retrained at each window length, clean data"},
 }
-_PARAMETERS = {"ratio": ("anomaly ratio", "ratios"), "noise": ("noise std / feature training std", "noise_levels"),
-               "window": ("window length (steps)", "windows")}
+_PARAMETERS = {
+    "ratio": ("anomaly ratio", "ratios"),
+    "noise": ("noise std / feature training std", "noise_levels"),
+    "window": ("window length (steps)", "windows"),
+}
 
 
-def _study(study: str, settings: SensitivitySettings, detectors: list[_Detector], seeds: list[int],
-           evaluated: Mapping[StreamKey, dict[str, float | None]], crops: Mapping[str, Mapping[int, list[RatioCrop]]],
-           excluded: Mapping[str, str], selected: list[str]) -> dict[str, Any]:
+def _study(
+    study: str,
+    settings: SensitivitySettings,
+    detectors: list[_Detector],
+    seeds: list[int],
+    evaluated: Mapping[StreamKey, dict[str, float | None]],
+    crops: Mapping[str, Mapping[int, list[RatioCrop]]],
+    excluded: Mapping[str, str],
+    selected: list[str],
+) -> dict[str, Any]:
     parameter, grid_name = _PARAMETERS[study]
     levels = list(getattr(settings, grid_name))
     variants: dict[str, Any] = {}
     for variant, label in _VARIANTS[study].items():
         if study == "noise" and variant not in settings.noise_variants:
             continue
-        curves = {d.name: [_summary(level, [evaluated[_stream_for(study, variant, d, level, s)] for s in seeds])
-                           for level in levels] for d in detectors}
+        curves = {
+            d.name: [
+                _summary(level, [evaluated[_stream_for(study, variant, d, level, s)] for s in seeds])
+                for level in levels
+            ]
+            for d in detectors
+        }
         curves[settings.random_name] = [
-            _summary(level, [evaluated[_stream_for(study, variant, None, level, s)] for s in seeds])
-            for level in levels]
+            _summary(level, [evaluated[_stream_for(study, variant, None, level, s)] for s in seeds]) for level in levels
+        ]
         variants[variant] = {"label": label, "detectors": curves}
-    result: dict[str, Any] = {"parameter": parameter, "levels": levels, "variants": variants,
-                              "channels": list(crops) if study == "ratio" else list(selected)}
+    result: dict[str, Any] = {
+        "parameter": parameter,
+        "levels": levels,
+        "variants": variants,
+        "channels": list(crops) if study == "ratio" else list(selected),
+    }
     if study == "ratio":
         result["excluded_channels"] = dict(excluded)
         result["construction"] = [_construction(i, ratio, crops, seeds) for i, ratio in enumerate(levels)]
@@ -426,24 +501,32 @@ def _std(values: list[float | None]) -> float | None:
     return float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
 
 
-def _construction(index: int, ratio: float, crops: Mapping[str, Mapping[int, list[RatioCrop]]],
-                  seeds: list[int]) -> dict[str, Any]:
+def _construction(
+    index: int, ratio: float, crops: Mapping[str, Mapping[int, list[RatioCrop]]], seeds: list[int]
+) -> dict[str, Any]:
     per_seed = []
     for seed in seeds:
         chosen = {name: by_seed[seed][index] for name, by_seed in crops.items()}
         steps = sum(c.length for c in chosen.values())
         anomalous = sum(c.anomalous for c in chosen.values())
-        per_seed.append({
-            "seed": seed, "steps": steps, "anomalous": anomalous, "achieved": anomalous / steps,
-            "slices_ending_inside_segment": sum(c.ends_inside_segment for c in chosen.values()),
-            "channels": {name: c.to_json() for name, c in chosen.items()},
-        })
+        per_seed.append(
+            {
+                "seed": seed,
+                "steps": steps,
+                "anomalous": anomalous,
+                "achieved": anomalous / steps,
+                "slices_ending_inside_segment": sum(c.ends_inside_segment for c in chosen.values()),
+                "channels": {name: c.to_json() for name, c in chosen.items()},
+            }
+        )
     achieved = [s["achieved"] for s in per_seed]
     fraction = ratio_fraction(ratio)
-    return {"target": ratio, "fraction": f"{fraction.numerator}/{fraction.denominator}",
-            "achieved": {"mean": float(np.mean(achieved)), "min": float(np.min(achieved)),
-                         "max": float(np.max(achieved))},
-            "per_seed": per_seed}
+    return {
+        "target": ratio,
+        "fraction": f"{fraction.numerator}/{fraction.denominator}",
+        "achieved": {"mean": float(np.mean(achieved)), "min": float(np.min(achieved)), "max": float(np.max(achieved))},
+        "per_seed": per_seed,
+    }
 
 
 def _procedures(settings: SensitivitySettings, lead: int) -> dict[str, str]:
@@ -455,21 +538,31 @@ def _procedures(settings: SensitivitySettings, lead: int) -> dict[str, str]:
             "window); its end may cut a labelled segment, keeping that anomaly's onset. Among such slices, those at "
             f"least {settings.keep_fraction:g} times as long as the longest are kept and one is drawn per seed. "
             "Labels are the data set's own. Detectors score the whole test stream; metrics use the slice only. "
-            "Channels that cannot reach every target are left out of this study (listed)."),
+            "Channels that cannot reach every target are left out of this study (listed)."
+        ),
         "noise": (
             "Gaussian noise with standard deviation level x sigma_j is added to feature j, where sigma_j is the "
             "feature's standard deviation over the channel's clean training data (features constant in training get "
             "none). The same unit draws, per channel and seed, are scaled by every level. Variant eval_only: clean "
             "models score the noisy test stream; variant train_and_eval: models retrained on training data with "
-            "noise of the same level (its own draws)."),
-        "window": ("Models are retrained with each window length on clean data and score the clean test stream; "
-                   "everything else in the detector's config stays as configured."),
-        "seeds": (("Each seed sets the detectors' seed, the ratio slices and the noise draws."
-                   if settings.reseed_models else
-                   "Each seed sets the ratio slices and the noise draws; every seed uses the models trained with "
-                   "detector seed 0 (--no-reseed-models: right for detectors whose training has no randomness, "
-                   "e.g. pca below its max_train_windows).")
-                  + " Spread = sample standard deviation over seeds."),
-        "thresholds": ("Alarms use each model's label-free POT threshold calibrated on held-out training scores; "
-                       "metrics are micro totals over the channels (PA = point-adjusted, PW = point-wise)."),
+            "noise of the same level (its own draws)."
+        ),
+        "window": (
+            "Models are retrained with each window length on clean data and score the clean test stream; "
+            "everything else in the detector's config stays as configured."
+        ),
+        "seeds": (
+            (
+                "Each seed sets the detectors' seed, the ratio slices and the noise draws."
+                if settings.reseed_models
+                else "Each seed sets the ratio slices and the noise draws; every seed uses the models trained with "
+                "detector seed 0 (--no-reseed-models: right for detectors whose training has no randomness, "
+                "e.g. pca below its max_train_windows)."
+            )
+            + " Spread = sample standard deviation over seeds."
+        ),
+        "thresholds": (
+            "Alarms use each model's label-free POT threshold calibrated on held-out training scores; "
+            "metrics are micro totals over the channels (PA = point-adjusted, PW = point-wise)."
+        ),
     }

@@ -38,14 +38,14 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from streamproc import __version__
+from streamproc.config import Settings
 from streamproc.datasets import TelemanomDataset, load_telemanom
 from streamproc.detection import DetectorRegistry, DetectorSpec
-from streamproc.config import Settings
 from streamproc.metrics import (
     DEFAULT_MAX_BUFFER,
     DEFAULT_THRESHOLDS,
@@ -106,9 +106,13 @@ class Table1Settings:
     def to_json(self) -> dict[str, Any]:
         return {
             "overrides": {k: dict(v) for k, v in self.overrides.items()},
-            "training": self.training.to_json(), "batch_size": self.batch_size,
-            "random_baseline": self.random_name, "random_rate": self.random_rate, "random_seed": self.random_seed,
-            "vus_max_buffer": self.vus_max_buffer, "vus_thresholds": self.vus_thresholds,
+            "training": self.training.to_json(),
+            "batch_size": self.batch_size,
+            "random_baseline": self.random_name,
+            "random_rate": self.random_rate,
+            "random_seed": self.random_seed,
+            "vus_max_buffer": self.vus_max_buffer,
+            "vus_thresholds": self.vus_thresholds,
         }
 
 
@@ -119,10 +123,16 @@ def default_detectors(registry: DetectorRegistry) -> list[str]:
     return quoted + sorted(set(installed) - set(quoted))
 
 
-def run_table1(data: Path | str, out: Path | str, settings: Table1Settings | None = None, *,
-               channels: Sequence[str] | None = None, models: Path | str | None = None,
-               registry: DetectorRegistry | None = None,
-               log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_table1(
+    data: Path | str,
+    out: Path | str,
+    settings: Table1Settings | None = None,
+    *,
+    channels: Sequence[str] | None = None,
+    models: Path | str | None = None,
+    registry: DetectorRegistry | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Train (or reuse) and evaluate every detector of ``settings`` on the telemanom data set
     ``data``; write ``OUT/table1.json`` and ``OUT/table1.md``; return the JSON."""
     started = time.perf_counter()
@@ -145,9 +155,15 @@ def run_table1(data: Path | str, out: Path | str, settings: Table1Settings | Non
         "complete": False,
         "headline": HEADLINE,
         "settings": {
-            "data": str(data), "channels": selected, "detectors": names, "detector_configs": configs,
-            "models": str(store.root), "scores": str(scores.root), **settings.to_json(),
-            "library_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "data": str(data),
+            "channels": selected,
+            "detectors": names,
+            "detector_configs": configs,
+            "models": str(store.root),
+            "scores": str(scores.root),
+            **settings.to_json(),
+            "library_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "machine": describe_machine(),
         "published": [figure.to_json() for figure in PUBLISHED_SMAP],
@@ -157,8 +173,9 @@ def run_table1(data: Path | str, out: Path | str, settings: Table1Settings | Non
     result["detectors"][settings.random_name] = _random_row(dataset, selected, settings)
     for name in names:
         log(f"{name}: {len(selected)} channel(s)")
-        result["detectors"][name] = _detector_row(specs[name], configs[name], dataset, selected, settings,
-                                                  store, scores, registry, log)
+        result["detectors"][name] = _detector_row(
+            specs[name], configs[name], dataset, selected, settings, store, scores, registry, log
+        )
         _finish(result, started)
         _write(out, result)
     result["complete"] = True
@@ -181,25 +198,40 @@ def _detector_order(settings: Table1Settings, registry: DetectorRegistry) -> lis
     if stray:
         raise BenchError(f"--set names detector(s) not being run: {', '.join(stray)}")
     # Detectors first, sanity rows last, each group in the order given.
-    return ([n for n in names if not registry.spec(n).sanity]
-            + [n for n in names if registry.spec(n).sanity])
+    return [n for n in names if not registry.spec(n).sanity] + [n for n in names if registry.spec(n).sanity]
 
 
 def _random_row(dataset: TelemanomDataset, selected: list[str], settings: Table1Settings) -> dict[str, Any]:
     series = {}
     for name in selected:
         channel = dataset.channel(name)
-        baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
-                                   settings.random_seed)
+        baseline = random_baseline(
+            name, len(channel.test), channel.n_features, settings.random_rate, settings.random_seed
+        )
         series[name] = ChannelSeries(channel.labels, baseline.score, baseline.alarm, baseline.calibrated_threshold)
-    return {"status": "ok", "sanity": True, "config": {"rate": settings.random_rate, "seed": settings.random_seed},
-            "published": None, "training": None, "scoring": None, "failures": [],
-            **_evaluate(series, settings)}
+    return {
+        "status": "ok",
+        "sanity": True,
+        "config": {"rate": settings.random_rate, "seed": settings.random_seed},
+        "published": None,
+        "training": None,
+        "scoring": None,
+        "failures": [],
+        **_evaluate(series, settings),
+    }
 
 
-def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: TelemanomDataset, selected: list[str],
-                  settings: Table1Settings, store: ModelStore, scores: ScoreCache, registry: DetectorRegistry,
-                  log: Callable[[str], None]) -> dict[str, Any]:
+def _detector_row(
+    spec: DetectorSpec,
+    config: dict[str, Any],
+    dataset: TelemanomDataset,
+    selected: list[str],
+    settings: Table1Settings,
+    store: ModelStore,
+    scores: ScoreCache,
+    registry: DetectorRegistry,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     name = spec.name
     options = settings.training.to_json()
     series: dict[str, ChannelSeries] = {}
@@ -213,15 +245,28 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         prefix = f"  [{index}/{len(selected)}] {name} {channel_name}"
         stage = "training"
         try:
-            stored = store.reuse(name, channel_name, config=config, options=options,
-                                 fingerprint=data_fingerprint(channel.train), covariates=channel.covariates)
+            stored = store.reuse(
+                name,
+                channel_name,
+                config=config,
+                options=options,
+                fingerprint=data_fingerprint(channel.train),
+                covariates=channel.covariates,
+            )
             reused = stored is not None
             if stored is not None:
                 model = stored.model
             else:
-                model = train_channel(spec, channel_name, channel.train, config=config, options=settings.training,
-                                      feature_names=channel.feature_names, covariates=channel.covariates,
-                                      registry=registry)
+                model = train_channel(
+                    spec,
+                    channel_name,
+                    channel.train,
+                    config=config,
+                    options=settings.training,
+                    feature_names=channel.feature_names,
+                    covariates=channel.covariates,
+                    registry=registry,
+                )
                 store.save(model)
             stage = "scoring"
             timed = scores.replay(model, channel.test, channel.train)
@@ -241,27 +286,38 @@ def _detector_row(spec: DetectorSpec, config: dict[str, Any], dataset: Telemanom
         scoring["windows"] += timed.windows
         scoring["seconds"] += timed.seconds
         scoring["streams_reused" if timed.reused else "streams_scored"] += 1
-        series[channel_name] = ChannelSeries(channel.labels, timed.replayed.score, timed.replayed.alarm,
-                                             timed.replayed.calibrated_threshold)
+        series[channel_name] = ChannelSeries(
+            channel.labels, timed.replayed.score, timed.replayed.alarm, timed.replayed.calibrated_threshold
+        )
         scored = "stored scores of" if timed.reused else "scored"
-        log(f"{prefix}: {'stored' if reused else 'trained'} model (trained in {report['seconds']:.1f}s), "
-            f"{scored} {timed.windows} windows ({timed.windows / max(timed.seconds, 1e-9):,.0f}/s)")
+        log(
+            f"{prefix}: {'stored' if reused else 'trained'} model (trained in {report['seconds']:.1f}s), "
+            f"{scored} {timed.windows} windows ({timed.windows / max(timed.seconds, 1e-9):,.0f}/s)"
+        )
     scoring["windows_per_second"] = scoring["windows"] / scoring["seconds"] if scoring["seconds"] > 0 else None
     figure = published_figure(name)
     row: dict[str, Any] = {
-        "status": "failed" if failures else "ok", "sanity": spec.sanity, "config": config,
-        "published": figure.to_json() if figure else None, "training": training, "scoring": scoring,
+        "status": "failed" if failures else "ok",
+        "sanity": spec.sanity,
+        "config": config,
+        "published": figure.to_json() if figure else None,
+        "training": training,
+        "scoring": scoring,
         "failures": failures,
     }
     if failures:
         log(f"{name}: FAILED on {len(failures)} of {len(selected)} channel(s); no metrics")
         return row
     row.update(_evaluate(series, settings))
-    row["alerts"] = {"channels": {c: counts.to_json() for c, counts in alerts.items()},
-                     "micro": total_alert_counts(alerts.values()).to_json()}
+    row["alerts"] = {
+        "channels": {c: counts.to_json() for c, counts in alerts.items()},
+        "micro": total_alert_counts(alerts.values()).to_json(),
+    }
     micro = row["micro"]
-    log(f"{name}: PA-F1 {micro['point_adjusted']['f1']:.3f}  PW-F1 {micro['point_wise']['f1']:.3f}  "
-        f"train {training['seconds']:.1f}s")
+    log(
+        f"{name}: PA-F1 {micro['point_adjusted']['f1']:.3f}  PW-F1 {micro['point_wise']['f1']:.3f}  "
+        f"train {training['seconds']:.1f}s"
+    )
     return row
 
 

@@ -53,14 +53,21 @@ def _failed_cells(row: Mapping[str, Any], n_channels: int, width: int) -> list[s
     failures = row["failures"]
     stages = sorted({f["stage"] for f in failures})
     first = failures[0]
-    summary = (f"**failed** ({'/'.join(stages)}) on {len(failures)} of {n_channels} channel(s), "
-               f"e.g. {first['channel']}: {_escape(first['error'])}")
+    summary = (
+        f"**failed** ({'/'.join(stages)}) on {len(failures)} of {n_channels} channel(s), "
+        f"e.g. {first['channel']}: {_escape(first['error'])}"
+    )
     return [summary] + ["-"] * (width - 1)
 
 
 def _headline_table(rows: Mapping[str, Mapping[str, Any]], n_channels: int) -> list[str]:
-    header = ["detector"] + [h for h, _ in METRIC_COLUMNS[:3]] + [PUBLISHED_HEADER] + \
-        [h for h, _ in METRIC_COLUMNS[3:]] + ["train s", "scoring windows/s"]
+    header = (
+        ["detector"]
+        + [h for h, _ in METRIC_COLUMNS[:3]]
+        + [PUBLISHED_HEADER]
+        + [h for h, _ in METRIC_COLUMNS[3:]]
+        + ["train s", "scoring windows/s"]
+    )
     cells = []
     for name, row in rows.items():
         if row["status"] == "failed":
@@ -73,24 +80,40 @@ def _headline_table(rows: Mapping[str, Mapping[str, Any]], n_channels: int) -> l
 
 def _alert_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
     header = ["detector"] + [h for h, _ in ALERT_COLUMNS]
-    return markdown_table(header, [[_label(name, row)] + [metric_cell(row["alerts"]["micro"], p) for _, p in ALERT_COLUMNS]
-                                   for name, row in rows.items() if row["status"] == "ok" and "alerts" in row])
+    return markdown_table(
+        header,
+        [
+            [_label(name, row)] + [metric_cell(row["alerts"]["micro"], p) for _, p in ALERT_COLUMNS]
+            for name, row in rows.items()
+            if row["status"] == "ok" and "alerts" in row
+        ],
+    )
 
 
 def _macro_table(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
     header = ["detector"] + [h for h, _ in METRIC_COLUMNS]
-    return markdown_table(header, [[_label(name, row)] + [metric_cell(row["macro"], p) for _, p in METRIC_COLUMNS]
-                                   for name, row in rows.items() if row["status"] == "ok"])
+    return markdown_table(
+        header,
+        [
+            [_label(name, row)] + [metric_cell(row["macro"], p) for _, p in METRIC_COLUMNS]
+            for name, row in rows.items()
+            if row["status"] == "ok"
+        ],
+    )
 
 
 def _quoted_table(published: list[Mapping[str, Any]]) -> list[str]:
-    lines = ["| method | detector here | PA F1 (quoted) | PA P (quoted) | source | note |",
-             "|---|---|---:|---:|---|---|"]
+    lines = [
+        "| method | detector here | PA F1 (quoted) | PA P (quoted) | source | note |",
+        "|---|---|---:|---:|---|---|",
+    ]
     for entry in published:
         figure = PublishedFigure(**entry)
         precision = "-" if figure.pa_precision is None else f"{figure.pa_precision:.4f}"
-        lines.append(f"| {figure.method} | `{figure.detector}` | {figure.cell()} | {precision} | "
-                     f"{_escape(figure.source)} | {_escape(figure.note) or '-'} |")
+        lines.append(
+            f"| {figure.method} | `{figure.detector}` | {figure.cell()} | {precision} | "
+            f"{_escape(figure.source)} | {_escape(figure.note) or '-'} |"
+        )
     return lines
 
 
@@ -107,8 +130,11 @@ def render_table1(result: Mapping[str, Any]) -> str:
     lines = ["# Table 1: detectors side by side", ""]
     if not result["complete"]:
         done = len([n for n in rows if n != settings["random_baseline"]])
-        lines += [f"**Partial**: {done} of {len(settings['detectors'])} detector(s) done; the run is still "
-                  "going or was interrupted.", ""]
+        lines += [
+            f"**Partial**: {done} of {len(settings['detectors'])} detector(s) done; the run is still "
+            "going or was interrupted.",
+            "",
+        ]
     lines += [
         f"- data: `{settings['data']}`, {n_channels} channel(s); streamproc {settings['library_version']}; "
         f"created {settings['created']}",

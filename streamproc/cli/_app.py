@@ -7,17 +7,7 @@ import typer
 from streamproc import __version__
 from streamproc.errors import StreamprocError
 
-from . import _plugins
-from . import _broker
-from . import _datasets
-from . import _schemas
-from . import _config
-from . import _replay
-from . import _train
-from . import _stream
-from . import _bench
-from . import _table1
-from . import _report
+from . import _bench, _broker, _config, _datasets, _plugins, _replay, _report, _schemas, _stream, _table1, _train
 
 app = typer.Typer(
     name="streamproc",
@@ -50,8 +40,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Streaming, structure-aware anomaly detection for multivariate sensor data."""
 

@@ -62,38 +62,65 @@ def sensitivity(
     studies: str = typer.Option(",".join(STUDIES), "--studies", help="Comma-separated: ratio, noise, window."),
     settings: list[str] = typer.Option([], "--set", help="Detector config override detector.key=value (repeatable)."),
     ratios: str = typer.Option(_fmt(DEFAULT_RATIOS), "--ratios", help="Target anomaly ratios."),
-    noise_levels: str = typer.Option(_fmt(DEFAULT_NOISE_LEVELS), "--noise-levels",
-                                     help="Noise std as a share of each feature's training std."),
+    noise_levels: str = typer.Option(
+        _fmt(DEFAULT_NOISE_LEVELS), "--noise-levels", help="Noise std as a share of each feature's training std."
+    ),
     windows: str = typer.Option(_fmt(DEFAULT_WINDOWS), "--windows", help="Window lengths."),
-    noise_variants: str = typer.Option(",".join(NOISE_VARIANTS), "--noise-variants",
-                                       help="eval_only (noise on the test stream), train_and_eval (on training "
-                                            "data too, models retrained)."),
-    reseed_models: bool = typer.Option(True, "--reseed-models/--no-reseed-models",
-                                       help="Train each seed's own models; --no-reseed-models uses seed 0's models "
-                                            "for every seed (for detectors whose training has no randomness)."),
+    noise_variants: str = typer.Option(
+        ",".join(NOISE_VARIANTS),
+        "--noise-variants",
+        help="eval_only (noise on the test stream), train_and_eval (on training data too, models retrained).",
+    ),
+    reseed_models: bool = typer.Option(
+        True,
+        "--reseed-models/--no-reseed-models",
+        help="Train each seed's own models; --no-reseed-models uses seed 0's models "
+        "for every seed (for detectors whose training has no randomness).",
+    ),
     cache: Path = typer.Option(None, "--cache", help="Trained-model cache (default: OUT/models)."),
-    min_length: int = typer.Option(SensitivitySettings.min_length, "--min-length",
-                                   help="Shortest evaluation slice of the ratio study, in steps."),
-    keep_fraction: float = typer.Option(SensitivitySettings.keep_fraction, "--keep-fraction",
-                                        help="Ratio slices are drawn among those at least this share of the "
-                                             "longest feasible one."),
-    validation_fraction: float = typer.Option(TrainingOptions.validation_fraction, "--validation-fraction",
-                                              help="Share of training data held out for calibration."),
+    min_length: int = typer.Option(
+        SensitivitySettings.min_length, "--min-length", help="Shortest evaluation slice of the ratio study, in steps."
+    ),
+    keep_fraction: float = typer.Option(
+        SensitivitySettings.keep_fraction,
+        "--keep-fraction",
+        help="Ratio slices are drawn among those at least this share of the longest feasible one.",
+    ),
+    validation_fraction: float = typer.Option(
+        TrainingOptions.validation_fraction,
+        "--validation-fraction",
+        help="Share of training data held out for calibration.",
+    ),
     risk: float = typer.Option(ThresholdConfig.risk, "--risk", help="POT risk q of the label-free thresholds."),
-    vus_max_buffer: int = typer.Option(DEFAULT_MAX_BUFFER, "--vus-max-buffer",
-                                       help="Largest VUS buffer length (lengths 0..L, step 1)."),
+    vus_max_buffer: int = typer.Option(
+        DEFAULT_MAX_BUFFER, "--vus-max-buffer", help="Largest VUS buffer length (lengths 0..L, step 1)."
+    ),
 ) -> None:
     """Anomaly-ratio, noise and window-length studies over seeds, with figures."""
     options = TrainingOptions(validation_fraction=validation_fraction, threshold=ThresholdConfig(risk=risk))
     config = SensitivitySettings(
-        detectors=tuple(_names(detectors)), seeds=seeds, studies=tuple(_names(studies)),
-        ratios=_numbers("--ratios", ratios, float), noise_levels=_numbers("--noise-levels", noise_levels, float),
-        windows=_numbers("--windows", windows, int), noise_variants=tuple(_names(noise_variants)),
-        reseed_models=reseed_models, overrides=detector_overrides(settings),
-        min_length=min_length, keep_fraction=keep_fraction, training=options, vus_max_buffer=vus_max_buffer,
+        detectors=tuple(_names(detectors)),
+        seeds=seeds,
+        studies=tuple(_names(studies)),
+        ratios=_numbers("--ratios", ratios, float),
+        noise_levels=_numbers("--noise-levels", noise_levels, float),
+        windows=_numbers("--windows", windows, int),
+        noise_variants=tuple(_names(noise_variants)),
+        reseed_models=reseed_models,
+        overrides=detector_overrides(settings),
+        min_length=min_length,
+        keep_fraction=keep_fraction,
+        training=options,
+        vus_max_buffer=vus_max_buffer,
     )
-    result = run_sensitivity(data, out, config, channels=_names(channels) or None, cache=cache,
-                             log=lambda message: typer.echo(message, err=True))
+    result = run_sensitivity(
+        data,
+        out,
+        config,
+        channels=_names(channels) or None,
+        cache=cache,
+        log=lambda message: typer.echo(message, err=True),
+    )
     for study, content in result["studies"].items():
         for variant, curves in content["variants"].items():
             for name, curve in curves["detectors"].items():

@@ -12,21 +12,23 @@ from streamproc.config import Settings, TopicSettings
 from streamproc.errors import StreamprocError
 from streamproc.kafka import BrokerExitedError, EmbeddedBroker, create_topics
 
-app = typer.Typer(help="The embedded Kafka-protocol broker (tansu, memory-only).",
-                  no_args_is_help=True)
+app = typer.Typer(help="The embedded Kafka-protocol broker (tansu, memory-only).", no_args_is_help=True)
 
 
 @app.command("start")
 def start(
     port: Optional[int] = typer.Option(
-        None, "--port", min=1, max=65535,
-        help="Loopback port to listen on (default: a free one)."),
+        None, "--port", min=1, max=65535, help="Loopback port to listen on (default: a free one)."
+    ),
     topics: str = typer.Option(
-        "default", "--topics",
+        "default",
+        "--topics",
         help="Topics to create: 'default' (the pipeline's topics, named and partitioned as "
-             "configured), 'none', or comma-separated NAME:PARTITIONS items, 'default' among them."),
+        "configured), 'none', or comma-separated NAME:PARTITIONS items, 'default' among them.",
+    ),
     config: Optional[Path] = typer.Option(
-        None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+        None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."
+    ),
 ) -> None:
     """Run the embedded broker in the foreground until Ctrl-C; print its bootstrap address."""
     wanted = parse_topics(topics, lambda: Settings.load(config).topics)
@@ -42,8 +44,7 @@ def start(
             typer.echo("press Ctrl-C to stop", err=True)
             status = broker.wait()
             raise BrokerExitedError(
-                f"the embedded broker exited unexpectedly with status {status}; "
-                f"its output:\n{broker.output_tail()}"
+                f"the embedded broker exited unexpectedly with status {status}; its output:\n{broker.output_tail()}"
             )
     except KeyboardInterrupt:
         typer.echo("broker stopped", err=True)

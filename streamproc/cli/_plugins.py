@@ -15,4 +15,4 @@ def list_plugins() -> None:
     rows += [(i.spec.name, i.version, i.package, i.spec.summary) for i in infos]
     widths = [max(len(r[k]) for r in rows) for k in range(3)]
     for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=False)) + "  " + row[3])

@@ -18,7 +18,7 @@ def list_schemas() -> None:
     rows += [(s.name, s.full_name, s.fingerprint.hex(), s.source) for s in schemas.values()]
     widths = [max(len(r[k]) for r in rows) for k in range(3)]
     for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=False)) + "  " + row[3])
 
 
 @app.command("show")
@@ -33,8 +33,11 @@ def show_schema(
 
 @app.command("check")
 def check(
-    against: Path = typer.Option(None, "--against", help="Folder of the previous *.avsc files: every schema "
-                                                         "must still read data written with them."),
+    against: Path = typer.Option(
+        None,
+        "--against",
+        help="Folder of the previous *.avsc files: every schema must still read data written with them.",
+    ),
 ) -> None:
     """Check the contract: schemas parse, names are unique, fields are documented, sample records
     round-trip, and (with --against) each schema is backward compatible."""

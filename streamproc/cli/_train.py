@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Mapping
@@ -10,7 +9,6 @@ import typer
 
 from streamproc.datasets import ChannelData, open_dataset
 from streamproc.detection import DetectorRegistry
-from streamproc.errors import StreamprocError
 from streamproc.thresholds import ThresholdConfig
 from streamproc.training import (
     ModelStore,
@@ -67,9 +65,14 @@ class _RichProgress(_PlainProgress):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[losses]}"), TimeRemainingColumn(),
-                                  console=Console(stderr=True))
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
         self._channels = self._progress.add_task("channels", total=total, losses="")
         self._steps = self._progress.add_task("", total=1, losses="", visible=False)
 
@@ -82,8 +85,9 @@ class _RichProgress(_PlainProgress):
 
     def epoch(self, channel: str, step: int, steps: int, values: Mapping[str, float]) -> None:
         losses = " ".join(f"{k} {v:.4g}" for k, v in values.items())
-        self._progress.update(self._steps, description=channel, completed=step, total=steps, losses=losses,
-                              visible=True)
+        self._progress.update(
+            self._steps, description=channel, completed=step, total=steps, losses=losses, visible=True
+        )
 
     def channel_done(self, index: int, line: str, eta: float | None) -> None:
         self._progress.console.print(f"[{index}/{self.total}] {line}", markup=False, highlight=False)
@@ -93,32 +97,46 @@ class _RichProgress(_PlainProgress):
 @with_table_options
 def train(
     detector: str = typer.Option(..., "--detector", help="Detector name (see `streamproc plugins list`)."),
-    data: Path = typer.Option(..., "--data", help="A telemanom directory (train/, test/, labeled_anomalies.csv), "
-                                                   "or CSV/Parquet files (a file or a folder; one channel per file)."),
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="A telemanom directory (train/, test/, labeled_anomalies.csv), "
+        "or CSV/Parquet files (a file or a folder; one channel per file).",
+    ),
     out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
     channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
     settings: list[str] = typer.Option([], "--set", help="Detector config override key=value (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Retrain channels whose model is up to date."),
-    validation_fraction: float = typer.Option(0.2, "--validation-fraction",
-                                              help="Share of each channel's training data held out for "
-                                                   "early stopping and threshold calibration."),
+    validation_fraction: float = typer.Option(
+        0.2,
+        "--validation-fraction",
+        help="Share of each channel's training data held out for early stopping and threshold calibration.",
+    ),
     risk: float = typer.Option(ThresholdConfig.risk, "--risk", help="POT risk q: target exceedance probability."),
     level: float = typer.Option(ThresholdConfig.level, "--level", help="POT initial quantile."),
-    adaptation: str = typer.Option(ThresholdConfig.adaptation, "--adaptation",
-                                   help="Online threshold adaptation stored in the model: none, spot or dspot."),
+    adaptation: str = typer.Option(
+        ThresholdConfig.adaptation,
+        "--adaptation",
+        help="Online threshold adaptation stored in the model: none, spot or dspot.",
+    ),
     depth: int = typer.Option(ThresholdConfig.depth, "--depth", help="DSPOT moving-average depth."),
-    covariates: str = typer.Option("auto", "--covariates",
-                                   help="Features that are inputs only, never scored or blamed: auto (what the "
-                                        "data set declares, e.g. the telemanom layout's command columns), none, "
-                                        "or comma-separated feature names."),
+    covariates: str = typer.Option(
+        "auto",
+        "--covariates",
+        help="Features that are inputs only, never scored or blamed: auto (what the "
+        "data set declares, e.g. the telemanom layout's command columns), none, "
+        "or comma-separated feature names.",
+    ),
     table: object = None,
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
     registry = DetectorRegistry()
     spec = resolve_spec(detector, registry)
     config = resolve_config(spec, parse_settings(settings))
-    options = TrainingOptions(validation_fraction=validation_fraction,
-                              threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth))
+    options = TrainingOptions(
+        validation_fraction=validation_fraction,
+        threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth),
+    )
     dataset = open_dataset(data, table)
     for line in getattr(dataset, "detected", ()):
         typer.echo(f"{data}: {line}", err=True)
@@ -135,17 +153,35 @@ def train(
             for index, name in enumerate(selected, start=1):
                 channel = dataset.channel(name)
                 inputs = covariate_indices(channel, covariates)
-                reused = None if force else store.reuse(spec.name, name, config=config, options=options.to_json(),
-                                                        fingerprint=data_fingerprint(channel.train), covariates=inputs)
+                reused = (
+                    None
+                    if force
+                    else store.reuse(
+                        spec.name,
+                        name,
+                        config=config,
+                        options=options.to_json(),
+                        fingerprint=data_fingerprint(channel.train),
+                        covariates=inputs,
+                    )
+                )
                 if reused is not None:
                     skipped += 1
                     recalibrated = " (threshold recalibrated)" if reused.recalibrated else ""
                     progress.channel_done(index, f"{name}: up to date{recalibrated}, skipped", None)
                     continue
                 began = time.perf_counter()
-                model = train_channel(spec, name, channel.train, config=config, options=options,
-                                      feature_names=channel.feature_names, covariates=inputs, registry=registry,
-                                      progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values))
+                model = train_channel(
+                    spec,
+                    name,
+                    channel.train,
+                    config=config,
+                    options=options,
+                    feature_names=channel.feature_names,
+                    covariates=inputs,
+                    registry=registry,
+                    progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values),
+                )
                 store.save(model)
                 trained += 1
                 spent_training += time.perf_counter() - began
@@ -160,16 +196,27 @@ def train(
                 note = f" ({state.note})" if state.note else ""
                 flat = report["flat_features"]
                 if flat:
-                    note += (f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
-                             f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
-                             f"train on a period in which they vary, or declare them covariates")
-                progress.channel_done(index, f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
-                                             f"[{state.method}, {report['calibration']['source']}]{note}", eta)
+                    note += (
+                        f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
+                        f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
+                        f"train on a period in which they vary, or declare them covariates"
+                    )
+                progress.channel_done(
+                    index,
+                    f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
+                    f"[{state.method}, {report['calibration']['source']}]{note}",
+                    eta,
+                )
     except KeyboardInterrupt:
         # Each model is saved as soon as it is trained: say what is kept, then stop as interrupted.
-        typer.echo(f"{spec.name}: interrupted; {trained} channel(s) trained and saved in {store.root / spec.name}, "
-                   f"{skipped} already up to date, {len(selected) - trained - skipped} left (running the same "
-                   f"command again, without --force, skips the saved ones)", err=True)
+        typer.echo(
+            f"{spec.name}: interrupted; {trained} channel(s) trained and saved in {store.root / spec.name}, "
+            f"{skipped} already up to date, {len(selected) - trained - skipped} left (running the same "
+            f"command again, without --force, skips the saved ones)",
+            err=True,
+        )
         raise
-    typer.echo(f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
-               f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}")
+    typer.echo(
+        f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
+        f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}"
+    )

@@ -23,31 +23,39 @@ class KafkaSettings:
 
     bootstrap: str | None = setting(None, "Comma-separated host:port list; unset means the embedded broker.")
     security_protocol: str = setting("PLAINTEXT", "How clients talk to brokers.", choices=SECURITY_PROTOCOLS)
-    sasl_mechanism: str | None = setting(None, "SASL mechanism (PLAIN when a SASL protocol leaves it unset).",
-                                         choices=SASL_MECHANISMS)
+    sasl_mechanism: str | None = setting(
+        None, "SASL mechanism (PLAIN when a SASL protocol leaves it unset).", choices=SASL_MECHANISMS
+    )
     sasl_username: str | None = setting(None, "SASL user name.")
     sasl_password: Secret | None = setting(None, "SASL password.")
     ssl_cafile: str | None = setting(None, "PEM file of the CA that signed the brokers' certificates.")
     ssl_certfile: str | None = setting(None, "PEM client certificate (mutual TLS).")
     ssl_keyfile: str | None = setting(None, "PEM private key of the client certificate.")
     ssl_key_password: Secret | None = setting(None, "Password of ssl_keyfile, if it is encrypted.")
-    schema_registry_url: str | None = setting(None, "Schema registry URL; set, messages use the Confluent "
-                                                    "wire format.")
+    schema_registry_url: str | None = setting(None, "Schema registry URL; set, messages use the Confluent wire format.")
     schema_registry_auth: Secret | None = setting(None, "Registry basic auth as USER:PASSWORD.")
     max_message_bytes: int = setting(
-        1_048_588, "The largest message the cluster accepts (its message.max.bytes; stock Kafka's by default). "
-                   "Workers fetch at least this much per partition, so any message the cluster delivers can be "
-                   "read and, if bad, dead-lettered; producers may send up to it.", min=1024)
-    client: dict[str, str | Secret] = setting({}, "Extra librdkafka properties passed to confluent-kafka clients "
-                                         "as they are; values of keys naming a password, secret or token "
-                                         "are masked.")
+        1_048_588,
+        "The largest message the cluster accepts (its message.max.bytes; stock Kafka's by default). "
+        "Workers fetch at least this much per partition, so any message the cluster delivers can be "
+        "read and, if bad, dead-lettered; producers may send up to it.",
+        min=1024,
+    )
+    client: dict[str, str | Secret] = setting(
+        {},
+        "Extra librdkafka properties passed to confluent-kafka clients "
+        "as they are; values of keys naming a password, secret or token "
+        "are masked.",
+    )
 
     def __post_init__(self) -> None:
         if self.sasl and self.mechanism in _PASSWORD_MECHANISMS:
             for key in ("sasl_username", "sasl_password"):
                 if getattr(self, key) is None:
-                    raise ConfigError(f"kafka.{key}: required when kafka.security_protocol is "
-                                      f"{self.security_protocol} with mechanism {self.mechanism}")
+                    raise ConfigError(
+                        f"kafka.{key}: required when kafka.security_protocol is "
+                        f"{self.security_protocol} with mechanism {self.mechanism}"
+                    )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ConfigError("kafka.ssl_keyfile: ssl_certfile and ssl_keyfile must be set together")
 
@@ -66,8 +74,10 @@ class KafkaSettings:
     def bootstrap_servers(self) -> list[str]:
         """The bootstrap list; ConfigError when none is configured."""
         if not self.bootstrap:
-            raise ConfigError("kafka.bootstrap: not set (set KAFKA_BOOTSTRAP, STREAMPROC_KAFKA__BOOTSTRAP "
-                              "or [kafka] bootstrap in the config file)")
+            raise ConfigError(
+                "kafka.bootstrap: not set (set KAFKA_BOOTSTRAP, STREAMPROC_KAFKA__BOOTSTRAP "
+                "or [kafka] bootstrap in the config file)"
+            )
         return [host.strip() for host in self.bootstrap.split(",") if host.strip()]
 
     def confluent_config(self) -> dict[str, str]:
@@ -75,18 +85,23 @@ class KafkaSettings:
 
         ``client`` properties come last, so they can override anything derived here.
         """
-        config = {"bootstrap.servers": ",".join(self.bootstrap_servers()),
-                  "security.protocol": self.security_protocol,
-                  "message.max.bytes": str(self.max_message_bytes + MESSAGE_OVERHEAD_BYTES)}
+        config = {
+            "bootstrap.servers": ",".join(self.bootstrap_servers()),
+            "security.protocol": self.security_protocol,
+            "message.max.bytes": str(self.max_message_bytes + MESSAGE_OVERHEAD_BYTES),
+        }
         if self.sasl:
             config["sasl.mechanism"] = self.mechanism
             if self.sasl_username is not None:
                 config["sasl.username"] = self.sasl_username
             if self.sasl_password is not None:
                 config["sasl.password"] = self.sasl_password.reveal()
-        optional = {"ssl.ca.location": self.ssl_cafile, "ssl.certificate.location": self.ssl_certfile,
-                    "ssl.key.location": self.ssl_keyfile,
-                    "ssl.key.password": self.ssl_key_password.reveal() if self.ssl_key_password else None}
+        optional = {
+            "ssl.ca.location": self.ssl_cafile,
+            "ssl.certificate.location": self.ssl_certfile,
+            "ssl.key.location": self.ssl_keyfile,
+            "ssl.key.password": self.ssl_key_password.reveal() if self.ssl_key_password else None,
+        }
         config.update({k: v for k, v in optional.items() if v is not None})
         config.update({k: v.reveal() if isinstance(v, Secret) else v for k, v in self.client.items()})
         return config
@@ -113,8 +128,9 @@ class KafkaSettings:
             try:
                 context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, password)
             except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"kafka.ssl_certfile: cannot load {self.ssl_certfile!r} with key "
-                                  f"{self.ssl_keyfile!r}: {exc}") from None
+                raise ConfigError(
+                    f"kafka.ssl_certfile: cannot load {self.ssl_certfile!r} with key {self.ssl_keyfile!r}: {exc}"
+                ) from None
         return context
 
     def faust_credentials(self) -> Any | None:
@@ -126,21 +142,31 @@ class KafkaSettings:
         if self.mechanism == "GSSAPI":
             return faust.GSSAPICredentials(ssl_context=self.ssl_context(), mechanism="GSSAPI")
         if self.mechanism == "OAUTHBEARER":
-            raise ConfigError("kafka.sasl_mechanism: OAUTHBEARER needs a token provider, which Faust "
-                              "clients cannot take from configuration")
-        return faust.SASLCredentials(username=self.sasl_username, password=self.sasl_password.reveal(),
-                                     ssl_context=self.ssl_context(), mechanism=self.mechanism)
+            raise ConfigError(
+                "kafka.sasl_mechanism: OAUTHBEARER needs a token provider, which Faust "
+                "clients cannot take from configuration"
+            )
+        return faust.SASLCredentials(
+            username=self.sasl_username,
+            password=self.sasl_password.reveal(),
+            ssl_context=self.ssl_context(),
+            mechanism=self.mechanism,
+        )
 
     def aiokafka_config(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka's producer, consumer and admin client."""
-        config: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers(),
-                                  "security_protocol": self.security_protocol}
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers(),
+            "security_protocol": self.security_protocol,
+        }
         if self.tls:
             config["ssl_context"] = self.ssl_context()
         if self.sasl:
             if self.mechanism == "OAUTHBEARER":
-                raise ConfigError("kafka.sasl_mechanism: OAUTHBEARER needs a token provider, which aiokafka "
-                                  "clients cannot take from configuration")
+                raise ConfigError(
+                    "kafka.sasl_mechanism: OAUTHBEARER needs a token provider, which aiokafka "
+                    "clients cannot take from configuration"
+                )
             config["sasl_mechanism"] = self.mechanism
             if self.mechanism in _PASSWORD_MECHANISMS:
                 config["sasl_plain_username"] = self.sasl_username

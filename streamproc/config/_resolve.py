@@ -33,8 +33,12 @@ class _Value(typing.NamedTuple):
     origin: str
 
 
-def resolve(settings_cls: type, config_file: str | Path | None, env: Mapping[str, str] | None,
-            overrides: Mapping[str, Any] | None) -> Any:
+def resolve(
+    settings_cls: type,
+    config_file: str | Path | None,
+    env: Mapping[str, str] | None,
+    overrides: Mapping[str, Any] | None,
+) -> Any:
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
     path = config_file or env.get(CONFIG_ENV)
@@ -95,22 +99,21 @@ def _from_env(settings_cls: type, env: Mapping[str, str]) -> dict[str, Any]:
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         if len(path) == 1:
             if path[0] in top_level:
                 tree[path[0]] = _Value(env[name], name)
             elif any(path[0].startswith(f"{section}_") for section in sections):
                 # STREAMPROC_WINDOW_SIZE: a likely typo for STREAMPROC_WINDOW__SIZE; say so.
                 section, _, key = path[0].partition("_")
-                raise ConfigError(f"{name}: not a setting; did you mean "
-                                  f"{ENV_PREFIX}{section.upper()}__{key.upper()}?")
-            continue   # STREAMPROC_* variables of other tools are not ours to judge
+                raise ConfigError(f"{name}: not a setting; did you mean {ENV_PREFIX}{section.upper()}__{key.upper()}?")
+            continue  # STREAMPROC_* variables of other tools are not ours to judge
         if path[0] == "kafka" and len(path) == 3 and path[1] == "client":
-            path[2] = path[2].replace("_", ".")   # librdkafka property names use dots
+            path[2] = path[2].replace("_", ".")  # librdkafka property names use dots
         node = tree
         for part in path[:-1]:
             child = node.setdefault(part, {})
-            if not isinstance(child, dict):   # a whole-mapping variable set this already
+            if not isinstance(child, dict):  # a whole-mapping variable set this already
                 raise ConfigError(f"{name}: conflicts with {child.origin}")
             node = child
         node[path[-1]] = _Value(env[name], name)
@@ -122,8 +125,7 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
     known = {f.name: f for f in fields(cls)}
     for key in raw:
         if key not in known:
-            raise ConfigError(f"{prefix}{key}: unknown setting{_origin_of(raw[key])}; "
-                              f"known: {', '.join(known)}")
+            raise ConfigError(f"{prefix}{key}: unknown setting{_origin_of(raw[key])}; known: {', '.join(known)}")
     values = {}
     for name, field in known.items():
         if name not in raw:
@@ -173,14 +175,18 @@ def _coerce(key: str, hint: Any, raw: Any, meta: Mapping[str, Any]) -> Any:
         number = _to_int(value)
         if number is None:
             fail(_describe_int(meta))
-        if (meta.get("min") is not None and number < meta["min"]) or \
-                (meta.get("max") is not None and number > meta["max"]):
+        if (meta.get("min") is not None and number < meta["min"]) or (
+            meta.get("max") is not None and number > meta["max"]
+        ):
             fail(_describe_int(meta))
         return number
     if hint is float:
         number = _to_float(value)
-        if number is None or (meta.get("min") is not None and number < meta["min"]) or \
-                (meta.get("max") is not None and number > meta["max"]):
+        if (
+            number is None
+            or (meta.get("min") is not None and number < meta["min"])
+            or (meta.get("max") is not None and number > meta["max"])
+        ):
             fail(_describe_float(meta))
         return number
     if hint is str:
@@ -205,7 +211,7 @@ def _coerce(key: str, hint: Any, raw: Any, meta: Mapping[str, Any]) -> Any:
             fail("a table (TOML table or JSON object)")
         value_hint = typing.get_args(hint)[1]
         return {name: _coerce_item(f"{key}.{name}", value_hint, item) for name, item in mapping.items()}
-    raise TypeError(f"{key}: settings of type {hint} are not supported")   # a bug in a declaration
+    raise TypeError(f"{key}: settings of type {hint} are not supported")  # a bug in a declaration
 
 
 def _coerce_item(key: str, hint: Any, raw: Any) -> Any:
@@ -223,10 +229,8 @@ def _coerce_item(key: str, hint: Any, raw: Any) -> Any:
     if typing.get_origin(hint) is dict:
         mapping = _to_mapping(value)
         if mapping is None:
-            raise ConfigError(f"{key}: expected a table (TOML table or JSON object), got {value!r}"
-                              f"{_origin_of(raw)}")
-        return {name: _coerce_item(f"{key}.{name}", typing.get_args(hint)[1], item)
-                for name, item in mapping.items()}
+            raise ConfigError(f"{key}: expected a table (TOML table or JSON object), got {value!r}{_origin_of(raw)}")
+        return {name: _coerce_item(f"{key}.{name}", typing.get_args(hint)[1], item) for name, item in mapping.items()}
     # Free-form values (detector config): environment text is read as JSON when it parses as JSON.
     if isinstance(raw, _Value) and raw.origin.startswith(ENV_PREFIX) and isinstance(value, str):
         try:
@@ -304,7 +308,7 @@ def _to_mapping(value: Any) -> dict[str, Any] | None:
 
 
 def _check_text(key: str, value: Any, meta: Mapping[str, Any], fail: Any) -> str:
-    if isinstance(value, os.PathLike):   # CLI flags typed as paths
+    if isinstance(value, os.PathLike):  # CLI flags typed as paths
         value = os.fspath(value)
     if not isinstance(value, str):
         fail("text")

@@ -22,7 +22,9 @@ FUSION_POLICIES = ("max", "mean", "weighted", "k_of_n")
 class TopicSettings:
     """Topic names and how the embedded broker or `streamproc` creates them."""
 
-    readings: str = setting("sensors.readings", "Input: SensorReading and SensorReadingBatch records.", pattern=TOPIC_NAME)
+    readings: str = setting(
+        "sensors.readings", "Input: SensorReading and SensorReadingBatch records.", pattern=TOPIC_NAME
+    )
     scores: str = setting("scores", "Output: AnomalyScore records.", pattern=TOPIC_NAME)
     alerts: str = setting("alerts", "Output: Alert records.", pattern=TOPIC_NAME)
     dead_letter: str = setting("readings.dlq", "Output: DeadLetter records.", pattern=TOPIC_NAME)
@@ -32,8 +34,14 @@ class TopicSettings:
 
     def by_schema(self) -> dict[str, str]:
         """The topic of each schema of the contract, by schema short name."""
-        return {"SensorReading": self.readings, "SensorReadingBatch": self.readings, "AnomalyScore": self.scores,
-                "Alert": self.alerts, "DeadLetter": self.dead_letter, "Feedback": self.feedback}
+        return {
+            "SensorReading": self.readings,
+            "SensorReadingBatch": self.readings,
+            "AnomalyScore": self.scores,
+            "Alert": self.alerts,
+            "DeadLetter": self.dead_letter,
+            "Feedback": self.feedback,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,7 @@ class DetectorSettings:
     """Which detectors run, where their models are and on what device."""
 
     enabled: list[str] = setting(["pca"], "Detector plugin names to run.", nonempty=True)
-    models_dir: str = setting("models", "Folder of trained model artifacts, one subfolder per detector.",
-                              nonempty=True)
+    models_dir: str = setting("models", "Folder of trained model artifacts, one subfolder per detector.", nonempty=True)
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", pattern=r"auto|cpu|cuda(:\d+)?")
     config: dict[str, dict[str, Any]] = setting({}, "Per-detector overrides of the plugin's default config.")
 
@@ -67,29 +74,35 @@ class FusionSettings:
     policy: str = setting("mean", "How normalised detector scores are combined.", choices=FUSION_POLICIES)
     weights: dict[str, float] = setting({}, "Per-detector weights of the weighted policy (default 1).")
     k: int = setting(1, "Detectors that must agree under the k_of_n policy.", min=1)
-    threshold: float = setting(1.0, "Fused score (1.0 = a detector's threshold) above which a window "
-                                    "counts as anomalous.", min=0.0)
+    threshold: float = setting(
+        1.0, "Fused score (1.0 = a detector's threshold) above which a window counts as anomalous.", min=0.0
+    )
     open_after: int = setting(4, "Consecutive anomalous windows that open an alert.", min=1)
     resolve_after: int = setting(20, "Consecutive normal windows that resolve an open alert.", min=1)
-    feedback_step: float = setting(0.1, "How far one verdict moves a detector's threshold scale on a channel "
-                                        "(a factor of 1 + step).", min=0.0)
-    feedback_max_scale: float = setting(4.0, "Bound of the threshold scales feedback sets: within "
-                                             "[1/max, max].", min=1.0)
+    feedback_step: float = setting(
+        0.1, "How far one verdict moves a detector's threshold scale on a channel (a factor of 1 + step).", min=0.0
+    )
+    feedback_max_scale: float = setting(
+        4.0, "Bound of the threshold scales feedback sets: within [1/max, max].", min=1.0
+    )
     severity_bands: dict[str, float] = setting(
         {"LOW": 1.0, "MEDIUM": 2.0, "HIGH": 4.0, "CRITICAL": 8.0},
-        "Lowest fused score of each severity (LOW, MEDIUM, HIGH, CRITICAL), increasing.")
+        "Lowest fused score of each severity (LOW, MEDIUM, HIGH, CRITICAL), increasing.",
+    )
 
     def __post_init__(self) -> None:
         # Environment keys arrive lower-cased; severities are the Alert schema's upper-case symbols.
         object.__setattr__(self, "severity_bands", {k.upper(): v for k, v in self.severity_bands.items()})
         unknown = sorted(set(self.severity_bands) - set(SEVERITIES))
         if unknown:
-            raise ConfigError(f"fusion.severity_bands: unknown severity {unknown[0]!r}; "
-                              f"expected some of {', '.join(SEVERITIES)}")
+            raise ConfigError(
+                f"fusion.severity_bands: unknown severity {unknown[0]!r}; expected some of {', '.join(SEVERITIES)}"
+            )
         bounds = [self.severity_bands[s] for s in SEVERITIES if s in self.severity_bands]
-        if not bounds or any(a >= b for a, b in zip(bounds, bounds[1:])):
-            raise ConfigError("fusion.severity_bands: expected at least one band, bounds increasing "
-                              "from LOW to CRITICAL")
+        if not bounds or any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ConfigError(
+                "fusion.severity_bands: expected at least one band, bounds increasing from LOW to CRITICAL"
+            )
         negative = sorted(name for name, weight in self.weights.items() if weight < 0)
         if negative:
             raise ConfigError(f"fusion.weights.{negative[0]}: expected a non-negative number")
@@ -110,42 +123,67 @@ class WorkerSettings:
     web_port: int = setting(6066, "Port of the worker's web server (metrics, health).", min=1, max=65535)
     batch_size: int = setting(256, "Most windows scored in one detector call.", min=1)
     batch_within_s: float = setting(0.05, "Longest wait (seconds) to fill a batch.", min=0.0)
-    timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be "
-                                            "accepted.", min=0)
-    commit_interval_s: float = setting(2.8, "How often (seconds) consumed offsets are committed. A crash "
-                                            "repeats at most this long a stretch of input, which "
-                                            "a restarted worker recognises (README: delivery "
-                                            "guarantees).", min=0.1)
-    log_format: str = setting("text", "text (for people) or json (one object per line, for log shippers).",
-                              choices=("text", "json"))
-    channel_metrics_limit: int = setting(1000, "Most channels that get series of their own on /metrics (last "
-                                               "score, threshold, last reading, model versions); the first "
-                                               "seen keep them.", min=0)
-    data_dir: str = setting("", "Folder for Faust's local files (its tables live in memory and in their "
-                                "changelogs); empty: a temporary folder removed when the worker exits.")
+    timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be accepted.", min=0)
+    commit_interval_s: float = setting(
+        2.8,
+        "How often (seconds) consumed offsets are committed. A crash "
+        "repeats at most this long a stretch of input, which "
+        "a restarted worker recognises (README: delivery "
+        "guarantees).",
+        min=0.1,
+    )
+    log_format: str = setting(
+        "text", "text (for people) or json (one object per line, for log shippers).", choices=("text", "json")
+    )
+    channel_metrics_limit: int = setting(
+        1000,
+        "Most channels that get series of their own on /metrics (last "
+        "score, threshold, last reading, model versions); the first "
+        "seen keep them.",
+        min=0,
+    )
+    data_dir: str = setting(
+        "",
+        "Folder for Faust's local files (its tables live in memory and in their "
+        "changelogs); empty: a temporary folder removed when the worker exits.",
+    )
 
 
 @dataclass(frozen=True)
 class ForwardSettings:
     """`streamproc alerts forward`: alerts to Alertmanager and to a signed webhook."""
 
-    alertmanager_url: Secret | None = setting(None, "Alertmanager's base URL (http://alertmanager:9093); alerts "
-                                                    "are posted to its API v2. Unset: no Alertmanager sink.")
+    alertmanager_url: Secret | None = setting(
+        None,
+        "Alertmanager's base URL (http://alertmanager:9093); alerts "
+        "are posted to its API v2. Unset: no Alertmanager sink.",
+    )
     webhook_url: Secret | None = setting(None, "URL every alert message is POSTed to as JSON. Unset: no webhook.")
-    webhook_secret: Secret | None = setting(None, "Key of the webhook's HMAC-SHA256 signature header; unset: "
-                                                  "requests are not signed.")
+    webhook_secret: Secret | None = setting(
+        None, "Key of the webhook's HMAC-SHA256 signature header; unset: requests are not signed."
+    )
     labels: dict[str, str] = setting({}, "Labels added to every forwarded alert (site, asset, team).")
-    link_template: str = setting("", "Link sent with each alert; {channel}, {alert_id}, {opened_at_ms} and "
-                                     "{updated_at_ms} are filled in. Empty: no link.")
-    resend_interval_s: float = setting(60.0, "How often open alerts are posted to Alertmanager again (each "
-                                             "post is valid for four intervals, as Prometheus does).", min=1.0)
+    link_template: str = setting(
+        "",
+        "Link sent with each alert; {channel}, {alert_id}, {opened_at_ms} and "
+        "{updated_at_ms} are filled in. Empty: no link.",
+    )
+    resend_interval_s: float = setting(
+        60.0,
+        "How often open alerts are posted to Alertmanager again (each "
+        "post is valid for four intervals, as Prometheus does).",
+        min=1.0,
+    )
     timeout_s: float = setting(5.0, "Timeout of one HTTP request.", min=0.1)
     retries: int = setting(4, "Attempts after the first before a delivery is dead-lettered.", min=0)
     backoff_s: float = setting(0.5, "Wait before the first retry; doubled each time, with jitter.", min=0.0)
     max_backoff_s: float = setting(8.0, "Longest wait between two attempts.", min=0.0)
     group_id: str = setting("streamproc-alerts-forward", "Consumer group of the forwarder.", nonempty=True)
-    lookback_s: float = setting(7 * 86400.0, "How far back the alerts topic is read, when partitions are "
-                                             "assigned, to learn which alerts are still open.", min=0.0)
+    lookback_s: float = setting(
+        7 * 86400.0,
+        "How far back the alerts topic is read, when partitions are assigned, to learn which alerts are still open.",
+        min=0.0,
+    )
     metrics_port: int = setting(6067, "Port of the forwarder's /metrics and /healthz.", min=1, max=65535)
 
 
@@ -169,12 +207,18 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.fusion.policy == "k_of_n" and self.fusion.k > len(self.detectors.enabled):
-            raise ConfigError(f"fusion.k: {self.fusion.k} exceeds the {len(self.detectors.enabled)} "
-                              f"enabled detector(s)")
+            raise ConfigError(
+                f"fusion.k: {self.fusion.k} exceeds the {len(self.detectors.enabled)} enabled detector(s)"
+            )
 
     @classmethod
-    def load(cls, config_file: str | Path | None = None, *, env: Mapping[str, str] | None = None,
-             overrides: Mapping[str, Any] | None = None) -> Settings:
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Settings:
         """Resolve the settings from every layer; ConfigError names the first bad key.
 
         ``config_file`` defaults to ``$STREAMPROC_CONFIG`` (no file when unset); ``env`` to

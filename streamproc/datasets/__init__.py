@@ -1,10 +1,10 @@
 """Data sets: the telemanom layout (SMAP, MSL), tabular recordings, and a synthetic generator."""
 
 from ._errors import DatasetError
-from ._table import TableDataset, TableOptions, open_dataset, open_table_dataset, parse_time
-from ._recording import DEFAULT_START_MS, DEFAULT_STEP_MS, Recording, record
 from ._fetch import FETCH_RECORD, ChecksumError, FetchedFile, FetchResult, fetch_telemanom, telemanom_sources
+from ._recording import DEFAULT_START_MS, DEFAULT_STEP_MS, Recording, record
 from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
+from ._table import TableDataset, TableOptions, open_dataset, open_table_dataset, parse_time
 from ._telemanom import (
     ChannelData,
     ChannelLabels,

@@ -31,7 +31,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
@@ -79,10 +79,17 @@ def telemanom_sources() -> dict:
     return json.loads(text)["telemanom"]
 
 
-def fetch_telemanom(dataset: str, destination: Path | str, *, base_url: str | None = None,
-                    checksums: Mapping[str, str | None] | None = None, require_checksums: bool = False,
-                    force: bool = False, timeout: float = 60.0,
-                    log: Callable[[str], None] | None = None) -> FetchResult:
+def fetch_telemanom(
+    dataset: str,
+    destination: Path | str,
+    *,
+    base_url: str | None = None,
+    checksums: Mapping[str, str | None] | None = None,
+    require_checksums: bool = False,
+    force: bool = False,
+    timeout: float = 60.0,
+    log: Callable[[str], None] | None = None,
+) -> FetchResult:
     """Fetch ``dataset`` (``"smap"`` or ``"msl"``) into ``destination`` in the telemanom layout.
 
     ``checksums`` maps ``"archive"``/``"labels"`` to expected SHA-256 hex digests and overrides
@@ -96,8 +103,10 @@ def fetch_telemanom(dataset: str, destination: Path | str, *, base_url: str | No
     files = _remote_files(sources, base_url, checksums or {})
     unknown = [f.name for f in files.values() if f.sha256 is None]
     if require_checksums and unknown:
-        raise DatasetError(f"no known SHA-256 for {', '.join(unknown)}; pass it explicitly "
-                           f"(--archive-sha256/--labels-sha256) or allow unverified downloads")
+        raise DatasetError(
+            f"no known SHA-256 for {', '.join(unknown)}; pass it explicitly "
+            f"(--archive-sha256/--labels-sha256) or allow unverified downloads"
+        )
     destination = Path(destination)
     _check_destination(destination, force)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +125,7 @@ def fetch_telemanom(dataset: str, destination: Path | str, *, base_url: str | No
             "dataset": dataset.lower(),
             "spacecraft": spacecraft,
             "channels": len(channels),
-            "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": [vars(f) for f in fetched.values()],
         }
         (staging / FETCH_RECORD).write_text(json.dumps(record, indent=2) + "\n")
@@ -130,7 +139,9 @@ def fetch_telemanom(dataset: str, destination: Path | str, *, base_url: str | No
 def _remote_files(sources: dict, base_url: str | None, checksums: Mapping[str, str | None]) -> dict[str, RemoteFile]:
     unknown_roles = set(checksums) - set(sources["files"])
     if unknown_roles:
-        raise DatasetError(f"checksums given for unknown file(s) {sorted(unknown_roles)}; known: {sorted(sources['files'])}")
+        raise DatasetError(
+            f"checksums given for unknown file(s) {sorted(unknown_roles)}; known: {sorted(sources['files'])}"
+        )
     files = {}
     for role, entry in sources["files"].items():
         url = entry["url"] if not base_url else f"{base_url.rstrip('/')}/{entry['name']}"
@@ -175,12 +186,16 @@ def _download_verified(remote: RemoteFile, target: Path, timeout: float, log: Ca
         raise DatasetError(f"could not download {remote.url}: {exc}") from None
     actual = digest.hexdigest()
     if remote.sha256 is None:
-        log(f"warning: no known SHA-256 for {remote.name}; downloaded file has sha256 {actual} "
-            f"(not verified; pin it with --{remote.role}-sha256)")
+        log(
+            f"warning: no known SHA-256 for {remote.name}; downloaded file has sha256 {actual} "
+            f"(not verified; pin it with --{remote.role}-sha256)"
+        )
         return FetchedFile(remote.name, remote.url, actual, verified=False)
     if actual != remote.sha256:
-        raise ChecksumError(f"SHA-256 mismatch for {remote.name} from {remote.url}: "
-                            f"expected {remote.sha256}, got {actual}; nothing was written")
+        raise ChecksumError(
+            f"SHA-256 mismatch for {remote.name} from {remote.url}: "
+            f"expected {remote.sha256}, got {actual}; nothing was written"
+        )
     return FetchedFile(remote.name, remote.url, actual, verified=True)
 
 
@@ -202,8 +217,12 @@ def _unpack(archive: Path, staging: Path, channels: list[str], log: Callable[[st
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = _index_members(bundle)
-            missing = [f"{split}/{name}.npy" for name in channels for split in ("train", "test")
-                       if (split, name) not in members]
+            missing = [
+                f"{split}/{name}.npy"
+                for name in channels
+                for split in ("train", "test")
+                if (split, name) not in members
+            ]
             if missing:
                 shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
                 raise DatasetError(f"{archive.name} lacks arrays for labelled channels: {shown}")
@@ -240,8 +259,10 @@ def _index_members(bundle: zipfile.ZipFile) -> dict[tuple[str, str], zipfile.Zip
 
 def _copy_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
     if info.file_size > _MAX_MEMBER_BYTES:
-        raise DatasetError(f"archive member {info.filename} is {info.file_size} bytes, over the "
-                           f"{_MAX_MEMBER_BYTES}-byte limit for one channel")
+        raise DatasetError(
+            f"archive member {info.filename} is {info.file_size} bytes, over the "
+            f"{_MAX_MEMBER_BYTES}-byte limit for one channel"
+        )
     written = 0
     with bundle.open(info) as source, target.open("wb") as out:
         while chunk := source.read(_CHUNK):

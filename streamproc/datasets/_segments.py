@@ -23,7 +23,7 @@ def merge_segments(segments: Iterable[Segment]) -> list[Segment]:
 def labels_from_segments(segments: Iterable[Segment], length: int) -> np.ndarray:
     labels = np.zeros(length, dtype=bool)
     for start, end in segments:
-        labels[start:end + 1] = True
+        labels[start : end + 1] = True
     return labels
 
 
@@ -33,4 +33,4 @@ def segments_from_labels(labels: np.ndarray) -> list[Segment]:
     edges = np.diff(np.concatenate(([0], flags, [0])))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1
-    return [(int(s), int(e)) for s, e in zip(starts, ends)]
+    return [(int(s), int(e)) for s, e in zip(starts, ends, strict=False)]

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,8 +56,10 @@ class TableOptions:
     def check_split(self) -> None:
         splits = [s for s in (self.train_rows, self.train_fraction, self.train_until) if s is not None]
         if len(splits) != 1:
-            raise DatasetError("say how to split each file into training and test parts: one of --train-rows N, "
-                               "--train-fraction F or --train-until TIME")
+            raise DatasetError(
+                "say how to split each file into training and test parts: one of --train-rows N, "
+                "--train-fraction F or --train-until TIME"
+            )
 
     @property
     def train_until_ms(self) -> int | None:
@@ -121,8 +123,10 @@ class TableDataset:
             return self.channels
         unknown = [name for name in names if name not in self.files]
         if unknown:
-            raise DatasetError(f"{self.root}: unknown channel(s) {', '.join(unknown)}; channels: "
-                               f"{', '.join(self.channels[:10])}{' ...' if len(self.files) > 10 else ''}")
+            raise DatasetError(
+                f"{self.root}: unknown channel(s) {', '.join(unknown)}; channels: "
+                f"{', '.join(self.channels[:10])}{' ...' if len(self.files) > 10 else ''}"
+            )
         return names
 
     def channel(self, name: str) -> ChannelData:
@@ -132,20 +136,27 @@ class TableDataset:
         options, path = self.options, table.path
         header = table.header
         stamp = options.timestamp_column or _detect(header, TIMESTAMP_NAMES)
-        labels = list(options.label_columns) if options.label_columns is not None else \
-            [c for c in header if c.strip().lower() in LABEL_NAMES]
+        labels = (
+            list(options.label_columns)
+            if options.label_columns is not None
+            else [c for c in header if c.strip().lower() in LABEL_NAMES]
+        )
         for column in [c for c in (stamp, *labels) if c is not None]:
             if column not in header:
                 raise DatasetError(f"{path}: no column {column!r}; columns: {', '.join(header)}")
-        values = list(options.value_columns) if options.value_columns is not None else \
-            [c for c in header if c != stamp and c not in labels]
+        values = (
+            list(options.value_columns)
+            if options.value_columns is not None
+            else [c for c in header if c != stamp and c not in labels]
+        )
         overlap = sorted(set(values) & set(labels))
         if overlap:
             raise DatasetError(f"{path}: label column(s) {', '.join(overlap)} cannot be features")
         absent = [c for c in values if c not in header]
         if absent or not values:
-            raise DatasetError(f"{path}: no value column(s) {', '.join(absent) or '(none left)'}; "
-                               f"columns: {', '.join(header)}")
+            raise DatasetError(
+                f"{path}: no value column(s) {', '.join(absent) or '(none left)'}; columns: {', '.join(header)}"
+            )
         rows = len(table.columns[header[0]])
         data = np.empty((rows, len(values)), dtype=np.float32)
         for j, column in enumerate(values):
@@ -156,23 +167,37 @@ class TableDataset:
         times = None
         if stamp is not None:
             zone = ZoneInfo(options.timezone)
-            times = np.array([_epoch_ms(path, i, stamp, cell, options.time_format, zone)
-                              for i, cell in enumerate(table.columns[stamp])], dtype=np.int64)
+            times = np.array(
+                [
+                    _epoch_ms(path, i, stamp, cell, options.time_format, zone)
+                    for i, cell in enumerate(table.columns[stamp])
+                ],
+                dtype=np.int64,
+            )
             backwards = np.flatnonzero(np.diff(times) <= 0)
             if len(backwards):
                 row = int(backwards[0]) + 1
-                raise DatasetError(f"{path}: data row {row + 1}, column {stamp!r}: time does not increase "
-                                   f"({table.columns[stamp][row - 1]!r} then {table.columns[stamp][row]!r})")
+                raise DatasetError(
+                    f"{path}: data row {row + 1}, column {stamp!r}: time does not increase "
+                    f"({table.columns[stamp][row - 1]!r} then {table.columns[stamp][row]!r})"
+                )
         split = self._split(path, rows, times)
         if flags[:split].any():
             first = int(np.argmax(flags[:split]))
-            raise DatasetError(f"{path}: data row {first + 1} of the training part is labelled anomalous; "
-                               f"training data must be normal")
+            raise DatasetError(
+                f"{path}: data row {first + 1} of the training part is labelled anomalous; training data must be normal"
+            )
         test_labels = flags[split:].copy()
-        return ChannelData(name, data[:split].copy(), data[split:].copy(), test_labels,
-                           segments_from_labels(test_labels), values,
-                           train_timestamps=None if times is None else times[:split],
-                           test_timestamps=None if times is None else times[split:])
+        return ChannelData(
+            name,
+            data[:split].copy(),
+            data[split:].copy(),
+            test_labels,
+            segments_from_labels(test_labels),
+            values,
+            train_timestamps=None if times is None else times[:split],
+            test_timestamps=None if times is None else times[split:],
+        )
 
     def _split(self, path: Path, rows: int, times: np.ndarray | None) -> int:
         options = self.options
@@ -185,8 +210,9 @@ class TableDataset:
                 raise DatasetError(f"{path}: --train-until needs a timestamp column")
             split = int(np.searchsorted(times, options.train_until_ms))
         if not 0 < split < rows:
-            raise DatasetError(f"{path}: the split leaves {split} training and {rows - split} test rows; "
-                               f"both parts must have rows")
+            raise DatasetError(
+                f"{path}: the split leaves {split} training and {rows - split} test rows; both parts must have rows"
+            )
         return split
 
 
@@ -199,8 +225,7 @@ def open_table_dataset(root: Path | str, options: TableOptions) -> TableDataset:
             raise DatasetError(f"{root}: not a .csv or .parquet file")
         files = {_channel_name(root.parent, root): root}
     elif root.is_dir():
-        found = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES),
-                       key=_natural)
+        found = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES), key=_natural)
         if not found:
             raise DatasetError(f"{root}: no .csv or .parquet files")
         files = {_channel_name(root, p): p for p in found}
@@ -211,8 +236,11 @@ def open_table_dataset(root: Path | str, options: TableOptions) -> TableDataset:
     delimiter = options.delimiter or first.delimiter
     header = first.header
     stamp = options.timestamp_column or _detect(header, TIMESTAMP_NAMES)
-    labels = options.label_columns if options.label_columns is not None else \
-        tuple(c for c in header if c.strip().lower() in LABEL_NAMES)
+    labels = (
+        options.label_columns
+        if options.label_columns is not None
+        else tuple(c for c in header if c.strip().lower() in LABEL_NAMES)
+    )
     dataset.detected = [
         f"{len(files)} file(s), one channel each",
         *([f"delimiter {delimiter!r}"] if delimiter and options.delimiter is None else []),
@@ -263,9 +291,11 @@ def _read(path: Path, delimiter: str | None) -> _Table:
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise DatasetError(f"{path}: line {line}: {len(row)} fields, the header has {len(header)} "
-                                       f"(delimiter {delimiter!r})")
-                for name, cell in zip(header, row):
+                    raise DatasetError(
+                        f"{path}: line {line}: {len(row)} fields, the header has {len(header)} "
+                        f"(delimiter {delimiter!r})"
+                    )
+                for name, cell in zip(header, row, strict=False):
                     columns[name].append(cell)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{path}: cannot read CSV ({exc})") from None
@@ -291,17 +321,20 @@ def _epoch_ms(path: Path, row: int, column: str, cell: object, time_format: str 
                 return int(milliseconds)
         except ValueError:
             if time_format is not None:
-                raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: {cell!r} does not match "
-                                   f"the time format {time_format!r}") from None
+                raise DatasetError(
+                    f"{path}: data row {row + 1}, column {column!r}: {cell!r} does not match "
+                    f"the time format {time_format!r}"
+                ) from None
             try:
                 moment = datetime.fromisoformat(text)
             except ValueError:
-                raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: not a time: {cell!r} "
-                                   f"(give --time-format)") from None
+                raise DatasetError(
+                    f"{path}: data row {row + 1}, column {column!r}: not a time: {cell!r} (give --time-format)"
+                ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     try:
-        return int(round(moment.astimezone(timezone.utc).timestamp() * 1000))
+        return int(round(moment.astimezone(UTC).timestamp() * 1000))
     except (OverflowError, ValueError, OSError):
         raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: time out of range: {cell!r}") from None
 
@@ -317,8 +350,10 @@ def open_dataset(root: Path | str, table: TableOptions | None = None):
     if root.is_dir() and (root / "labeled_anomalies.csv").is_file():
         return load_telemanom(root)
     if table is None:
-        raise DatasetError(f"{root}: not a telemanom directory (no labeled_anomalies.csv); for CSV or Parquet files "
-                           f"say how to split them: --train-rows N, --train-fraction F or --train-until TIME")
+        raise DatasetError(
+            f"{root}: not a telemanom directory (no labeled_anomalies.csv); for CSV or Parquet files "
+            f"say how to split them: --train-rows N, --train-fraction F or --train-until TIME"
+        )
     return open_table_dataset(root, table)
 
 
@@ -326,8 +361,9 @@ def _read_parquet(path: Path) -> tuple[list[str], dict[str, list[object]]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise DatasetError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow); "
-                           f"or convert the file to CSV") from None
+        raise DatasetError(
+            f"{path}: reading Parquet needs pyarrow (pip install pyarrow); or convert the file to CSV"
+        ) from None
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own hierarchy (ArrowInvalid, OSError, ...)

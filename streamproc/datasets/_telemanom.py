@@ -95,8 +95,9 @@ class ChannelData:
         """The indices of features named ``names``; an unknown name is an error."""
         unknown = [n for n in names if n not in self.feature_names]
         if unknown:
-            raise DatasetError(f"channel {self.name}: no feature(s) {', '.join(unknown)}; features: "
-                               f"{', '.join(self.feature_names)}")
+            raise DatasetError(
+                f"channel {self.name}: no feature(s) {', '.join(unknown)}; features: {', '.join(self.feature_names)}"
+            )
         return tuple(self.feature_names.index(n) for n in names)
 
     @property
@@ -107,8 +108,15 @@ class ChannelData:
 class TelemanomDataset:
     """A telemanom directory; channels are read from disk one at a time, when asked for."""
 
-    def __init__(self, root: Path, labels: Mapping[str, ChannelLabels], *, dropped: list[str],
-                 unlabelled: list[str], feature_names: Mapping[str, list[str]] | list[str] | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        labels: Mapping[str, ChannelLabels],
+        *,
+        dropped: list[str],
+        unlabelled: list[str],
+        feature_names: Mapping[str, list[str]] | list[str] | None,
+    ) -> None:
         self.root = root
         self._labels = dict(sorted(labels.items()))
         self.dropped = dropped
@@ -159,8 +167,15 @@ class TelemanomDataset:
         train_shape = _matrix_shape(_array(train_path, mmap=True), train_path)
         test_shape = _matrix_shape(_array(test_path, mmap=True), test_path)
         _check_consistency(record, train_shape, test_shape, test_path)
-        return ChannelSummary(name, train_shape[0], test_shape[0], train_shape[1], list(record.segments),
-                              sum(end - start + 1 for start, end in record.segments), record.rows)
+        return ChannelSummary(
+            name,
+            train_shape[0],
+            test_shape[0],
+            train_shape[1],
+            list(record.segments),
+            sum(end - start + 1 for start, end in record.segments),
+            record.rows,
+        )
 
     def channel(self, name: str) -> ChannelData:
         record = self.labels(name)
@@ -179,7 +194,8 @@ class TelemanomDataset:
             spacecraft=record.spacecraft,
             # The layout's own columns 1.. are one-hot commands sent to the spacecraft: inputs.
             covariates=tuple(i for i, n in enumerate(names) if n.startswith(COMMAND_PREFIX))
-            if self._feature_names is None else (),
+            if self._feature_names is None
+            else (),
         )
 
     def _names_for(self, name: str, n_features: int) -> list[str]:
@@ -189,13 +205,16 @@ class TelemanomDataset:
         if names is None:
             return ["value"] + [f"{COMMAND_PREFIX}{i}" for i in range(1, n_features)]
         if len(names) != n_features:
-            raise DatasetError(f"{self.root / FEATURE_NAMES_FILE}: {len(names)} names for channel {name}, "
-                               f"which has {n_features} features")
+            raise DatasetError(
+                f"{self.root / FEATURE_NAMES_FILE}: {len(names)} names for channel {name}, "
+                f"which has {n_features} features"
+            )
         return list(names)
 
 
-def load_telemanom(root: Path | str, *, spacecraft: str | None = None,
-                   duplicates: DuplicatePolicy = "merge") -> TelemanomDataset:
+def load_telemanom(
+    root: Path | str, *, spacecraft: str | None = None, duplicates: DuplicatePolicy = "merge"
+) -> TelemanomDataset:
     """Open a telemanom directory: check its files and parse its labels; arrays load per channel.
 
     ``spacecraft`` (case-insensitive, e.g. ``"SMAP"``) keeps only that spacecraft's rows, for
@@ -228,15 +247,20 @@ def load_telemanom(root: Path | str, *, spacecraft: str | None = None,
             continue
         labels[name] = _combine(group, labels_path)
 
-    missing = [f"{split}/{name}.npy" for name in labels for split in ("train", "test")
-               if not (root / split / f"{name}.npy").is_file()]
+    missing = [
+        f"{split}/{name}.npy"
+        for name in labels
+        for split in ("train", "test")
+        if not (root / split / f"{name}.npy").is_file()
+    ]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise DatasetError(f"{root}: {LABELS_FILE} lists channels without arrays: {shown}")
     on_disk = {p.stem for p in (root / "test").glob("*.npy")}
     unlabelled = sorted(on_disk - set(grouped)) if spacecraft is None else []
-    return TelemanomDataset(root, labels, dropped=sorted(dropped), unlabelled=unlabelled,
-                            feature_names=_read_feature_names(root))
+    return TelemanomDataset(
+        root, labels, dropped=sorted(dropped), unlabelled=unlabelled, feature_names=_read_feature_names(root)
+    )
 
 
 def read_label_rows(path: Path) -> list[ChannelLabels]:
@@ -262,8 +286,9 @@ def _parse_row(path: Path, line: int, row: dict[str, str]) -> ChannelLabels:
         raw = json.loads(row["anomaly_sequences"])
         segments = [(int(s), int(e)) for s, e in raw]
     except (TypeError, ValueError):
-        raise DatasetError(f"{where}: anomaly_sequences must be a list of [start, end] pairs, "
-                           f"got {row['anomaly_sequences']!r}") from None
+        raise DatasetError(
+            f"{where}: anomaly_sequences must be a list of [start, end] pairs, got {row['anomaly_sequences']!r}"
+        ) from None
     for start, end in segments:
         if start < 0 or end < start:
             raise DatasetError(f"{where}: invalid anomaly sequence [{start}, {end}]")
@@ -273,8 +298,9 @@ def _parse_row(path: Path, line: int, row: dict[str, str]) -> ChannelLabels:
         raise DatasetError(f"{where}: num_values must be an integer, got {row['num_values']!r}") from None
     # ``class`` is written without quotes inside the brackets ("[point, contextual]"): not JSON.
     classes = [c.strip() for c in (row.get("class") or "").strip().strip("[]").split(",") if c.strip()]
-    return ChannelLabels(name, (row.get("spacecraft") or "").strip(), merge_segments(segments),
-                         classes, num_values, rows=1)
+    return ChannelLabels(
+        name, (row.get("spacecraft") or "").strip(), merge_segments(segments), classes, num_values, rows=1
+    )
 
 
 def _combine(group: list[ChannelLabels], path: Path) -> ChannelLabels:
@@ -301,8 +327,10 @@ def _read_feature_names(root: Path) -> Mapping[str, list[str]] | list[str] | Non
         names = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read feature names ({exc})") from None
+
     def valid(value: object) -> bool:
         return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
     if valid(names) or (isinstance(names, dict) and all(valid(v) for v in names.values())):
         return names
     raise DatasetError(f"{path}: expected a list of names or an object mapping channel to a list of names")
@@ -327,17 +355,21 @@ def _as_matrix(array: np.ndarray, path: Path) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32).reshape(_matrix_shape(array, path))
 
 
-def _check_consistency(record: ChannelLabels, train_shape: tuple[int, ...], test_shape: tuple[int, ...],
-                       test_path: Path) -> None:
+def _check_consistency(
+    record: ChannelLabels, train_shape: tuple[int, ...], test_shape: tuple[int, ...], test_path: Path
+) -> None:
     name = record.name
     if train_shape[1] != test_shape[1]:
         raise DatasetError(f"channel {name}: train has {train_shape[1]} features, test has {test_shape[1]}")
     if test_shape[0] != record.num_values:
-        raise DatasetError(f"channel {name}: {test_path} has {test_shape[0]} steps, "
-                           f"{LABELS_FILE} says num_values={record.num_values}")
+        raise DatasetError(
+            f"channel {name}: {test_path} has {test_shape[0]} steps, {LABELS_FILE} says num_values={record.num_values}"
+        )
     if record.segments and record.segments[-1][1] >= test_shape[0]:
-        raise DatasetError(f"channel {name}: anomaly sequence {list(record.segments[-1])} "
-                           f"runs past the test array's {test_shape[0]} steps")
+        raise DatasetError(
+            f"channel {name}: anomaly sequence {list(record.segments[-1])} "
+            f"runs past the test array's {test_shape[0]} steps"
+        )
 
 
 class _ChannelArrays(Protocol):
@@ -347,8 +379,7 @@ class _ChannelArrays(Protocol):
     feature_names: list[str]
 
 
-def write_telemanom(root: Path | str, channels: Mapping[str, _ChannelArrays], *,
-                    spacecraft: str = "SYNTHETIC") -> Path:
+def write_telemanom(root: Path | str, channels: Mapping[str, _ChannelArrays], *, spacecraft: str = "SYNTHETIC") -> Path:
     """Write channels (``SyntheticData``, ``ChannelData``, ...) in the telemanom layout under ``root``.
 
     Spans come from each channel's ``labels``; the ``class`` column lists the planted kinds of
@@ -366,20 +397,23 @@ def write_telemanom(root: Path | str, channels: Mapping[str, _ChannelArrays], *,
     for name, data in sorted(channels.items()):
         labels = np.asarray(data.labels, dtype=bool)
         if len(labels) != len(data.test):
-            raise DatasetError(f"write_telemanom: channel {name} has {len(labels)} labels for "
-                               f"{len(data.test)} test steps")
+            raise DatasetError(
+                f"write_telemanom: channel {name} has {len(labels)} labels for {len(data.test)} test steps"
+            )
         np.save(root / "train" / f"{name}.npy", np.asarray(data.train))
         np.save(root / "test" / f"{name}.npy", np.asarray(data.test))
         segments = segments_from_labels(labels)
         events = getattr(data, "events", None)
         classes = [e.kind for e in sorted(events, key=lambda e: e.start)] if events else []
-        rows.append({
-            "chan_id": name,
-            "spacecraft": spacecraft,
-            "anomaly_sequences": json.dumps([list(s) for s in segments]),
-            "class": "[" + ", ".join(classes) + "]",
-            "num_values": len(data.test),
-        })
+        rows.append(
+            {
+                "chan_id": name,
+                "spacecraft": spacecraft,
+                "anomaly_sequences": json.dumps([list(s) for s in segments]),
+                "class": "[" + ", ".join(classes) + "]",
+                "num_values": len(data.test),
+            }
+        )
     with (root / LABELS_FILE).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=LABEL_COLUMNS)
         writer.writeheader()

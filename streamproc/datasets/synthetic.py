@@ -122,7 +122,7 @@ def generate_synthetic(config: SyntheticConfig | None = None) -> SyntheticData:
     offset = rng.uniform(-50.0, 150.0, size=config.n_features)
     scale = np.exp(rng.uniform(np.log(0.2), np.log(20.0), size=config.n_features))
     train = normal[: config.train_steps]
-    test = normal[config.train_steps:].copy()
+    test = normal[config.train_steps :].copy()
     sigma = train.std(axis=0) if config.train_steps > 1 else np.ones(config.n_features)
     sigma = np.where(sigma > 1e-9, sigma, 1.0)
     baseline = train.mean(axis=0)
@@ -132,7 +132,7 @@ def generate_synthetic(config: SyntheticConfig | None = None) -> SyntheticData:
     labels = np.zeros(config.test_steps, dtype=bool)
     for event in events:
         _apply(rng, event, test, baseline, sigma, correlation, config.noise)
-        labels[event.start:event.end + 1] = True
+        labels[event.start : event.end + 1] = True
 
     return SyntheticData(
         train=(train * scale + offset).astype(np.float32),
@@ -144,8 +144,9 @@ def generate_synthetic(config: SyntheticConfig | None = None) -> SyntheticData:
     )
 
 
-def generate_synthetic_channels(config: SyntheticConfig | None = None, n_channels: int = 3,
-                                prefix: str = "S") -> dict[str, SyntheticData]:
+def generate_synthetic_channels(
+    config: SyntheticConfig | None = None, n_channels: int = 3, prefix: str = "S"
+) -> dict[str, SyntheticData]:
     """Several independent channels (``"S-1"``, ``"S-2"``, ...), each with a seed derived from ``config.seed``.
 
     Each channel gets its own latent structure, units and anomalies; the result can be written
@@ -168,8 +169,9 @@ def _normal_signal(rng: np.random.Generator, config: SyntheticConfig) -> np.ndar
     for k in range(config.n_factors):
         # Each factor has its own slow cycle and a harmonic, so factors are not collinear.
         period = config.period * rng.uniform(0.6, 1.8)
-        seasonal = (np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
-                    + rng.uniform(0.2, 0.5) * np.sin(4 * np.pi * t / period + rng.uniform(0, 2 * np.pi)))
+        seasonal = np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi)) + rng.uniform(0.2, 0.5) * np.sin(
+            4 * np.pi * t / period + rng.uniform(0, 2 * np.pi)
+        )
         factors[:, k] = seasonal / seasonal.std() + 0.3 * _mean_reverting(rng, steps, memory=config.period / 2)
     loadings = rng.normal(size=(config.n_features, config.n_factors))
     loadings /= np.linalg.norm(loadings, axis=1, keepdims=True)
@@ -200,17 +202,21 @@ def _place_events(rng: np.random.Generator, config: SyntheticConfig) -> list[Pla
     # touch and the stream begins normally.
     gap = min(config.min_gap, free // (len(kinds) + 1))
     if gap < 1:
-        raise DatasetError(f"anomaly_ratio {config.anomaly_ratio} leaves no room for normal samples "
-                           f"between {len(kinds)} events in {config.test_steps} test steps")
+        raise DatasetError(
+            f"anomaly_ratio {config.anomaly_ratio} leaves no room for normal samples "
+            f"between {len(kinds)} events in {config.test_steps} test steps"
+        )
     spare = free - gap * (len(kinds) + 1)
     extra = np.floor(rng.dirichlet(np.ones(len(kinds) + 1)) * spare).astype(int)
     extra[-1] += spare - extra.sum()
     events = []
     cursor = 0
-    for kind, length, pad in zip(kinds, lengths, extra[:-1]):
+    for kind, length, pad in zip(kinds, lengths, extra[:-1], strict=False):
         cursor += gap + int(pad)
         features = _pick_features(rng, kind, config.n_features)
-        events.append(PlantedAnomaly(kind, cursor, cursor + length - 1, features, _magnitude(rng, kind) * config.magnitude))
+        events.append(
+            PlantedAnomaly(kind, cursor, cursor + length - 1, features, _magnitude(rng, kind) * config.magnitude)
+        )
         cursor += length
     return events
 
@@ -264,8 +270,13 @@ def _pick_features(rng: np.random.Generator, kind: str, n_features: int) -> tupl
 
 def _magnitude(rng: np.random.Generator, kind: str) -> float:
     """Peak deviation in normal standard deviations (for ``collective``: the held level)."""
-    low, high = {"spike": (5.0, 8.0), "level_shift": (3.0, 5.0), "drift": (5.0, 8.0),
-                 "periodic": (2.5, 4.0), "collective": (1.2, 1.8)}[kind]
+    low, high = {
+        "spike": (5.0, 8.0),
+        "level_shift": (3.0, 5.0),
+        "drift": (5.0, 8.0),
+        "periodic": (2.5, 4.0),
+        "collective": (1.2, 1.8),
+    }[kind]
     return float(rng.uniform(low, high))
 
 
@@ -275,8 +286,15 @@ def _correlation(train: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.corrcoef(train.T), nan=0.0)
 
 
-def _apply(rng: np.random.Generator, event: PlantedAnomaly, test: np.ndarray, baseline: np.ndarray,
-           sigma: np.ndarray, correlation: np.ndarray, noise: float) -> None:
+def _apply(
+    rng: np.random.Generator,
+    event: PlantedAnomaly,
+    test: np.ndarray,
+    baseline: np.ndarray,
+    sigma: np.ndarray,
+    correlation: np.ndarray,
+    noise: float,
+) -> None:
     span = slice(event.start, event.end + 1)
     feats = list(event.features)
     n = event.length

@@ -46,8 +46,18 @@ __all__ = [
 
 # The torch plumbing is imported on first use so that importing the plugin API (the CLI, the
 # registry, non-neural detectors) does not pay for importing torch.
-_TORCH_NAMES = frozenset({"DeviceError", "FeatureRange", "TorchDetector", "TrainStep", "module_arrays",
-                          "resolve_device", "restore_module", "window_tensor"})
+_TORCH_NAMES = frozenset(
+    {
+        "DeviceError",
+        "FeatureRange",
+        "TorchDetector",
+        "TrainStep",
+        "module_arrays",
+        "resolve_device",
+        "restore_module",
+        "window_tensor",
+    }
+)
 
 
 def __getattr__(name: str):

@@ -83,8 +83,14 @@ class Detector(abc.ABC):
     def fitted(self) -> bool:
         return self.n_features is not None
 
-    def fit(self, train: np.ndarray, *, progress: ProgressCallback | None = None,
-            validation: np.ndarray | None = None, covariates: Sequence[int] = ()) -> FitReport:
+    def fit(
+        self,
+        train: np.ndarray,
+        *,
+        progress: ProgressCallback | None = None,
+        validation: np.ndarray | None = None,
+        covariates: Sequence[int] = (),
+    ) -> FitReport:
         """Learn normal behaviour from ``train[T, C]`` (already scaled).
 
         ``covariates`` are the indices of features that are inputs only (commands, set points,
@@ -142,7 +148,7 @@ class Detector(abc.ABC):
                 scores = contributions.sum(axis=1, dtype=np.float32)
         return ScoreBatch(scores, contributions)
 
-    def use_device(self, device: str) -> None:
+    def use_device(self, device: str) -> None:  # noqa: B027 - optional: most detectors have no device
         """Score on ``device`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``) from now on.
 
         A worker calls it on every model it loads, so that where a model runs is the worker's
@@ -184,8 +190,9 @@ class Detector(abc.ABC):
         return detector
 
     @abc.abstractmethod
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
-             validation: np.ndarray | None = None) -> FitReport: ...
+    def _fit(
+        self, train: np.ndarray, progress: ProgressCallback | None, validation: np.ndarray | None = None
+    ) -> FitReport: ...
 
     @abc.abstractmethod
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...

@@ -36,8 +36,13 @@ class DetectorRegistry:
     detector without installing a package.
     """
 
-    def __init__(self, enabled: Sequence[str] | None = None, *, entry_points: bool = True,
-                 extra: Iterable[tuple[str, object]] = ()) -> None:
+    def __init__(
+        self,
+        enabled: Sequence[str] | None = None,
+        *,
+        entry_points: bool = True,
+        extra: Iterable[tuple[str, object]] = (),
+    ) -> None:
         self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(DetectorHooks)
         self._origin: dict[str, tuple[str, str]] = {}
@@ -106,4 +111,3 @@ class DetectorRegistry:
             known = ", ".join(sorted(infos)) or "none"
             raise KeyError(f"unknown detector {name!r} (available: {known})")
         return infos[name].spec
-

@@ -52,7 +52,6 @@ class DetectorSpec:
         unknown = set(overrides) - set(self.default_config)
         if unknown:
             raise ValueError(
-                f"detector {self.name!r}: unknown config key(s) {sorted(unknown)}; "
-                f"known: {sorted(self.default_config)}"
+                f"detector {self.name!r}: unknown config key(s) {sorted(unknown)}; known: {sorted(self.default_config)}"
             )
         return self.factory(**{**self.default_config, **overrides})

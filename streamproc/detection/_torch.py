@@ -52,8 +52,9 @@ def module_arrays(module: nn.Module, prefix: str = "") -> dict[str, np.ndarray]:
 
 def restore_module(module: nn.Module, arrays: Mapping[str, np.ndarray], prefix: str = "") -> None:
     """Load arrays written by :func:`module_arrays` into ``module``; every key must match."""
-    state = {key[len(prefix):]: torch.from_numpy(np.array(value)) for key, value in arrays.items()
-             if key.startswith(prefix)}
+    state = {
+        key[len(prefix) :]: torch.from_numpy(np.array(value)) for key, value in arrays.items() if key.startswith(prefix)
+    }
     module.load_state_dict(state, strict=True)
 
 
@@ -123,16 +124,44 @@ class TorchDetector(Detector):
     Subclasses implement ``_build_module``, ``_train_step`` and ``_score_tensor``.
     """
 
-    def __init__(self, *, window: int, epochs: int, batch_size: int, learning_rate: float,
-                 patience: int, validation_tail: float, max_train_windows: int, train_stride: int,
-                 score_batch_size: int, device: str, seed: int, **model_config: Any) -> None:
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail,
-                         max_train_windows=max_train_windows, train_stride=train_stride,
-                         score_batch_size=score_batch_size, device=device, seed=seed, **model_config)
-        for key, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience),
-                           ("max_train_windows", max_train_windows), ("train_stride", train_stride),
-                           ("score_batch_size", score_batch_size)):
+    def __init__(
+        self,
+        *,
+        window: int,
+        epochs: int,
+        batch_size: int,
+        learning_rate: float,
+        patience: int,
+        validation_tail: float,
+        max_train_windows: int,
+        train_stride: int,
+        score_batch_size: int,
+        device: str,
+        seed: int,
+        **model_config: Any,
+    ) -> None:
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+            **model_config,
+        )
+        for key, value in (
+            ("epochs", epochs),
+            ("batch_size", batch_size),
+            ("patience", patience),
+            ("max_train_windows", max_train_windows),
+            ("train_stride", train_stride),
+            ("score_batch_size", score_batch_size),
+        ):
             if int(value) < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
         if not learning_rate > 0:
@@ -180,8 +209,9 @@ class TorchDetector(Detector):
 
     # -- training -----------------------------------------------------------------------------
 
-    def _fit(self, train: np.ndarray, progress: ProgressCallback | None,
-             validation: np.ndarray | None = None) -> FitReport:
+    def _fit(
+        self, train: np.ndarray, progress: ProgressCallback | None, validation: np.ndarray | None = None
+    ) -> FitReport:
         started = time.perf_counter()
         device = self._device = resolve_device(self.device)
         train, validation = self._split_validation(train, validation)
@@ -195,7 +225,7 @@ class TorchDetector(Detector):
             self.module = module = module.to(device)
             windows = window_tensor(train, self.window)
             pool = self._training_pool(len(windows), shuffler)
-            held_out = None if validation is None else window_tensor(validation, self.window)[::self.train_stride]
+            held_out = None if validation is None else window_tensor(validation, self.window)[:: self.train_stride]
             optimizers = self._make_optimizers(module)
             history: list[float] = []
             best_loss, best_state, stale = math.inf, None, 0
@@ -207,7 +237,7 @@ class TorchDetector(Detector):
                 sums: dict[str, float] = {}
                 batches = 0
                 for start in range(0, len(order), self.batch_size):
-                    batch = windows[order[start:start + self.batch_size]].to(device)
+                    batch = windows[order[start : start + self.batch_size]].to(device)
                     for key, value in self._train_step(batch, step).items():
                         sums[key] = sums.get(key, 0.0) + float(value)
                     batches += 1
@@ -230,24 +260,30 @@ class TorchDetector(Detector):
             if best_state is not None:
                 module.load_state_dict(best_state)
         module.eval()
-        return FitReport(seconds=time.perf_counter() - started, train_windows=len(pool), epochs=epochs_run,
-                         final_loss=history[-1] if history else None, history=history,
-                         validation_loss=None if held_out is None else best_loss)
+        return FitReport(
+            seconds=time.perf_counter() - started,
+            train_windows=len(pool),
+            epochs=epochs_run,
+            final_loss=history[-1] if history else None,
+            history=history,
+            validation_loss=None if held_out is None else best_loss,
+        )
 
-    def _split_validation(self, train: np.ndarray, validation: np.ndarray | None
-                          ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _split_validation(
+        self, train: np.ndarray, validation: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if validation is not None:  # already checked by ``Detector.fit``
             return train, (validation if len(validation) >= self.window else None)
         tail = int(len(train) * self.validation_tail)
         if tail < 1 or len(train) - tail < self.window + 1:
             return train, None
         # The held-out windows end inside the tail; their first steps may reach back into training.
-        return train[:-tail], train[-(tail + self.window - 1):]
+        return train[:-tail], train[-(tail + self.window - 1) :]
 
     def _training_pool(self, n_windows: int, generator: torch.Generator) -> torch.Tensor:
         pool = torch.arange(0, n_windows, self.train_stride)
         if len(pool) > self.max_train_windows:
-            keep = torch.randperm(len(pool), generator=generator)[:self.max_train_windows]
+            keep = torch.randperm(len(pool), generator=generator)[: self.max_train_windows]
             pool = pool[keep.sort().values]
         return pool
 
@@ -256,7 +292,7 @@ class TorchDetector(Detector):
         total, count = 0.0, 0
         with torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
-                losses = self._validation_loss(windows[start:start + self.score_batch_size].to(self._device))
+                losses = self._validation_loss(windows[start : start + self.score_batch_size].to(self._device))
                 total += float(losses.sum())
                 count += len(losses)
         return total / count
@@ -268,7 +304,7 @@ class TorchDetector(Detector):
         scores, contributions = [], []
         with torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
-                chunk = np.ascontiguousarray(windows[start:start + self.score_batch_size])
+                chunk = np.ascontiguousarray(windows[start : start + self.score_batch_size])
                 if not chunk.flags.writeable:
                     # torch cannot share read-only memory (sliding-window views are read-only).
                     chunk = chunk.copy()

@@ -44,14 +44,17 @@ def check_data(window: int, seed: int = 7, kinds: tuple[str, ...] | None = None)
     all checks of a window size."""
     from streamproc.datasets.synthetic import ANOMALY_KINDS, SyntheticConfig, generate_synthetic
 
-    data = generate_synthetic(SyntheticConfig(n_features=4, train_steps=1500, test_steps=1200,
-                                              anomaly_ratio=0.08, seed=seed, kinds=kinds or ANOMALY_KINDS))
+    data = generate_synthetic(
+        SyntheticConfig(
+            n_features=4, train_steps=1500, test_steps=1200, anomaly_ratio=0.08, seed=seed, kinds=kinds or ANOMALY_KINDS
+        )
+    )
     from ._scaling import RobustScaler
 
     scaler = RobustScaler.fit(data.train)
     test = scaler.transform(data.test)
     windows = np.ascontiguousarray(sliding_windows(test, window))
-    labels = data.labels[window - 1:]
+    labels = data.labels[window - 1 :]
     return CheckData(scaler.transform(data.train), windows, labels)
 
 
@@ -142,8 +145,8 @@ def check_use_device(f: _Fitted) -> None:
 def check_batch_invariant(f: _Fitted) -> None:
     windows = f.data.windows[:40]
     whole = f.detector.score(windows).scores
-    singles = np.concatenate([f.detector.score(windows[i:i + 1]).scores for i in range(len(windows))])
-    sevens = np.concatenate([f.detector.score(windows[i:i + 7]).scores for i in range(0, len(windows), 7)])
+    singles = np.concatenate([f.detector.score(windows[i : i + 1]).scores for i in range(len(windows))])
+    sevens = np.concatenate([f.detector.score(windows[i : i + 7]).scores for i in range(0, len(windows), 7)])
     np.testing.assert_allclose(singles, whole, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(sevens, whole, rtol=1e-4, atol=1e-5)
 
@@ -173,9 +176,13 @@ def check_covariates_are_never_scored_or_blamed(f: _Fitted) -> None:
     every_feature = f.detector.score(windows)
     assert every_feature.contributions[:, 0].any(), "the check's shift is not visible"
     if f.detector.additive:
-        np.testing.assert_allclose(every_feature.scores, every_feature.contributions.sum(axis=1), rtol=1e-4,
-                                   atol=1e-5, err_msg="an additive detector's score is not the sum of its "
-                                                      "contributions; set additive = False")
+        np.testing.assert_allclose(
+            every_feature.scores,
+            every_feature.contributions.sum(axis=1),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg="an additive detector's score is not the sum of its contributions; set additive = False",
+        )
     detector = f.build()
     detector.fit(f.data.train, covariates=[0])
     assert (detector.score(windows).contributions[:, 0] == 0).all(), "a covariate was blamed"
@@ -205,8 +212,9 @@ def check_beats_a_magnitude_score_on_collective_anomalies(f: _Fitted) -> None:
     detector = f.build()
     detector.fit(data.train)
     auc, floor = _auc(detector.score(data.windows).scores, data.window_labels), magnitude_auc(data)
-    assert auc >= floor + STRUCTURE_MARGIN, \
+    assert auc >= floor + STRUCTURE_MARGIN, (
         f"ROC AUC on collective anomalies {auc:.3f} < the magnitude score's {floor:.3f} + {STRUCTURE_MARGIN}"
+    )
 
 
 CHECKS: tuple[Callable[[_Fitted], None], ...] = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -37,41 +37,54 @@ def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
         if not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
             raise StreamprocError(f"forward.labels: {name!r} is not a label name ([A-Za-z_][A-Za-z0-9_]*)")
         if name in RESERVED_LABELS:
-            raise StreamprocError(f"forward.labels: {name!r} is set by streamproc itself "
-                                  f"(reserved: {', '.join(RESERVED_LABELS)})")
+            raise StreamprocError(
+                f"forward.labels: {name!r} is set by streamproc itself (reserved: {', '.join(RESERVED_LABELS)})"
+            )
         if not isinstance(value, str):
             raise StreamprocError(f"forward.labels.{name}: expected a string, got {value!r}")
     return dict(labels)
 
 
 def rfc3339(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="milliseconds") \
-        .replace("+00:00", "Z")
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def alert_link(template: str, record: Mapping[str, Any]) -> str:
     """``template`` with the alert's fields filled in; empty when there is no template."""
     if not template:
         return ""
-    return template.format(channel=record["channel"], alert_id=record["alert_id"],
-                           opened_at_ms=record["opened_at"], updated_at_ms=record["updated_at"])
+    return template.format(
+        channel=record["channel"],
+        alert_id=record["alert_id"],
+        opened_at_ms=record["opened_at"],
+        updated_at_ms=record["updated_at"],
+    )
 
 
 def top_features_text(record: Mapping[str, Any], top: int = 3) -> str:
     """``temp 41%, flow 22%``: the features that contributed most, with their shares."""
-    return ", ".join(f"{f['name'] if f['name'] is not None else '#' + str(f['index'])} {100 * f['contribution']:.0f}%"
-                     for f in record["top_features"][:top])
+    return ", ".join(
+        f"{f['name'] if f['name'] is not None else '#' + str(f['index'])} {100 * f['contribution']:.0f}%"
+        for f in record["top_features"][:top]
+    )
 
 
 def alert_labels(record: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, str]:
     """The label set identifying the state ``record`` reports."""
     detectors = ",".join(sorted({d["detector"] for d in record["detector_scores"]}))
-    return {**labels, "alertname": ALERTNAME, "alert_id": record["alert_id"], "channel": record["channel"],
-            "severity": record["severity"].lower(), "detectors": detectors}
+    return {
+        **labels,
+        "alertname": ALERTNAME,
+        "alert_id": record["alert_id"],
+        "channel": record["channel"],
+        "severity": record["severity"].lower(),
+        "detectors": detectors,
+    }
 
 
-def alertmanager_alert(record: Mapping[str, Any], *, labels: Mapping[str, str], link: str, now_ms: int,
-                       valid_for_ms: int) -> dict[str, Any]:
+def alertmanager_alert(
+    record: Mapping[str, Any], *, labels: Mapping[str, str], link: str, now_ms: int, valid_for_ms: int
+) -> dict[str, Any]:
     """The postable alert for ``record``: firing until ``now_ms + valid_for_ms`` unless resolved."""
     if record["state"] == "RESOLVED":
         resolved = record["resolved_at"] if record["resolved_at"] is not None else record["updated_at"]
@@ -87,7 +100,7 @@ def alertmanager_alert(record: Mapping[str, Any], *, labels: Mapping[str, str], 
         "labels": alert_labels(record, labels),
         "annotations": {
             "summary": f"Anomaly on {record['channel']}: fused score {record['fused_score']:.2f} "
-                       f"({record['severity'].lower()})",
+            f"({record['severity'].lower()})",
             "description": description,
             "fused_score": f"{record['fused_score']:.4g}",
             "top_features": features,
@@ -119,5 +132,9 @@ class AlertmanagerSink:
         self.url = base_url.rstrip("/") + "/api/v2/alerts"
 
     def send(self, alerts: Sequence[Mapping[str, Any]]) -> None:
-        post(self._client, self.url, content=json.dumps(list(alerts)).encode(),
-             headers={"Content-Type": "application/json"})
+        post(
+            self._client,
+            self.url,
+            content=json.dumps(list(alerts)).encode(),
+            headers={"Content-Type": "application/json"},
+        )

@@ -54,8 +54,13 @@ class Delivery:
     reason: str = ""
 
 
-def deliver(send: Callable[[], None], policy: RetryPolicy, *, sleep: Callable[[float], None] = time.sleep,
-            rng: random.Random | None = None) -> Delivery:
+def deliver(
+    send: Callable[[], None],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> Delivery:
     """Call ``send`` until it returns, a failure is not retryable, or the retries are spent."""
     rng = rng or random.Random()
     attempt = 0
@@ -84,9 +89,11 @@ def post(client: httpx.Client, url: str, *, content: bytes, headers: Mapping[str
     if response.is_success:
         return
     body = " ".join(response.text.split())[:_BODY_CHARS]
-    raise DeliveryFailure(f"HTTP {response.status_code}" + (f": {body}" if body else ""),
-                          retryable=response.status_code in _RETRYABLE_STATUS,
-                          retry_after=_retry_after(response.headers))
+    raise DeliveryFailure(
+        f"HTTP {response.status_code}" + (f": {body}" if body else ""),
+        retryable=response.status_code in _RETRYABLE_STATUS,
+        retry_after=_retry_after(response.headers),
+    )
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float | None:

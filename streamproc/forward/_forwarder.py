@@ -40,26 +40,47 @@ class AlertForwarder:
     while they last. ``clock`` (seconds), ``sleep`` and ``rng`` are test seams.
     """
 
-    def __init__(self, settings: Settings, *, client: httpx.Client, codec: Codec,
-                 metrics: ForwardMetrics | None = None, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: httpx.Client,
+        codec: Codec,
+        metrics: ForwardMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         forward = settings.forward
-        self.alertmanager = AlertmanagerSink(client, forward.alertmanager_url.reveal()) \
-            if forward.alertmanager_url is not None and forward.alertmanager_url.reveal() else None
-        self.webhook = WebhookSink(client, forward.webhook_url.reveal(),
-                                   forward.webhook_secret.reveal().encode() if forward.webhook_secret else None) \
-            if forward.webhook_url is not None and forward.webhook_url.reveal() else None
+        self.alertmanager = (
+            AlertmanagerSink(client, forward.alertmanager_url.reveal())
+            if forward.alertmanager_url is not None and forward.alertmanager_url.reveal()
+            else None
+        )
+        self.webhook = (
+            WebhookSink(
+                client,
+                forward.webhook_url.reveal(),
+                forward.webhook_secret.reveal().encode() if forward.webhook_secret else None,
+            )
+            if forward.webhook_url is not None and forward.webhook_url.reveal()
+            else None
+        )
         if self.alertmanager is None and self.webhook is None:
-            raise StreamprocError("alerts forward: nothing to forward to; set forward.alertmanager_url or "
-                                  "forward.webhook_url (STREAMPROC_FORWARD__ALERTMANAGER_URL, "
-                                  "STREAMPROC_FORWARD__WEBHOOK_URL)")
+            raise StreamprocError(
+                "alerts forward: nothing to forward to; set forward.alertmanager_url or "
+                "forward.webhook_url (STREAMPROC_FORWARD__ALERTMANAGER_URL, "
+                "STREAMPROC_FORWARD__WEBHOOK_URL)"
+            )
         self.labels = check_labels(forward.labels)
         self.link_template = forward.link_template
         try:
             alert_link(self.link_template, _LINK_PROBE)
         except (KeyError, IndexError, ValueError) as exc:
-            raise StreamprocError(f"forward.link_template: {exc!r} is not a field it can use "
-                                  f"(channel, alert_id, opened_at_ms, updated_at_ms)") from None
+            raise StreamprocError(
+                f"forward.link_template: {exc!r} is not a field it can use "
+                f"(channel, alert_id, opened_at_ms, updated_at_ms)"
+            ) from None
         self.policy = RetryPolicy(forward.retries, forward.backoff_s, forward.max_backoff_s)
         self.valid_for_ms = int(VALIDITY_INTERVALS * forward.resend_interval_s * 1000)
         self.open = OpenAlerts()
@@ -123,8 +144,13 @@ class AlertForwarder:
         return self._codec.decode(message.value, expect="Alert").record
 
     def _alertmanager_alert(self, record: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
-        return alertmanager_alert(record, labels=self.labels, link=alert_link(self.link_template, record),
-                                  now_ms=now_ms, valid_for_ms=self.valid_for_ms)
+        return alertmanager_alert(
+            record,
+            labels=self.labels,
+            link=alert_link(self.link_template, record),
+            now_ms=now_ms,
+            valid_for_ms=self.valid_for_ms,
+        )
 
     def _deliver(self, sink: str, send: Callable[[], None]) -> Delivery:
         outcome = deliver(send, self.policy, sleep=self._sleep, rng=self._rng)

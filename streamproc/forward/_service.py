@@ -30,10 +30,15 @@ _POLL_S = 0.5
 _FLUSH_S = 30.0
 
 
-def run_forwarder(settings: Settings, *, overrides: ClientOverrides = NO_OVERRIDES,
-                  stop: threading.Event | None = None, client: httpx.Client | None = None,
-                  metrics_port: int | None = None, on_ready: Callable[[AlertForwarder, int], None] | None = None,
-                  ) -> None:
+def run_forwarder(
+    settings: Settings,
+    *,
+    overrides: ClientOverrides = NO_OVERRIDES,
+    stop: threading.Event | None = None,
+    client: httpx.Client | None = None,
+    metrics_port: int | None = None,
+    on_ready: Callable[[AlertForwarder, int], None] | None = None,
+) -> None:
     """Forward alerts until ``stop`` is set (or forever).
 
     A new consumer group starts at the end of the topic (history is not paged again); when
@@ -52,17 +57,27 @@ def run_forwarder(settings: Settings, *, overrides: ClientOverrides = NO_OVERRID
     try:
         forwarder = AlertForwarder(settings, client=http, codec=codec, metrics=metrics)
         base = {**settings.kafka.confluent_config(), "logger": _CLIENT_LOG}
-        consumer = Consumer(overrides.consumer_config({
-            **base, "group.id": forward.group_id, "auto.offset.reset": "latest",
-            "enable.auto.commit": True, "enable.auto.offset.store": False}))
+        consumer = Consumer(
+            overrides.consumer_config(
+                {
+                    **base,
+                    "group.id": forward.group_id,
+                    "auto.offset.reset": "latest",
+                    "enable.auto.commit": True,
+                    "enable.auto.offset.store": False,
+                }
+            )
+        )
         producer = Producer(overrides.producer_config(base))
         _CLIENT_LOG.setLevel(logging.CRITICAL)
         try:
             consumer.list_topics(settings.topics.alerts, timeout=10.0)
         except KafkaException as exc:
             consumer.close()
-            raise StreamprocError(f"cannot reach the Kafka cluster at {base.get('bootstrap.servers')}: "
-                                  f"{exc.args[0].str() if exc.args else exc}") from None
+            raise StreamprocError(
+                f"cannot reach the Kafka cluster at {base.get('bootstrap.servers')}: "
+                f"{exc.args[0].str() if exc.args else exc}"
+            ) from None
         finally:
             _CLIENT_LOG.setLevel(logging.NOTSET)
         rebuilt = threading.Event()
@@ -89,8 +104,9 @@ def run_forwarder(settings: Settings, *, overrides: ClientOverrides = NO_OVERRID
             late = time.monotonic() - last_loop[0]
             return (True, "ok") if late < patience else (False, f"no progress for {late:.0f}s")
 
-        server = MetricsServer(metrics.registry, healthy, port=forward.metrics_port if metrics_port is None
-                               else metrics_port)
+        server = MetricsServer(
+            metrics.registry, healthy, port=forward.metrics_port if metrics_port is None else metrics_port
+        )
         try:
             if on_ready is not None:
                 on_ready(forwarder, server.port)
@@ -126,16 +142,28 @@ def _forward_one(forwarder: AlertForwarder, producer: Any, codec: Any, dead_lett
         return
     errors: list[str] = []
     for record in dead_letters:
-        producer.produce(dead_letter_topic, key=raw.key, value=codec.encode("DeadLetter", record),
-                         on_delivery=lambda error, _: errors.append(str(error)) if error else None)
+        producer.produce(
+            dead_letter_topic,
+            key=raw.key,
+            value=codec.encode("DeadLetter", record),
+            on_delivery=lambda error, _: errors.append(str(error)) if error else None,
+        )
     if producer.flush(_FLUSH_S) or errors:
         # The offset is not stored: a restarted forwarder delivers the message again.
-        raise StreamprocError(f"alerts forward: dead letters could not be published to {dead_letter_topic!r}: "
-                              f"{errors[0] if errors else 'timed out'}")
+        raise StreamprocError(
+            f"alerts forward: dead letters could not be published to {dead_letter_topic!r}: "
+            f"{errors[0] if errors else 'timed out'}"
+        )
 
 
-def _learn_open_alerts(forwarder: AlertForwarder, base: dict[str, Any], overrides: ClientOverrides,
-                       consumer: Any, partitions: list[Any], lookback_s: float) -> None:
+def _learn_open_alerts(
+    forwarder: AlertForwarder,
+    base: dict[str, Any],
+    overrides: ClientOverrides,
+    consumer: Any,
+    partitions: list[Any],
+    lookback_s: float,
+) -> None:
     """Read each assigned partition from ``lookback_s`` ago up to its committed position, so that
     the alerts opened before a restart or a rebalance are known (and resent) again."""
     from confluent_kafka import Consumer, TopicPartition
@@ -144,20 +172,25 @@ def _learn_open_alerts(forwarder: AlertForwarder, base: dict[str, Any], override
         return
     committed = consumer.committed(partitions, timeout=10.0)
     since_ms = int((time.time() - lookback_s) * 1000)
-    starts = consumer.offsets_for_times([TopicPartition(p.topic, p.partition, since_ms) for p in partitions],
-                                        timeout=10.0)
+    starts = consumer.offsets_for_times(
+        [TopicPartition(p.topic, p.partition, since_ms) for p in partitions], timeout=10.0
+    )
     ranges = []
-    for position, start in zip(committed, starts):
-        end = position.offset if position.offset >= 0 else \
-            consumer.get_watermark_offsets(TopicPartition(position.topic, position.partition), timeout=10.0)[1]
+    for position, start in zip(committed, starts, strict=False):
+        end = (
+            position.offset
+            if position.offset >= 0
+            else consumer.get_watermark_offsets(TopicPartition(position.topic, position.partition), timeout=10.0)[1]
+        )
         first = start.offset if start.offset >= 0 else end  # nothing newer than the lookback
         if first < end:
             ranges.append((TopicPartition(position.topic, position.partition, first), end))
     if not ranges:
         return
     # Assigned, not subscribed: this reader joins no group and commits nothing.
-    reader = Consumer(overrides.consumer_config({**base, "group.id": "streamproc-forward-learn",
-                                                 "enable.auto.commit": False}))
+    reader = Consumer(
+        overrides.consumer_config({**base, "group.id": "streamproc-forward-learn", "enable.auto.commit": False})
+    )
     try:
         reader.assign([start for start, _ in ranges])
         ends = {(start.topic, start.partition): end for start, end in ranges}

@@ -27,8 +27,9 @@ def signature(key: bytes, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(key: bytes, headers: Mapping[str, str], body: bytes, *, now_s: float,
-                     tolerance_s: float = 300.0) -> bool:
+def verify_signature(
+    key: bytes, headers: Mapping[str, str], body: bytes, *, now_s: float, tolerance_s: float = 300.0
+) -> bool:
     """What a receiver does: the signature matches and the timestamp is within ``tolerance_s``."""
     lowered = {k.lower(): v for k, v in headers.items()}
     timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
@@ -42,8 +43,9 @@ def verify_signature(key: bytes, headers: Mapping[str, str], body: bytes, *, now
 
 def webhook_body(record: Mapping[str, Any], *, labels: Mapping[str, str], link: str) -> bytes:
     """``{"alert": <the Alert record>, "labels": {...}, "link": "..."}`` as compact JSON."""
-    return json.dumps({"alert": dict(record), "labels": dict(labels), "link": link},
-                      sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {"alert": dict(record), "labels": dict(labels), "link": link}, sort_keys=True, separators=(",", ":")
+    ).encode()
 
 
 class WebhookSink:

@@ -1,7 +1,8 @@
 """Operators' verdicts on alerts, turned into per-channel detector threshold scales.
 
 A channel's fusion state remembers its most recent alerts with the detectors that fired (a
-normalised score above 1 at the alert's peak) and those that did not. A verdict on one of them moves that channel's scales, by which fusion
+normalised score above 1 at the alert's peak) and those that did not. A verdict on one of them moves
+that channel's scales, by which fusion
 divides each detector's normalised score (so a scale of 2 doubles that detector's threshold on
 that channel, and under every policy it weighs that detector's evidence):
 
@@ -30,7 +31,7 @@ REMEMBERED_ALERTS = 32
 
 class FeedbackOutcome(enum.Enum):
     APPLIED = "applied"
-    REPEATED = "repeated"          # the alert already had a verdict
+    REPEATED = "repeated"  # the alert already had a verdict
     UNKNOWN_ALERT = "unknown-alert"  # not among the channel's remembered alerts
 
 

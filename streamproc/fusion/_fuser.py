@@ -37,9 +37,16 @@ class Fuser:
     :class:`ChannelFusion` passed in, so the same input always yields the same events.
     """
 
-    def __init__(self, policy: FusionPolicy | None = None, *, threshold: float = 1.0, open_after: int = 3,
-                 resolve_after: int = 5, severity_bands: Mapping[str, float] | None = None,
-                 top_features: int = 5) -> None:
+    def __init__(
+        self,
+        policy: FusionPolicy | None = None,
+        *,
+        threshold: float = 1.0,
+        open_after: int = 3,
+        resolve_after: int = 5,
+        severity_bands: Mapping[str, float] | None = None,
+        top_features: int = 5,
+    ) -> None:
         if open_after < 1 or resolve_after < 1:
             raise ValueError("open_after and resolve_after must be >= 1")
         self.policy = policy or FusionPolicy()
@@ -56,9 +63,13 @@ class Fuser:
     @classmethod
     def from_settings(cls, fusion) -> Fuser:
         """From a :class:`streamproc.config.FusionSettings`."""
-        return cls(FusionPolicy(fusion.policy, fusion.weights, fusion.k), threshold=fusion.threshold,
-                   open_after=fusion.open_after, resolve_after=fusion.resolve_after,
-                   severity_bands=fusion.severity_bands)
+        return cls(
+            FusionPolicy(fusion.policy, fusion.weights, fusion.k),
+            threshold=fusion.threshold,
+            open_after=fusion.open_after,
+            resolve_after=fusion.resolve_after,
+            severity_bands=fusion.severity_bands,
+        )
 
     def severity(self, fused_score: float) -> str:
         found = "LOW"
@@ -74,8 +85,9 @@ class Fuser:
         if state.last_window_end is not None and window.window_end <= state.last_window_end:
             return []
         state.last_window_end = window.window_end
-        normalised = {v.detector: normalise(v.score, v.threshold * state.scales.get(v.detector, 1.0))
-                      for v in window.verdicts}
+        normalised = {
+            v.detector: normalise(v.score, v.threshold * state.scales.get(v.detector, 1.0)) for v in window.verdicts
+        }
         fused = self.policy.combine(normalised)
         if fused > self.threshold:
             state.anomalous_run += 1
@@ -88,16 +100,18 @@ class Fuser:
             return [self._event(window, alert, "RESOLVED", fused, alert.top_features, resolved=True)]
         return []
 
-    def _on_anomalous(self, state: ChannelFusion, window: WindowVerdicts, normalised: Mapping[str, float],
-                      fused: float) -> list[AlertEvent]:
+    def _on_anomalous(
+        self, state: ChannelFusion, window: WindowVerdicts, normalised: Mapping[str, float], fused: float
+    ) -> list[AlertEvent]:
         severity = self.severity(fused)
         alert = state.alert
         if alert is None:
             if state.anomalous_run < self.open_after:
                 return []
             top = self.explain(window, normalised)
-            alert = state.alert = OpenAlert(alert_id(window.channel, window.window_end), window.window_end,
-                                            severity, fused, top)
+            alert = state.alert = OpenAlert(
+                alert_id(window.channel, window.window_end), window.window_end, severity, fused, top
+            )
             FeedbackTuner.remember(state, alert.alert_id, normalised)
             return [self._event(window, alert, "OPEN", fused, top)]
         if fused > alert.peak_score:
@@ -109,12 +123,28 @@ class Fuser:
             return [self._event(window, alert, "UPDATE", fused, self.explain(window, normalised))]
         return []
 
-    def _event(self, window: WindowVerdicts, alert: OpenAlert, state: str, fused: float,
-               top: Sequence[FeatureContribution], resolved: bool = False) -> AlertEvent:
-        return AlertEvent(alert.alert_id, window.channel, state, alert.opened_at, window.window_end,
-                          window.window_end if resolved else None,
-                          self.severity(fused) if resolved else alert.severity, fused,
-                          tuple(window.verdicts), tuple(top), window.produced_at)
+    def _event(
+        self,
+        window: WindowVerdicts,
+        alert: OpenAlert,
+        state: str,
+        fused: float,
+        top: Sequence[FeatureContribution],
+        resolved: bool = False,
+    ) -> AlertEvent:
+        return AlertEvent(
+            alert.alert_id,
+            window.channel,
+            state,
+            alert.opened_at,
+            window.window_end,
+            window.window_end if resolved else None,
+            self.severity(fused) if resolved else alert.severity,
+            fused,
+            tuple(window.verdicts),
+            tuple(top),
+            window.produced_at,
+        )
 
     def explain(self, window: WindowVerdicts, normalised: Mapping[str, float]) -> list[FeatureContribution]:
         """The features with the largest share of the fused score, largest first.
@@ -137,15 +167,24 @@ class Fuser:
             return []
         total /= weight_sum
         names = window.feature_names
-        order = [int(i) for i in np.argsort(-total, kind="stable")[:self.top_features] if total[i] > 0]
-        return [FeatureContribution(i, names[i] if names is not None and i < len(names) else None, float(total[i]))
-                for i in order]
+        order = [int(i) for i in np.argsort(-total, kind="stable")[: self.top_features] if total[i] > 0]
+        return [
+            FeatureContribution(i, names[i] if names is not None and i < len(names) else None, float(total[i]))
+            for i in order
+        ]
 
     # -- joining the scores of one window ---------------------------------------------------
 
-    def join(self, state: ChannelFusion, channel: str, window_end: int, verdict: DetectorVerdict,
-             expected: Collection[str], feature_names: Sequence[str] | None = None,
-             produced_at: float = 0.0) -> list[WindowVerdicts]:
+    def join(
+        self,
+        state: ChannelFusion,
+        channel: str,
+        window_end: int,
+        verdict: DetectorVerdict,
+        expected: Collection[str],
+        feature_names: Sequence[str] | None = None,
+        produced_at: float = 0.0,
+    ) -> list[WindowVerdicts]:
         """Collect one detector's verdict; return the windows now ready to fuse, oldest first.
 
         A window is ready when every ``expected`` detector has scored it. Scores of a channel
@@ -168,6 +207,9 @@ class Fuser:
         ready = []
         for end in sorted(release):
             p = state.pending.pop(end)
-            ready.append(WindowVerdicts(channel, end, tuple(p.verdicts[d] for d in sorted(p.verdicts)),
-                                        p.feature_names, p.produced_at))
+            ready.append(
+                WindowVerdicts(
+                    channel, end, tuple(p.verdicts[d] for d in sorted(p.verdicts)), p.feature_names, p.produced_at
+                )
+            )
         return ready

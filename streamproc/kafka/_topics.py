@@ -36,7 +36,8 @@ def create_topics(
     admin = AdminClient({"logger": _LOG, **(client_config or {}), "bootstrap.servers": bootstrap})
     futures = admin.create_topics(
         [NewTopic(name, partitions, replication) for name, partitions in topics.items()],
-        operation_timeout=timeout, request_timeout=timeout,
+        operation_timeout=timeout,
+        request_timeout=timeout,
     )
     created = []
     for name, future in futures.items():
@@ -49,8 +50,11 @@ def create_topics(
         error = failure.args[0] if isinstance(failure, KafkaException) else None
         if error is not None and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
             continue
-        if error is not None and error.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
-                                                  KafkaError._ALL_BROKERS_DOWN):
+        if error is not None and error.code() in (
+            KafkaError._TIMED_OUT,
+            KafkaError._TRANSPORT,
+            KafkaError._ALL_BROKERS_DOWN,
+        ):
             raise BootstrapError(
                 f"no Kafka broker at {bootstrap} answered within {timeout:g}s "
                 f"while creating topic {name!r}: {error.str()}"
@@ -63,14 +67,8 @@ def create_topics(
 def _validate(topics: Mapping[str, int], replication: int) -> None:
     for name, partitions in topics.items():
         if not isinstance(name, str) or not _TOPIC_NAME.fullmatch(name) or name in (".", ".."):
-            raise TopicCreationError(
-                f"invalid topic name {name!r}: use 1-249 letters, digits, '.', '_' or '-'"
-            )
+            raise TopicCreationError(f"invalid topic name {name!r}: use 1-249 letters, digits, '.', '_' or '-'")
         if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
-            raise TopicCreationError(
-                f"topic {name!r}: partitions must be a positive integer, got {partitions!r}"
-            )
+            raise TopicCreationError(f"topic {name!r}: partitions must be a positive integer, got {partitions!r}")
     if isinstance(replication, bool) or not isinstance(replication, int) or replication < 1:
-        raise TopicCreationError(
-            f"replication factor must be a positive integer, got {replication!r}"
-        )
+        raise TopicCreationError(f"replication factor must be a positive integer, got {replication!r}")

@@ -77,8 +77,8 @@ class AlertCounts:
     caught: int = 0
     n_alerts: int = 0
     true_alerts: int = 0
-    covered: int = 0             # steps some alert was open
-    covered_labelled: int = 0    # ... of which labelled anomalous
+    covered: int = 0  # steps some alert was open
+    covered_labelled: int = 0  # ... of which labelled anomalous
     seconds: float | None = 0.0  # the series' duration; None when it has no real time
     delays_steps: tuple[int, ...] = field(default=())
     delays_seconds: tuple[float, ...] | None = field(default=())
@@ -86,12 +86,17 @@ class AlertCounts:
     def __add__(self, other: AlertCounts) -> AlertCounts:
         timed = self.seconds is not None and other.seconds is not None
         return AlertCounts(
-            self.n_steps + other.n_steps, self.n_incidents + other.n_incidents, self.caught + other.caught,
-            self.n_alerts + other.n_alerts, self.true_alerts + other.true_alerts, self.covered + other.covered,
+            self.n_steps + other.n_steps,
+            self.n_incidents + other.n_incidents,
+            self.caught + other.caught,
+            self.n_alerts + other.n_alerts,
+            self.true_alerts + other.true_alerts,
+            self.covered + other.covered,
             self.covered_labelled + other.covered_labelled,
             (self.seconds or 0.0) + (other.seconds or 0.0) if timed else None,
             self.delays_steps + other.delays_steps,
-            (self.delays_seconds or ()) + (other.delays_seconds or ()) if timed else None)
+            (self.delays_seconds or ()) + (other.delays_seconds or ()) if timed else None,
+        )
 
     @property
     def false_alerts(self) -> int:
@@ -121,9 +126,14 @@ class AlertCounts:
         if self.seconds:
             per_day = self.false_alerts / self.seconds * SECONDS_PER_DAY
         return {
-            "incidents": self.n_incidents, "incidents_caught": self.caught, "recall": self.recall,
-            "alerts": self.n_alerts, "true_alerts": self.true_alerts, "false_alerts": self.false_alerts,
-            "precision": self.precision, "f1": self.f1,
+            "incidents": self.n_incidents,
+            "incidents_caught": self.caught,
+            "recall": self.recall,
+            "alerts": self.n_alerts,
+            "true_alerts": self.true_alerts,
+            "false_alerts": self.false_alerts,
+            "precision": self.precision,
+            "f1": self.f1,
             "false_alerts_per_10k_steps": _ratio(self.false_alerts * 10_000, self.n_steps),
             "false_alerts_per_day": per_day,
             "delay_steps": _quantiles(self.delays_steps),
@@ -146,14 +156,17 @@ def catches(span: AlertSpan, start: int, end: int, early_warning: int = 0) -> bo
     return span.opened <= end and (span.closed >= start or span.opened >= start - early_warning)
 
 
-def caught_incidents(spans: Sequence[AlertSpan], labels: np.ndarray, early_warning: int = 0) -> list[list[tuple[int, int]]]:
+def caught_incidents(
+    spans: Sequence[AlertSpan], labels: np.ndarray, early_warning: int = 0
+) -> list[list[tuple[int, int]]]:
     """For each alert, the incidents (``(start, end)``, inclusive) of ``labels`` it caught."""
     incidents = [(int(a), int(b) - 1) for a, b in runs(np.asarray(labels, dtype=bool))]
     return [[(a, b) for a, b in incidents if catches(span, a, b, early_warning)] for span in spans]
 
 
-def alert_counts(spans: Iterable[AlertSpan], labels: np.ndarray, *, early_warning: int = 0,
-                 timestamps_ms: np.ndarray | None = None) -> AlertCounts:
+def alert_counts(
+    spans: Iterable[AlertSpan], labels: np.ndarray, *, early_warning: int = 0, timestamps_ms: np.ndarray | None = None
+) -> AlertCounts:
     """Alert-level counts of ``spans`` on a series labelled ``labels[T]`` (see the module).
 
     ``timestamps_ms[T]``, when the data has real time, adds durations: the series' duration (its
@@ -177,7 +190,7 @@ def alert_counts(spans: Iterable[AlertSpan], labels: np.ndarray, *, early_warnin
     incidents = runs(labels)  # (start, stop exclusive)
     covered = np.zeros(n_steps, dtype=bool)
     for span in spans:
-        covered[span.opened:span.closed + 1] = True
+        covered[span.opened : span.closed + 1] = True
     true_alerts: set[int] = set()
     delays: list[int] = []
     delays_seconds: list[float] = []
@@ -192,9 +205,18 @@ def alert_counts(spans: Iterable[AlertSpan], labels: np.ndarray, *, early_warnin
         delays.append(max(first - int(start), 0))
         if timestamps_ms is not None:
             delays_seconds.append(max(float(timestamps_ms[first] - timestamps_ms[start]), 0.0) / 1000.0)
-    return AlertCounts(n_steps, len(incidents), caught, len(spans), len(true_alerts), int(covered.sum()),
-                       int((covered & labels).sum()), seconds, tuple(delays),
-                       tuple(delays_seconds) if timestamps_ms is not None else None)
+    return AlertCounts(
+        n_steps,
+        len(incidents),
+        caught,
+        len(spans),
+        len(true_alerts),
+        int(covered.sum()),
+        int((covered & labels).sum()),
+        seconds,
+        tuple(delays),
+        tuple(delays_seconds) if timestamps_ms is not None else None,
+    )
 
 
 def total_alert_counts(counts: Iterable[AlertCounts]) -> AlertCounts:

@@ -55,8 +55,11 @@ class Evaluation:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "n_steps": self.n_steps, "n_labelled": self.n_labelled, "n_segments": self.n_segments,
-            "n_alarms": self.n_alarms, "alarm_rate": self.n_alarms / self.n_steps if self.n_steps else 0.0,
+            "n_steps": self.n_steps,
+            "n_labelled": self.n_labelled,
+            "n_segments": self.n_segments,
+            "n_alarms": self.n_alarms,
+            "alarm_rate": self.n_alarms / self.n_steps if self.n_steps else 0.0,
             "vus_pr": _finite_or_none(self.vus_pr),
         }
         for name in ALARM_METRICS:
@@ -69,8 +72,10 @@ class Evaluation:
 
 def _alarm_rates(counts: Counts, normal_steps: int) -> dict[str, float]:
     """SKAB's point-wise rates: false alarms among normal steps, missed ones among anomalous."""
-    return {"false_alarm_rate": counts.fp / normal_steps if normal_steps else 0.0,
-            "missed_alarm_rate": counts.fn / (counts.tp + counts.fn) if counts.tp + counts.fn else 0.0}
+    return {
+        "false_alarm_rate": counts.fp / normal_steps if normal_steps else 0.0,
+        "missed_alarm_rate": counts.fn / (counts.tp + counts.fn) if counts.tp + counts.fn else 0.0,
+    }
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -78,8 +83,14 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def evaluate(labels: np.ndarray, scores: np.ndarray, alarms: np.ndarray, *,
-             max_buffer: int = DEFAULT_MAX_BUFFER, n_thresholds: int = DEFAULT_THRESHOLDS) -> Evaluation:
+def evaluate(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    alarms: np.ndarray,
+    *,
+    max_buffer: int = DEFAULT_MAX_BUFFER,
+    n_thresholds: int = DEFAULT_THRESHOLDS,
+) -> Evaluation:
     """Every metric for one series; NaN scores (no full window yet) count as never alarmed."""
     labels = np.asarray(labels, dtype=bool).ravel()
     scores = np.asarray(scores, dtype=np.float64).ravel()
@@ -87,7 +98,10 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, alarms: np.ndarray, *,
     if not (len(labels) == len(scores) == len(alarms)):
         raise ValueError(f"labels, scores and alarms differ in length: {len(labels)}, {len(scores)}, {len(alarms)}")
     return Evaluation(
-        n_steps=len(labels), n_labelled=int(labels.sum()), n_segments=len(runs(labels)), n_alarms=int(alarms.sum()),
+        n_steps=len(labels),
+        n_labelled=int(labels.sum()),
+        n_segments=len(runs(labels)),
+        n_alarms=int(alarms.sum()),
         point_adjusted=point_adjusted(labels, alarms),
         point_wise=point_wise(labels, alarms),
         event_wise=event_wise(labels, alarms),
@@ -106,13 +120,19 @@ def normalise_scores(scores: np.ndarray, threshold: float) -> np.ndarray:
     return scores - threshold + 1.0
 
 
-def evaluate_channels(channels: Mapping[str, ChannelSeries], *, max_buffer: int = DEFAULT_MAX_BUFFER,
-                      n_thresholds: int = DEFAULT_THRESHOLDS) -> dict[str, Any]:
+def evaluate_channels(
+    channels: Mapping[str, ChannelSeries],
+    *,
+    max_buffer: int = DEFAULT_MAX_BUFFER,
+    n_thresholds: int = DEFAULT_THRESHOLDS,
+) -> dict[str, Any]:
     """Per-channel metrics plus the micro (headline) and macro totals, as JSON-ready dicts."""
     if not channels:
         raise ValueError("no channels to evaluate")
-    per_channel = {name: evaluate(s.labels, s.scores, s.alarms, max_buffer=max_buffer, n_thresholds=n_thresholds)
-                   for name, s in channels.items()}
+    per_channel = {
+        name: evaluate(s.labels, s.scores, s.alarms, max_buffer=max_buffer, n_thresholds=n_thresholds)
+        for name, s in channels.items()
+    }
     labels = np.concatenate([np.asarray(s.labels, bool) for s in channels.values()])
     scores = np.concatenate([normalise_scores(s.scores, s.threshold) for s in channels.values()])
     results = list(per_channel.values())
@@ -123,8 +143,9 @@ def evaluate_channels(channels: Mapping[str, ChannelSeries], *, max_buffer: int 
         "n_alarms": sum(r.n_alarms for r in results),
         "vus_pr": _finite_or_none(vus_pr(labels, scores, max_buffer, n_thresholds)),
         "oracle_best_f1": {k: _finite_or_none(v) for k, v in oracle_best_f1(labels, scores).to_json().items()},
-        "oracle_best_f1_point_adjusted": {k: _finite_or_none(v) for k, v in
-                                          _joined_oracle_point_adjusted(channels).to_json().items()},
+        "oracle_best_f1_point_adjusted": {
+            k: _finite_or_none(v) for k, v in _joined_oracle_point_adjusted(channels).to_json().items()
+        },
     }
     micro["alarm_rate"] = micro["n_alarms"] / micro["n_steps"] if micro["n_steps"] else 0.0
     for name in ALARM_METRICS:
@@ -139,11 +160,13 @@ def evaluate_channels(channels: Mapping[str, ChannelSeries], *, max_buffer: int 
         "vus_pr": _nanmean([r.vus_pr for r in results]),
     }
     for name in ALARM_METRICS:
-        macro[name] = {k: float(np.mean([getattr(getattr(r, name), k) for r in results]))
-                       for k in ("precision", "recall", "f1")}
+        macro[name] = {
+            k: float(np.mean([getattr(getattr(r, name), k) for r in results])) for k in ("precision", "recall", "f1")
+        }
     for name in ORACLE_METRICS:
-        macro[name] = {k: float(np.mean([getattr(getattr(r, name), k) for r in results]))
-                       for k in ("precision", "recall", "f1")}
+        macro[name] = {
+            k: float(np.mean([getattr(getattr(r, name), k) for r in results])) for k in ("precision", "recall", "f1")
+        }
     return {"channels": {name: r.to_json() for name, r in per_channel.items()}, "micro": micro, "macro": macro}
 
 

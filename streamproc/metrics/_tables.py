@@ -24,5 +24,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], text_co
     """A pipe table's lines; the first ``text_columns`` columns left-aligned, the rest (numbers)
     right-aligned."""
     rule = ["---"] * text_columns + ["---:"] * (len(header) - text_columns)
-    return ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(rule) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]

@@ -79,8 +79,7 @@ def _range_pr_auc(labels: np.ndarray, ranked: _RankedScores, buffer: int) -> flo
     return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2.0))
 
 
-def range_pr_auc(labels: np.ndarray, scores: np.ndarray, buffer: int,
-                 n_thresholds: int = DEFAULT_THRESHOLDS) -> float:
+def range_pr_auc(labels: np.ndarray, scores: np.ndarray, buffer: int, n_thresholds: int = DEFAULT_THRESHOLDS) -> float:
     """Area under the range-based PR curve for one buffer length (step 4 above)."""
     labels = _check(labels, scores)
     if not labels.any():
@@ -88,8 +87,9 @@ def range_pr_auc(labels: np.ndarray, scores: np.ndarray, buffer: int,
     return _range_pr_auc(labels, _RankedScores(scores, n_thresholds), int(buffer))
 
 
-def vus_pr(labels: np.ndarray, scores: np.ndarray, max_buffer: int = DEFAULT_MAX_BUFFER,
-           n_thresholds: int = DEFAULT_THRESHOLDS) -> float:
+def vus_pr(
+    labels: np.ndarray, scores: np.ndarray, max_buffer: int = DEFAULT_MAX_BUFFER, n_thresholds: int = DEFAULT_THRESHOLDS
+) -> float:
     """Mean Range-PR-AUC over buffer lengths ``0..max_buffer`` (step 1)."""
     if max_buffer < 0:
         raise ValueError("max_buffer must be >= 0")

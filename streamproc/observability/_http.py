@@ -16,8 +16,14 @@ class MetricsServer:
     """Serves ``registry`` at ``/metrics`` and ``healthy()`` at ``/healthz`` (200 or 503) from a
     daemon thread, until :meth:`close`. Port 0 takes a free port (see :attr:`port`)."""
 
-    def __init__(self, registry: CollectorRegistry, healthy: Callable[[], tuple[bool, str]], *,
-                 host: str = "0.0.0.0", port: int = 0) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        healthy: Callable[[], tuple[bool, str]],
+        *,
+        host: str = "0.0.0.0",
+        port: int = 0,
+    ) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
                 path = self.path.split("?", 1)[0]

@@ -33,9 +33,11 @@ class _LagCollector:
         self._source = source
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        family = GaugeMetricFamily("streamproc_consumer_lag_messages",
-                                   "Messages between the consumer's position and the partition's end.",
-                                   labels=["topic", "partition"])
+        family = GaugeMetricFamily(
+            "streamproc_consumer_lag_messages",
+            "Messages between the consumer's position and the partition's end.",
+            labels=["topic", "partition"],
+        )
         for (topic, partition), lag in sorted(self._source().items()):
             family.add_metric([topic, str(partition)], max(int(lag), 0))
         yield family
@@ -49,8 +51,11 @@ class _OpenAlertsCollector:
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         counts = self._source()
-        family = GaugeMetricFamily("streamproc_open_alerts", "Alerts open on the channels this worker owns, "
-                                   "by severity (the highest each has reached).", labels=["severity"])
+        family = GaugeMetricFamily(
+            "streamproc_open_alerts",
+            "Alerts open on the channels this worker owns, by severity (the highest each has reached).",
+            labels=["severity"],
+        )
         for severity in sorted(set(_SEVERITIES) | set(counts)):
             family.add_metric([severity], counts.get(severity, 0))
         yield family
@@ -91,25 +96,38 @@ class ChannelMetrics:
                 self._models[(channel, detector)] = version
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        ratio = GaugeMetricFamily("streamproc_channel_score_ratio", "A detector's last score on a channel divided "
-                                  "by its threshold (1 is at the threshold; above it, the window was anomalous).",
-                                  labels=["channel", "detector"])
-        threshold = GaugeMetricFamily("streamproc_channel_threshold", "A detector's threshold on a channel, in "
-                                      "the units of its score.", labels=["channel", "detector"])
+        ratio = GaugeMetricFamily(
+            "streamproc_channel_score_ratio",
+            "A detector's last score on a channel divided "
+            "by its threshold (1 is at the threshold; above it, the window was anomalous).",
+            labels=["channel", "detector"],
+        )
+        threshold = GaugeMetricFamily(
+            "streamproc_channel_threshold",
+            "A detector's threshold on a channel, in the units of its score.",
+            labels=["channel", "detector"],
+        )
         for (channel, detector), (score, limit) in sorted(self._scores.items()):
             ratio.add_metric([channel, detector], score / limit if limit > 0 else score - limit + 1.0)
             threshold.add_metric([channel, detector], limit)
-        last = GaugeMetricFamily("streamproc_channel_last_reading_timestamp_seconds",
-                                 "Time (the readings' own, seconds since the epoch) of a channel's latest reading.",
-                                 labels=["channel"])
+        last = GaugeMetricFamily(
+            "streamproc_channel_last_reading_timestamp_seconds",
+            "Time (the readings' own, seconds since the epoch) of a channel's latest reading.",
+            labels=["channel"],
+        )
         for channel, timestamp in sorted(self._readings.items()):
             last.add_metric([channel], timestamp)
-        models = GaugeMetricFamily("streamproc_model_info", "The model version each detector scores a channel "
-                                   "with (always 1).", labels=["channel", "detector", "model_version"])
+        models = GaugeMetricFamily(
+            "streamproc_model_info",
+            "The model version each detector scores a channel with (always 1).",
+            labels=["channel", "detector", "model_version"],
+        )
         for (channel, detector), version in sorted(self._models.items()):
             models.add_metric([channel, detector, version], 1)
-        skipped = GaugeMetricFamily("streamproc_channel_metrics_skipped", "Per-channel updates not exported "
-                                    "because worker.channel_metrics_limit channels already have series.")
+        skipped = GaugeMetricFamily(
+            "streamproc_channel_metrics_skipped",
+            "Per-channel updates not exported because worker.channel_metrics_limit channels already have series.",
+        )
         skipped.add_metric([], self.skipped)
         yield from (ratio, threshold, last, models, skipped)
 
@@ -120,40 +138,68 @@ class WorkerMetrics:
     # aiohttp takes the charset separately from the media type; the exposition is UTF-8 either way.
     content_type = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
 
-    def __init__(self, registry: CollectorRegistry | None = None, *, channel_limit: int = 1000,
-                 process: bool = True) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, channel_limit: int = 1000, process: bool = True
+    ) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()
         if process:
             register_process_metrics(r)
-        self.readings = Counter("streamproc_readings", "Readings consumed, by outcome "
-                                "(accepted, replayed after a restart, rejected to the dead-letter topic).",
-                                ["outcome"], registry=r)
-        self.windows_scored = Counter("streamproc_windows_scored", "Windows scored, by detector.",
-                                      ["detector"], registry=r)
-        self.scoring_seconds = Histogram("streamproc_scoring_seconds",
-                                         "Time one detector took to score one batch of windows.",
-                                         ["detector"], buckets=_SCORING_BUCKETS, registry=r)
+        self.readings = Counter(
+            "streamproc_readings",
+            "Readings consumed, by outcome (accepted, replayed after a restart, rejected to the dead-letter topic).",
+            ["outcome"],
+            registry=r,
+        )
+        self.windows_scored = Counter(
+            "streamproc_windows_scored", "Windows scored, by detector.", ["detector"], registry=r
+        )
+        self.scoring_seconds = Histogram(
+            "streamproc_scoring_seconds",
+            "Time one detector took to score one batch of windows.",
+            ["detector"],
+            buckets=_SCORING_BUCKETS,
+            registry=r,
+        )
         self.reading_to_score_seconds = Histogram(
             "streamproc_reading_to_score_seconds",
             "From the production of the reading that completed a window to its score's publication.",
-            buckets=_LATENCY_BUCKETS, registry=r)
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.reading_to_alert_seconds = Histogram(
             "streamproc_reading_to_alert_seconds",
             "From the production of the reading that completed a window to the publication of the "
-            "alert message it caused.", buckets=_LATENCY_BUCKETS, registry=r)
+            "alert message it caused.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.alerts = Counter("streamproc_alerts", "Alert messages published, by state.", ["state"], registry=r)
-        self.dead_letters = Counter("streamproc_dead_letters", "Messages sent to the dead-letter topic, by reason.",
-                                    ["reason"], registry=r)
+        self.dead_letters = Counter(
+            "streamproc_dead_letters", "Messages sent to the dead-letter topic, by reason.", ["reason"], registry=r
+        )
         self.dead_letters_repeated = Counter(
-            "streamproc_dead_letters_repeated", "Dead letters not sent again: messages a worker met again "
-            "after a restart or rebalance, which it had dead-lettered before.", registry=r)
-        self.feedback = Counter("streamproc_feedback", "Operators' verdicts read from the feedback topic, by outcome "
-                                "(applied; repeated: the alert had one; not-here: no channel this worker owns "
-                                "remembers the alert, counted on arrival, and again as applied or repeated if "
-                                "a rebalance brings the channel; rejected to the dead-letter topic, by the "
-                                "worker owning that partition number).", ["outcome"], registry=r)
-        self.batch_messages = Histogram("streamproc_batch_messages", "Messages per processed batch, by stage.",
-                                        ["stage"], buckets=_BATCH_BUCKETS, registry=r)
+            "streamproc_dead_letters_repeated",
+            "Dead letters not sent again: messages a worker met again "
+            "after a restart or rebalance, which it had dead-lettered before.",
+            registry=r,
+        )
+        self.feedback = Counter(
+            "streamproc_feedback",
+            "Operators' verdicts read from the feedback topic, by outcome "
+            "(applied; repeated: the alert had one; not-here: no channel this worker owns "
+            "remembers the alert, counted on arrival, and again as applied or repeated if "
+            "a rebalance brings the channel; rejected to the dead-letter topic, by the "
+            "worker owning that partition number).",
+            ["outcome"],
+            registry=r,
+        )
+        self.batch_messages = Histogram(
+            "streamproc_batch_messages",
+            "Messages per processed batch, by stage.",
+            ["stage"],
+            buckets=_BATCH_BUCKETS,
+            registry=r,
+        )
         self.channels = ChannelMetrics(channel_limit)
         r.register(self.channels)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import platform
 
-from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client import gc_collector, platform_collector, process_collector
+from prometheus_client import CollectorRegistry, Gauge, gc_collector, platform_collector, process_collector
 
 
 def register_process_metrics(registry: CollectorRegistry) -> None:
@@ -17,6 +16,10 @@ def register_process_metrics(registry: CollectorRegistry) -> None:
     process_collector.ProcessCollector(registry=registry)
     platform_collector.PlatformCollector(registry=registry)
     gc_collector.GCCollector(registry=registry)
-    info = Gauge("streamproc_build_info", "The streamproc version and Python this process runs (always 1).",
-                 ["version", "python"], registry=registry)
+    info = Gauge(
+        "streamproc_build_info",
+        "The streamproc version and Python this process runs (always 1).",
+        ["version", "python"],
+        registry=registry,
+    )
     info.labels(__version__, platform.python_version()).set(1)

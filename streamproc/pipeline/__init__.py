@@ -11,7 +11,14 @@ records to files. Nothing here imports a Kafka client.
 from ._catalog import ChannelModels, ModelCatalog
 from ._ledger import DeadLetterLedger
 from ._pipeline import Pipeline
-from ._records import DEAD_LETTER_PAYLOAD_BYTES, PRODUCED_AT_HEADER, RawMessage, dead_letter_record, produced_at_header, score_record
+from ._records import (
+    DEAD_LETTER_PAYLOAD_BYTES,
+    PRODUCED_AT_HEADER,
+    RawMessage,
+    dead_letter_record,
+    produced_at_header,
+    score_record,
+)
 from ._scoring import ScoredBatch, score_windows
 from ._stages import (
     KEY_MISMATCH,

@@ -39,9 +39,16 @@ class ModelCatalog:
     there (a device this machine lacks makes the channel unusable, with the reason).
     """
 
-    def __init__(self, store: ModelStore, detectors: Sequence[str], window: int, *,
-                 device: str | None = None, retry_after_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: ModelStore,
+        detectors: Sequence[str],
+        window: int,
+        *,
+        device: str | None = None,
+        retry_after_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not detectors:
             raise StreamprocError("detectors.enabled: no detector to score with")
         self.store = store
@@ -56,9 +63,12 @@ class ModelCatalog:
     def unknown(self, channels: Iterable[str]) -> list[str]:
         """Channels among ``channels`` that :meth:`prepare` would (re)load."""
         now = self._clock()
-        return [c for c in dict.fromkeys(channels)
-                if c not in self._entries
-                or (c in self._missing_since and now - self._missing_since[c] >= self.retry_after_s)]
+        return [
+            c
+            for c in dict.fromkeys(channels)
+            if c not in self._entries
+            or (c in self._missing_since and now - self._missing_since[c] >= self.retry_after_s)
+        ]
 
     def prepare(self, channels: Iterable[str]) -> None:
         """Load the models of ``channels`` not known yet (blocking: disk and model set-up)."""
@@ -102,14 +112,17 @@ class ModelCatalog:
                 problems.append(f"the {detector!r} model of channel {channel!r} cannot be loaded: {exc!r}")
                 continue
             if model.window != self.window:
-                problems.append(f"the {detector!r} model of channel {channel!r} uses windows of "
-                                f"{model.window} samples but window.size is {self.window}")
+                problems.append(
+                    f"the {detector!r} model of channel {channel!r} uses windows of "
+                    f"{model.window} samples but window.size is {self.window}"
+                )
                 continue
             models[detector] = model
         if not models:
             return ChannelModels(problem="; ".join(problems) or f"no model for channel {channel!r}")
         sizes = {d: m.n_features for d, m in models.items()}
         if len(set(sizes.values())) > 1:
-            return ChannelModels(problem=f"the models of channel {channel!r} disagree on its number of "
-                                         f"features: {sizes}")
+            return ChannelModels(
+                problem=f"the models of channel {channel!r} disagree on its number of features: {sizes}"
+            )
         return ChannelModels(models)

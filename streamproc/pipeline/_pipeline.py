@@ -25,12 +25,15 @@ class Pipeline:
     fusion: FusionStage
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: ModelStore, detectors: Sequence[str],
-                      codec: Codec | None = None) -> Pipeline:
+    def from_settings(
+        cls, settings: Settings, store: ModelStore, detectors: Sequence[str], codec: Codec | None = None
+    ) -> Pipeline:
         """The stages a worker runs with ``settings``, scoring with ``detectors``' models in ``store``."""
         catalog = ModelCatalog(store, detectors, settings.window.size, device=settings.detectors.device)
         assembler = WindowAssembler(settings.window.size, settings.window.stride, settings.worker.timestamp_grace_ms)
         fusion = settings.fusion
-        return cls(catalog, IngestStage(codec or Codec(validate=False), catalog, assembler),
-                   FusionStage(Fuser.from_settings(fusion), FeedbackTuner(fusion.feedback_step,
-                                                                          fusion.feedback_max_scale)))
+        return cls(
+            catalog,
+            IngestStage(codec or Codec(validate=False), catalog, assembler),
+            FusionStage(Fuser.from_settings(fusion), FeedbackTuner(fusion.feedback_step, fusion.feedback_max_scale)),
+        )

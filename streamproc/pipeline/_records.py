@@ -40,13 +40,21 @@ class RawMessage:
         headers = message.headers
         if headers is not None and not isinstance(headers, Mapping):
             headers = {k: v for k, v in headers}
-        return cls(message.key, message.value, message.topic, message.partition, message.offset,
-                   message.timestamp, headers)
+        return cls(
+            message.key, message.value, message.topic, message.partition, message.offset, message.timestamp, headers
+        )
 
     @classmethod
     def from_confluent(cls, message: Any) -> RawMessage:
-        return cls(message.key(), message.value(), message.topic(), message.partition(), message.offset(),
-                   message.timestamp()[1] / 1000.0, dict(message.headers() or []))
+        return cls(
+            message.key(),
+            message.value(),
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            message.timestamp()[1] / 1000.0,
+            dict(message.headers() or []),
+        )
 
     def produced_at(self) -> float:
         """When the originating reading was produced: the header when present, else this message's time."""
@@ -72,27 +80,45 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str, *, part: s
     value = message.value
     truncated = value is not None and len(value) > DEAD_LETTER_PAYLOAD_BYTES
     key = message.key
-    return {"payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value,
-            "key": key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
-            "topic": message.topic, "partition": message.partition, "offset": message.offset, "reason": reason,
-            "detail": detail[:DEAD_LETTER_DETAIL_CHARS], "failed_at": int(time.time() * 1000),
-            "payload_size": None if value is None else len(value),
-            "payload_sha256": None if value is None else hashlib.sha256(value).hexdigest(),
-            "payload_truncated": truncated,
-            "record_id": record_id(message.topic, message.partition, message.offset, reason, part)}
+    return {
+        "payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value,
+        "key": key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "reason": reason,
+        "detail": detail[:DEAD_LETTER_DETAIL_CHARS],
+        "failed_at": int(time.time() * 1000),
+        "payload_size": None if value is None else len(value),
+        "payload_sha256": None if value is None else hashlib.sha256(value).hexdigest(),
+        "payload_truncated": truncated,
+        "record_id": record_id(message.topic, message.partition, message.offset, reason, part),
+    }
 
 
-def score_record(channel: str, window_end: int, verdict: DetectorVerdict,
-                 feature_names: Sequence[str] | None) -> dict[str, Any]:
+def score_record(
+    channel: str, window_end: int, verdict: DetectorVerdict, feature_names: Sequence[str] | None
+) -> dict[str, Any]:
     """The AnomalyScore record of one detector's verdict on one window."""
-    return {"channel": channel, "window_end": window_end, "detector": verdict.detector,
-            "model_version": verdict.model_version, "score": float(verdict.score),
-            "threshold": float(verdict.threshold), "anomalous": bool(verdict.score > verdict.threshold),
-            "contributions": [float(c) for c in verdict.contributions],
-            "feature_names": list(feature_names) if feature_names is not None else None,
-            "record_id": record_id(channel, verdict.detector, verdict.model_version, window_end)}
+    return {
+        "channel": channel,
+        "window_end": window_end,
+        "detector": verdict.detector,
+        "model_version": verdict.model_version,
+        "score": float(verdict.score),
+        "threshold": float(verdict.threshold),
+        "anomalous": bool(verdict.score > verdict.threshold),
+        "contributions": [float(c) for c in verdict.contributions],
+        "feature_names": list(feature_names) if feature_names is not None else None,
+        "record_id": record_id(channel, verdict.detector, verdict.model_version, window_end),
+    }
 
 
 def verdict_from_score(record: Mapping[str, Any]) -> DetectorVerdict:
-    return DetectorVerdict(record["detector"], record["model_version"], record["score"],
-                           record["threshold"], tuple(record["contributions"]))
+    return DetectorVerdict(
+        record["detector"],
+        record["model_version"],
+        record["score"],
+        record["threshold"],
+        tuple(record["contributions"]),
+    )

@@ -54,6 +54,7 @@ def score_windows(catalog: ModelCatalog, windows: Sequence[Window]) -> ScoredBat
             result.windows[detector] += len(indices)
             threshold = model.threshold
             for row, i in enumerate(indices):
-                result.verdicts[i].append(DetectorVerdict(detector, model.version, float(scores[row]),
-                                                          threshold, contributions[row]))
+                result.verdicts[i].append(
+                    DetectorVerdict(detector, model.version, float(scores[row]), threshold, contributions[row])
+                )
     return result

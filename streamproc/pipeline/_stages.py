@@ -66,8 +66,9 @@ class StateBuffer(Generic[State]):
                 try:
                     state = self.state_class.from_bytes(raw)  # type: ignore[attr-defined]
                 except StreamprocError as exc:
-                    _LOG.error("discarding the unreadable %s of channel %r: %s",
-                               self.state_class.__name__, channel, exc)
+                    _LOG.error(
+                        "discarding the unreadable %s of channel %r: %s", self.state_class.__name__, channel, exc
+                    )
             self._states[key] = state
         return self._states[key]
 
@@ -139,8 +140,9 @@ class IngestStage:
                 if schema not in READING_SCHEMAS:
                     raise DecodeError("schema-mismatch", f"expected {' or '.join(READING_SCHEMAS)}, got {schema}")
                 if schema == "SensorReadingBatch" and len(record["timestamps"]) != len(record["values"]):
-                    raise DecodeError("malformed", f"{len(record['timestamps'])} timestamps but "
-                                                   f"{len(record['values'])} value arrays")
+                    raise DecodeError(
+                        "malformed", f"{len(record['timestamps'])} timestamps but {len(record['values'])} value arrays"
+                    )
                 if schema == "SensorReadingBatch" and not record["timestamps"]:
                     raise DecodeError("malformed", "a SensorReadingBatch without samples")
             except DecodeError as exc:
@@ -148,21 +150,34 @@ class IngestStage:
                 continue
             channel = record["channel"]
             if message.key is None or message.key != channel.encode():
-                detail = (f"message key {message.key!r} is not the reading's channel {channel!r}; readings "
-                          f"must be keyed by channel so that each channel stays on one partition")
+                detail = (
+                    f"message key {message.key!r} is not the reading's channel {channel!r}; readings "
+                    f"must be keyed by channel so that each channel stays on one partition"
+                )
                 batch.dead_letters.append((message, dead_letter_record(message, KEY_MISMATCH, detail)))
                 continue
             names = record.get("feature_names")
             names = tuple(names) if names else None
             if schema == "SensorReading":
-                batch.readings.append(Sample(message, Reading(channel, record["timestamp"], record["values"], names,
-                                                              message.offset, message.timestamp)))
+                batch.readings.append(
+                    Sample(
+                        message,
+                        Reading(
+                            channel, record["timestamp"], record["values"], names, message.offset, message.timestamp
+                        ),
+                    )
+                )
                 continue
             count = len(record["timestamps"])
-            for index, (timestamp, values) in enumerate(zip(record["timestamps"], record["values"])):
-                batch.readings.append(Sample(message, Reading(channel, timestamp, values, names, message.offset,
-                                                              message.timestamp),
-                                             f"sample {index + 1} of {count}: ", first=index == 0))
+            for index, (timestamp, values) in enumerate(zip(record["timestamps"], record["values"], strict=False)):
+                batch.readings.append(
+                    Sample(
+                        message,
+                        Reading(channel, timestamp, values, names, message.offset, message.timestamp),
+                        f"sample {index + 1} of {count}: ",
+                        first=index == 0,
+                    )
+                )
         return batch
 
     def apply(self, batch: DecodedBatch, states: StateBuffer[ChannelWindow]) -> IngestResult:
@@ -188,15 +203,20 @@ class IngestStage:
                 continue
             if reading.feature_names is None or len(reading.feature_names) != models.n_features:
                 names = models.feature_names
-                reading = Reading(reading.channel, reading.timestamp, reading.values,
-                                  tuple(names) if names else None, reading.offset, reading.produced_at)
+                reading = Reading(
+                    reading.channel,
+                    reading.timestamp,
+                    reading.values,
+                    tuple(names) if names else None,
+                    reading.offset,
+                    reading.produced_at,
+                )
             admission, window = self.assembler.add(state, reading, check_replay=first)
             if first:
                 replayed = admission is Admission.REPLAYED
             if admission.rejected:
                 detail = label + describe_rejection(admission, reading, state, self.assembler.grace_ms)
-                result.dead_letters.append((message, dead_letter_record(message, admission.value, detail,
-                                                                        part=label)))
+                result.dead_letters.append((message, dead_letter_record(message, admission.value, detail, part=label)))
                 result.outcomes["rejected"] += 1
                 continue
             result.outcomes[admission.value] += 1
@@ -210,15 +230,18 @@ class IngestStage:
 def describe_rejection(admission: Admission, reading: Reading, state: ChannelWindow, grace_ms: int) -> str:
     """A human-readable explanation of why ``reading`` was rejected."""
     if admission is Admission.WRONG_LENGTH:
-        return (f"channel {reading.channel!r} has {state.n_features} features; the reading has "
-                f"{len(reading.values)} values")
+        return (
+            f"channel {reading.channel!r} has {state.n_features} features; the reading has {len(reading.values)} values"
+        )
     if admission is Admission.NON_FINITE:
         bad = [i for i, v in enumerate(reading.values) if not math.isfinite(v) or abs(v) > 3.4e38]
         return f"values at positions {bad[:10]} are NaN, infinite or beyond float32 range"
     if admission is Admission.TIMESTAMP_REPEATED:
         return f"timestamp {reading.timestamp} repeats the channel's newest timestamp"
-    return (f"timestamp {reading.timestamp} is {state.last_timestamp - reading.timestamp} ms older than the "
-            f"channel's newest ({state.last_timestamp}); the grace is {grace_ms} ms")
+    return (
+        f"timestamp {reading.timestamp} is {state.last_timestamp - reading.timestamp} ms older than the "
+        f"channel's newest ({state.last_timestamp}); the grace is {grace_ms} ms"
+    )
 
 
 NOT_HERE = "not-here"
@@ -255,21 +278,24 @@ class FusionStage:
         self.fuser = fuser
         self.tuner = tuner or FeedbackTuner()
 
-    def fuse_scored(self, windows: Sequence[tuple[Window, RawMessage]], scored: ScoredBatch,
-                    states: StateBuffer[ChannelFusion]) -> list[WindowOutcome]:
+    def fuse_scored(
+        self, windows: Sequence[tuple[Window, RawMessage]], scored: ScoredBatch, states: StateBuffer[ChannelFusion]
+    ) -> list[WindowOutcome]:
         """Fuse a batch of windows with their verdicts (``scored[i]`` of ``windows[i]``), in order."""
         outcomes = []
         for index, (window, message) in enumerate(windows):
             verdicts = scored.verdicts[index]
             events: list[AlertEvent] = []
             if verdicts:
-                events = self.fuse(WindowVerdicts(window.channel, window.end, verdicts, window.feature_names,
-                                                  window.produced_at), message.partition, states)
+                events = self.fuse(
+                    WindowVerdicts(window.channel, window.end, verdicts, window.feature_names, window.produced_at),
+                    message.partition,
+                    states,
+                )
             outcomes.append(WindowOutcome(window, message, verdicts, scored.failures.get(index), events))
         return outcomes
 
-    def fuse(self, window: WindowVerdicts, partition: int,
-             states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
+    def fuse(self, window: WindowVerdicts, partition: int, states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
         state = states.get(window.channel) or ChannelFusion()
         before = state.last_window_end
         events = self.fuser.fuse(state, window)
@@ -284,8 +310,13 @@ class FusionStage:
         state.partition = partition
         states.put(channel, partition, state)
 
-    def feedback(self, messages: Sequence[RawMessage], codec: Codec, states: StateBuffer[ChannelFusion],
-                 owned_partitions: Collection[int]) -> FeedbackResult:
+    def feedback(
+        self,
+        messages: Sequence[RawMessage],
+        codec: Codec,
+        states: StateBuffer[ChannelFusion],
+        owned_partitions: Collection[int],
+    ) -> FeedbackResult:
         """Apply Feedback messages to the channels that remember their alerts, among those of
         the partitions this worker owns (``owned_partitions`` of its source topic).
 
@@ -332,14 +363,16 @@ class FusionStage:
                 index.update((alert.alert_id, channel) for alert in state.remembered)
         return index
 
-    def join(self, message: RawMessage, record: dict[str, Any], expected: Sequence[str],
-             states: StateBuffer[ChannelFusion]) -> list[AlertEvent]:
+    def join(
+        self, message: RawMessage, record: dict[str, Any], expected: Sequence[str], states: StateBuffer[ChannelFusion]
+    ) -> list[AlertEvent]:
         """Add one AnomalyScore record; fuse the windows that are now complete."""
         channel = record["channel"]
         state = states.get(channel) or ChannelFusion()
         verdict: DetectorVerdict = verdict_from_score(record)
-        ready = self.fuser.join(state, channel, record["window_end"], verdict, expected,
-                                record.get("feature_names"), message.produced_at())
+        ready = self.fuser.join(
+            state, channel, record["window_end"], verdict, expected, record.get("feature_names"), message.produced_at()
+        )
         events = []
         for window in ready:
             events += self.fuser.fuse(state, window)
@@ -358,4 +391,3 @@ def open_alerts_by_severity(encoded_states: Iterable[bytes]) -> Counter[str]:
         if alert is not None:
             found[alert.severity] += 1
     return found
-

@@ -48,8 +48,12 @@ def channel_alerts(events: Iterable[AlertEvent], timestamps_ms: np.ndarray) -> l
     alerts: list[ChannelAlert] = []
     for event in events:
         if event.state == "OPEN":
-            opened[event.alert_id] = {"at": step(event.opened_at), "severity": event.severity,
-                                      "peak": event.fused_score, "top": _names(event)}
+            opened[event.alert_id] = {
+                "at": step(event.opened_at),
+                "severity": event.severity,
+                "peak": event.fused_score,
+                "top": _names(event),
+            }
             continue
         alert = opened.get(event.alert_id)
         if alert is None:
@@ -60,11 +64,20 @@ def channel_alerts(events: Iterable[AlertEvent], timestamps_ms: np.ndarray) -> l
             alert["peak"], alert["top"] = max(alert["peak"], event.fused_score), _names(event)
         if event.state == "RESOLVED":
             del opened[event.alert_id]
-            alerts.append(ChannelAlert(event.alert_id, AlertSpan(alert["at"], step(event.resolved_at)),
-                                       alert["severity"], alert["peak"], True, _names(event)))
+            alerts.append(
+                ChannelAlert(
+                    event.alert_id,
+                    AlertSpan(alert["at"], step(event.resolved_at)),
+                    alert["severity"],
+                    alert["peak"],
+                    True,
+                    _names(event),
+                )
+            )
     for alert_id, alert in opened.items():
-        alerts.append(ChannelAlert(alert_id, AlertSpan(alert["at"], last), alert["severity"], alert["peak"], False,
-                                   alert["top"]))
+        alerts.append(
+            ChannelAlert(alert_id, AlertSpan(alert["at"], last), alert["severity"], alert["peak"], False, alert["top"])
+        )
     return sorted(alerts, key=lambda a: a.span.opened)
 
 

@@ -78,25 +78,35 @@ class Backtest:
         detectors = list(windows)
         if len(set(windows.values())) > 1:
             sizes = ", ".join(f"{d}: {w}" for d, w in windows.items())
-            raise ReplayError(f"cannot fuse detectors with different windows ({sizes}): a worker scores one "
-                              f"window size; train them with the same window")
+            raise ReplayError(
+                f"cannot fuse detectors with different windows ({sizes}): a worker scores one "
+                f"window size; train them with the same window"
+            )
         fusion = config.fusion
         if len(detectors) == 1:
             fusion = dataclasses.replace(fusion, policy="max", k=1)
-        config = dataclasses.replace(config, window=dataclasses.replace(config.window, size=windows[detectors[0]]),
-                                     fusion=fusion)
+        config = dataclasses.replace(
+            config, window=dataclasses.replace(config.window, size=windows[detectors[0]]), fusion=fusion
+        )
         return cls(config, store, detectors)
 
-    def judge(self, channel: ChannelData, *, early_warning: int = 0, start_ms: int = DEFAULT_START_MS,
-              step_ms: int = DEFAULT_STEP_MS) -> BacktestAlerts:
+    def judge(
+        self,
+        channel: ChannelData,
+        *,
+        early_warning: int = 0,
+        start_ms: int = DEFAULT_START_MS,
+        step_ms: int = DEFAULT_STEP_MS,
+    ) -> BacktestAlerts:
         """Run ``channel``'s test stream, after the end of its training data (a running worker's
         window holds it), and count its alerts against the channel's labels."""
         recording = record(channel, warmup=self.settings.window.size - 1, start_ms=start_ms, step_ms=step_ms)
         result = self.run(recording)
         alerts = channel_alerts(result.events, recording.test_timestamps_ms)
         timestamps = recording.test_timestamps_ms if channel.test_timestamps is not None else None
-        counts = alert_counts([a.span for a in alerts], channel.labels, early_warning=early_warning,
-                              timestamps_ms=timestamps)
+        counts = alert_counts(
+            [a.span for a in alerts], channel.labels, early_warning=early_warning, timestamps_ms=timestamps
+        )
         return BacktestAlerts(result, recording, alerts, counts)
 
     def run(self, recording: Recording) -> ChannelBacktest:

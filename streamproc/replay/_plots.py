@@ -20,9 +20,17 @@ SEVERITY_COLOURS = {"LOW": "#c6dbef", "MEDIUM": "#6baed6", "HIGH": "#2171b5", "C
 _FONT = 11
 
 
-def plot_channel(path: Path, *, title: str, signal: np.ndarray, feature_name: str, labels: np.ndarray,
-                 replayed: ReplayedChannel | None, alerts: Sequence[ChannelAlert] = (),
-                 timestamps_ms: np.ndarray | None = None) -> Path:
+def plot_channel(
+    path: Path,
+    *,
+    title: str,
+    signal: np.ndarray,
+    feature_name: str,
+    labels: np.ndarray,
+    replayed: ReplayedChannel | None,
+    alerts: Sequence[ChannelAlert] = (),
+    timestamps_ms: np.ndarray | None = None,
+) -> Path:
     """Draw and save; without ``replayed`` (a fused pipeline has no single score) the score panel
     is left out. ``timestamps_ms`` puts the x axis in real time (UTC)."""
     import matplotlib
@@ -47,8 +55,9 @@ def plot_channel(path: Path, *, title: str, signal: np.ndarray, feature_name: st
     labelled = runs(labels)
     panels = [3, 3, 1] if replayed is not None else [3, 1]
     with plt.rc_context({"font.size": _FONT}):
-        fig, axes = plt.subplots(len(panels), 1, figsize=(14, 2.2 * len(panels) + 1), sharex=True,
-                                 gridspec_kw={"height_ratios": panels})
+        fig, axes = plt.subplots(
+            len(panels), 1, figsize=(14, 2.2 * len(panels) + 1), sharex=True, gridspec_kw={"height_ratios": panels}
+        )
     try:
         ax_signal, ax_spans = axes[0], axes[-1]
         ax_signal.plot(x, signal, lw=0.7, color="black")
@@ -56,8 +65,13 @@ def plot_channel(path: Path, *, title: str, signal: np.ndarray, feature_name: st
         for start, stop in labelled:
             ax_signal.axvspan(*span(start, stop - 1), color=_LABEL_COLOUR, alpha=0.15, lw=0)
         for alert in alerts:
-            ax_signal.axvspan(*span(alert.span.opened, alert.span.closed), ymin=0.92, ymax=1.0,
-                              color=SEVERITY_COLOURS[alert.severity], lw=0)
+            ax_signal.axvspan(
+                *span(alert.span.opened, alert.span.closed),
+                ymin=0.92,
+                ymax=1.0,
+                color=SEVERITY_COLOURS[alert.severity],
+                lw=0,
+            )
         ax_signal.set_title(title, fontsize=_FONT + 2)
 
         rows = [("labelled", [(a, b - 1, _LABEL_COLOUR) for a, b in labelled])]
@@ -79,18 +93,26 @@ def plot_channel(path: Path, *, title: str, signal: np.ndarray, feature_name: st
         rows.append(("alerts", [(a.span.opened, a.span.closed, SEVERITY_COLOURS[a.severity]) for a in alerts]))
         for row, (_, spans) in enumerate(reversed(rows)):
             for start, end, colour in spans:
-                ax_spans.axvspan(*span(start, end), ymin=(row + 0.1) / len(rows), ymax=(row + 0.9) / len(rows),
-                                 color=colour, lw=0)
-        ax_spans.set_yticks([(row + 0.5) / len(rows) for row in range(len(rows))],
-                            [name for name, _ in reversed(rows)], fontsize=_FONT)
+                ax_spans.axvspan(
+                    *span(start, end), ymin=(row + 0.1) / len(rows), ymax=(row + 0.9) / len(rows), color=colour, lw=0
+                )
+        ax_spans.set_yticks(
+            [(row + 0.5) / len(rows) for row in range(len(rows))], [name for name, _ in reversed(rows)], fontsize=_FONT
+        )
         ax_spans.set_ylim(0, 1)
         ax_spans.set_xlabel(xlabel, fontsize=_FONT)
         ax_spans.set_xlim(x[0], x[-1])
         if alerts:
             present = [s for s in SEVERITY_COLOURS if any(a.severity == s for a in alerts)]
-            ax_spans.legend(handles=[Patch(color=SEVERITY_COLOURS[s], label=s) for s in present],
-                            loc="upper right", fontsize=_FONT - 2, ncol=len(present), title="alert severity",
-                            title_fontsize=_FONT - 2, framealpha=0.9)
+            ax_spans.legend(
+                handles=[Patch(color=SEVERITY_COLOURS[s], label=s) for s in present],
+                loc="upper right",
+                fontsize=_FONT - 2,
+                ncol=len(present),
+                title="alert severity",
+                title_fontsize=_FONT - 2,
+                framealpha=0.9,
+            )
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=100)

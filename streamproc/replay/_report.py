@@ -27,19 +27,30 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-
-
 def _alert_table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    return markdown_table([first] + [name for name, _ in ALERT_COLUMNS],
-                          [[name] + [metric_cell(metrics, path) for _, path in ALERT_COLUMNS] for name, metrics in rows])
+    return markdown_table(
+        [first] + [name for name, _ in ALERT_COLUMNS],
+        [[name] + [metric_cell(metrics, path) for _, path in ALERT_COLUMNS] for name, metrics in rows],
+    )
 
 
 def _alert_list(alerts: list[Mapping[str, Any]]) -> list[str]:
-    rows = [[str(a["opened"]), str(a["closed"]) + ("" if a["resolved"] else " (open at the end)"), a["severity"],
-             f"{a['announced_score']:.3g}", ", ".join(a["top_features"][:3]),
-             ", ".join(f"{s}-{e}" for s, e in a["caught"]) or "**false alert**"] for a in alerts]
-    return markdown_table(["opened (step)", "resolved (step)", "severity", "fused score announced", "top features",
-                           "incident caught"], rows, text_columns=6)
+    rows = [
+        [
+            str(a["opened"]),
+            str(a["closed"]) + ("" if a["resolved"] else " (open at the end)"),
+            a["severity"],
+            f"{a['announced_score']:.3g}",
+            ", ".join(a["top_features"][:3]),
+            ", ".join(f"{s}-{e}" for s, e in a["caught"]) or "**false alert**",
+        ]
+        for a in alerts
+    ]
+    return markdown_table(
+        ["opened (step)", "resolved (step)", "severity", "fused score announced", "top features", "incident caught"],
+        rows,
+        text_columns=6,
+    )
 
 
 def _alert_sections(metrics: Mapping[str, Any]) -> list[str]:
@@ -72,8 +83,10 @@ def _alert_sections(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def _table(first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    return markdown_table([first] + [name for name, _ in COLUMNS],
-                          [[name] + [metric_cell(metrics, path) for _, path in COLUMNS] for name, metrics in rows])
+    return markdown_table(
+        [first] + [name for name, _ in COLUMNS],
+        [[name] + [metric_cell(metrics, path) for _, path in COLUMNS] for name, metrics in rows],
+    )
 
 
 def _label(name: str, result: Mapping[str, Any]) -> str:
@@ -132,4 +145,3 @@ def render_report(metrics: Mapping[str, Any]) -> str:
         lines += _alert_list(alerts) if alerts else ["No alert."]
         lines.append("")
     return "\n".join(lines) + "\n"
-

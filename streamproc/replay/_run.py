@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -90,10 +90,19 @@ class ReplaySettings:
         return f"random_{100 * self.random_rate:g}pct".replace(".", "_")
 
 
-def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: Path | str, *,
-           channels: Sequence[str] | None = None, settings: ReplaySettings | None = None,
-           config: Settings | None = None, table: TableOptions | None = None,
-           registry: DetectorRegistry | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def replay(
+    data: Path | str,
+    models: Path | str,
+    detectors: Sequence[str],
+    out: Path | str,
+    *,
+    channels: Sequence[str] | None = None,
+    settings: ReplaySettings | None = None,
+    config: Settings | None = None,
+    table: TableOptions | None = None,
+    registry: DetectorRegistry | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Replay the test streams of ``data`` through ``models`` and write everything under ``out``.
 
     ``config`` is the worker configuration the alert-level backtest runs with (default: the
@@ -136,19 +145,31 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
             for detector in detectors:
                 model = loaded[detector] = store.load(detector, name)
                 if model.n_features != channel.n_features:
-                    raise ReplayError(f"{detector}/{name}: model has {model.n_features} features, "
-                                      f"the data has {channel.n_features}")
+                    raise ReplayError(
+                        f"{detector}/{name}: model has {model.n_features} features, the data has {channel.n_features}"
+                    )
                 if model.metadata["training"]["data_fingerprint"] != fingerprint:
                     foreign.append(f"{detector}/{name}")
                 spot = _threshold_for(model, settings)
-                replayed = replay_model(model, channel.test, spot, settings.batch_size,
-                                        history=channel.train[len(channel.train) - (model.window - 1):])
+                replayed = replay_model(
+                    model,
+                    channel.test,
+                    spot,
+                    settings.batch_size,
+                    history=channel.train[len(channel.train) - (model.window - 1) :],
+                )
                 replayed.save(out / "scores" / detector / f"{name}.npz")
-                series[detector][name] = ChannelSeries(channel.labels, replayed.score, replayed.alarm,
-                                                       replayed.calibrated_threshold)
-                thresholds[detector][name] = {"calibrated": replayed.calibrated_threshold, "method": spot.method,
-                                              "adaptation": spot.config.adaptation, "risk": spot.config.risk,
-                                              "note": spot.note, "model_version": model.version}
+                series[detector][name] = ChannelSeries(
+                    channel.labels, replayed.score, replayed.alarm, replayed.calibrated_threshold
+                )
+                thresholds[detector][name] = {
+                    "calibrated": replayed.calibrated_threshold,
+                    "method": spot.method,
+                    "adaptation": spot.config.adaptation,
+                    "risk": spot.config.risk,
+                    "note": spot.note,
+                    "model_version": model.version,
+                }
                 replays[detector] = replayed
             for pipeline, members in pipelines.items():
                 backtest = backtests.get(pipeline)
@@ -158,33 +179,44 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
                     if pipeline == PIPELINE or len(pipelines) == 1:
                         size = backtest.settings.window.size
                         if size != config.window.size:
-                            log(f"warning: window.size is {config.window.size} but the models use windows of "
+                            log(
+                                f"warning: window.size is {config.window.size} but the models use windows of "
                                 f"{size}: a worker with this configuration would refuse them; the backtest "
-                                f"uses {size} (set window.size = {size} for the worker)")
+                                f"uses {size} (set window.size = {size} for the worker)"
+                            )
                     alert_files[pipeline] = _alert_file(out, pipeline, pipelines)
-                judged = backtest.judge(channel, early_warning=settings.early_warning, start_ms=settings.start_ms,
-                                        step_ms=settings.step_ms)
+                judged = backtest.judge(
+                    channel, early_warning=settings.early_warning, start_ms=settings.start_ms, step_ms=settings.step_ms
+                )
                 write_alerts(alert_files[pipeline], judged.result.events)
                 alert_lists[pipeline][name] = judged.alerts
                 caught = caught_incidents([a.span for a in judged.alerts], channel.labels, settings.early_warning)
-                alert_tables[pipeline][name] = [_alert_json(a, c) for a, c in zip(judged.alerts, caught)]
+                alert_tables[pipeline][name] = [_alert_json(a, c) for a, c in zip(judged.alerts, caught, strict=False)]
                 rejected[pipeline] += judged.rejected
                 unscored[pipeline] += judged.result.unscored
                 for failure in judged.result.failures[:3]:
                     log(f"{pipeline} on {name}: {failure}")
                 alerts[pipeline][name] = judged.counts
-            baseline = random_baseline(name, len(channel.test), channel.n_features, settings.random_rate,
-                                       settings.random_seed)
-            series[settings.random_name][name] = ChannelSeries(channel.labels, baseline.score, baseline.alarm,
-                                                               baseline.calibrated_threshold)
+            baseline = random_baseline(
+                name, len(channel.test), channel.n_features, settings.random_rate, settings.random_seed
+            )
+            series[settings.random_name][name] = ChannelSeries(
+                channel.labels, baseline.score, baseline.alarm, baseline.calibrated_threshold
+            )
             if settings.plots:
                 times = channel.test_timestamps
                 for pipeline, members in pipelines.items():
                     title = f"{_describe(members, backtests[pipeline].settings)} on {name}"
-                    plot_channel(out / "plots" / pipeline / f"{name}.png", title=title,
-                                 signal=channel.test[:, 0], feature_name=channel.feature_names[0],
-                                 labels=channel.labels, replayed=replays.get(pipeline),
-                                 alerts=alert_lists[pipeline][name], timestamps_ms=times)
+                    plot_channel(
+                        out / "plots" / pipeline / f"{name}.png",
+                        title=title,
+                        signal=channel.test[:, 0],
+                        feature_name=channel.feature_names[0],
+                        labels=channel.labels,
+                        replayed=replays.get(pipeline),
+                        alerts=alert_lists[pipeline][name],
+                        timestamps_ms=times,
+                    )
             log(f"[{index}/{len(selected)}] {name} replayed")
     finally:
         for stream in alert_files.values():
@@ -194,8 +226,9 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
 
     results: dict[str, Any] = {}
     for name, per_channel in series.items():
-        evaluation = evaluate_channels(per_channel, max_buffer=settings.vus_max_buffer,
-                                       n_thresholds=settings.vus_thresholds)
+        evaluation = evaluate_channels(
+            per_channel, max_buffer=settings.vus_max_buffer, n_thresholds=settings.vus_thresholds
+        )
         sanity = name == settings.random_name or store.registry.spec(name).sanity
         results[name] = {"sanity": sanity, **evaluation}
         if name in thresholds:
@@ -205,7 +238,8 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
         backtest = backtests[pipeline]
         section = {
             "detectors": backtest.detectors,
-            "window": backtest.settings.window.size, "stride": backtest.settings.window.stride,
+            "window": backtest.settings.window.size,
+            "stride": backtest.settings.window.stride,
             "fusion": _fusion_json(backtest.settings),
             "readings_rejected": rejected[pipeline],
             "windows_not_scored": unscored[pipeline],
@@ -223,12 +257,15 @@ def replay(data: Path | str, models: Path | str, detectors: Sequence[str], out: 
     metrics = {
         "headline": HEADLINE,
         "settings": {
-            "data": str(data), "models": str(models), "detectors": list(detectors), "channels": selected,
+            "data": str(data),
+            "models": str(models),
+            "detectors": list(detectors),
+            "channels": selected,
             **{k: v for k, v in dataclasses.asdict(settings).items() if k != "plots"},
             "random_baseline": settings.random_name,
             "models_trained_on_other_data": foreign,
             "library_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "detectors": results,
         "pipeline": alert_results.get(PIPELINE) or alert_results[detectors[0]],
@@ -260,23 +297,38 @@ def _alert_file(out: Path, pipeline: str, pipelines: Mapping[str, Sequence[str]]
 
 def _fusion_json(config: Settings) -> dict[str, Any]:
     fusion = config.fusion
-    return {"policy": fusion.policy, "weights": dict(fusion.weights), "k": fusion.k, "threshold": fusion.threshold,
-            "open_after": fusion.open_after, "resolve_after": fusion.resolve_after,
-            "severity_bands": dict(fusion.severity_bands)}
+    return {
+        "policy": fusion.policy,
+        "weights": dict(fusion.weights),
+        "k": fusion.k,
+        "threshold": fusion.threshold,
+        "open_after": fusion.open_after,
+        "resolve_after": fusion.resolve_after,
+        "severity_bands": dict(fusion.severity_bands),
+    }
 
 
 def _describe(detectors: Sequence[str], config: Settings) -> str:
     fusion = config.fusion
     fused = f", {fusion.policy}" if len(detectors) > 1 else ""
-    return (f"{' + '.join(detectors)} (alerts: open after {fusion.open_after}, resolve after "
-            f"{fusion.resolve_after} windows of stride {config.window.stride}{fused})")
+    return (
+        f"{' + '.join(detectors)} (alerts: open after {fusion.open_after}, resolve after "
+        f"{fusion.resolve_after} windows of stride {config.window.stride}{fused})"
+    )
 
 
 def _alert_json(alert: ChannelAlert, caught: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """An alert as the report lists it: test steps, severity, features, the incidents it caught."""
-    return {"alert_id": alert.alert_id, "opened": alert.span.opened, "closed": alert.span.closed,
-            "resolved": alert.resolved, "severity": alert.severity, "announced_score": alert.announced_score,
-            "top_features": list(alert.top_features), "caught": [list(c) for c in caught]}
+    return {
+        "alert_id": alert.alert_id,
+        "opened": alert.span.opened,
+        "closed": alert.span.closed,
+        "resolved": alert.resolved,
+        "severity": alert.severity,
+        "announced_score": alert.announced_score,
+        "top_features": list(alert.top_features),
+        "caught": [list(c) for c in caught],
+    }
 
 
 def _check_detectors(detectors: Sequence[str], store: ModelStore, settings: ReplaySettings) -> list[str]:

@@ -32,8 +32,13 @@ class ReplayedChannel:
         return path
 
 
-def replay_model(model: TrainedModel, test: np.ndarray, threshold: Spot | None = None,
-                 batch_size: int = 1024, history: np.ndarray | None = None) -> ReplayedChannel:
+def replay_model(
+    model: TrainedModel,
+    test: np.ndarray,
+    threshold: Spot | None = None,
+    batch_size: int = 1024,
+    history: np.ndarray | None = None,
+) -> ReplayedChannel:
     """Score raw ``test[T, C]`` window by window with ``model.score`` (batched), then step the
     threshold through the scores in time order; ``threshold`` defaults to a copy of the
     model's own, so the stored state is never changed.
@@ -62,5 +67,6 @@ def random_baseline(channel: str, n_steps: int, n_features: int, rate: float = 0
     rng = np.random.default_rng([seed, zlib.crc32(channel.encode())])
     scores = rng.random(n_steps)
     cut = float(np.quantile(scores, 1.0 - rate))
-    return ReplayedChannel(scores, np.full(n_steps, cut), scores > cut,
-                           np.zeros((n_steps, n_features), np.float32), cut)
+    return ReplayedChannel(
+        scores, np.full(n_steps, cut), scores > cut, np.zeros((n_steps, n_features), np.float32), cut
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,21 @@ REPLAY_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
 
 # Table 1 metrics in display order; keys not listed here follow, in the order the file gives them.
 TABLE1_LABELS = {
-    "pa_precision": "PA P", "pa_recall": "PA R", "pa_f1": "PA F1",
-    "pw_precision": "PW P", "pw_recall": "PW R", "pw_f1": "PW F1",
-    "event_precision": "event P", "event_recall": "event R", "event_f1": "event F1",
-    "vus_pr": "VUS-PR", "alarm_rate": "alarm rate",
-    "oracle_best_f1": "best F1 PW (oracle)", "oracle_best_f1_point_adjusted": "best F1 PA (oracle)",
-    "train_seconds": "train s", "windows_per_s": "windows/s",
+    "pa_precision": "PA P",
+    "pa_recall": "PA R",
+    "pa_f1": "PA F1",
+    "pw_precision": "PW P",
+    "pw_recall": "PW R",
+    "pw_f1": "PW F1",
+    "event_precision": "event P",
+    "event_recall": "event R",
+    "event_f1": "event F1",
+    "vus_pr": "VUS-PR",
+    "alarm_rate": "alarm rate",
+    "oracle_best_f1": "best F1 PW (oracle)",
+    "oracle_best_f1_point_adjusted": "best F1 PA (oracle)",
+    "train_seconds": "train s",
+    "windows_per_s": "windows/s",
 }
 
 _STYLE = """
@@ -74,8 +83,13 @@ nav ul { columns: 2; } .missing { color: #a33; }
 """
 
 
-def write_html_report(directories: Sequence[Path | str], html_path: Path | str, *, title: str = "streamproc report",
-                      channel_plots: bool = True) -> Path:
+def write_html_report(
+    directories: Sequence[Path | str],
+    html_path: Path | str,
+    *,
+    title: str = "streamproc report",
+    channel_plots: bool = True,
+) -> Path:
     """Gather ``directories`` into one HTML page at ``html_path``."""
     sources = find_sources(directories)
     html_path = Path(html_path)
@@ -100,21 +114,22 @@ def render_html(sources: Sequence[Source], *, title: str = "streamproc report", 
             sections.append((anchor, f"Replay &mdash; {escape(str(source.directory))}", _replay(source, channel_plots)))
         else:
             sections.append((anchor, f"Sensitivity &mdash; {escape(str(source.directory))}", _sensitivity(source)))
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     nav = "".join(f'<li><a href="#{a}">{h}</a></li>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{h}</h2>{b}</section>' for a, h, b in sections)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{escape(title)}</title>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>"
-        f"<h1>{escape(title)}</h1><p class=\"meta\">streamproc {escape(__version__)} &middot; generated {created}"
+        f'<h1>{escape(title)}</h1><p class="meta">streamproc {escape(__version__)} &middot; generated {created}'
         f" &middot; {len(sources)} section(s)</p>"
-        f"<h2 id=\"reading\">How to read the metrics</h2><div class=\"guide\">{_guides.METRICS}</div>"
+        f'<h2 id="reading">How to read the metrics</h2><div class="guide">{_guides.METRICS}</div>'
         f"<nav><ul>{nav}</ul></nav>{body}</body></html>\n"
     )
 
 
 # -- shared pieces -------------------------------------------------------------------------
+
 
 def _png(path: Path, alt: str, css: str = "") -> str:
     """``path`` as an embedded <img>, or a visible note when it is missing or not a PNG."""
@@ -158,8 +173,11 @@ def _dig(data: Any, path: Iterable[str]) -> Any:
     return data
 
 
-def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequence[tuple[str, bool]], bool]],
-           text_columns: Sequence[int] = ()) -> str:
+def _table(
+    header: Sequence[tuple[str, bool]],
+    rows: Iterable[tuple[str, Sequence[tuple[str, bool]], bool]],
+    text_columns: Sequence[int] = (),
+) -> str:
     """``header``: (label, oracle); rows: (name, cells as (text, oracle), sanity); cells are numbers
     (right-aligned) except in ``text_columns``."""
     oracle_class = ' class="oracle"'
@@ -167,8 +185,10 @@ def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequenc
     lines = [f"<table><thead><tr><th></th>{head}</tr></thead><tbody>"]
     for name, cells, sanity in rows:
         klass = ' class="sanity"' if sanity else ""
-        tds = "".join(f'<td class="{"text" if i in text_columns else "num"}{" oracle" if oracle else ""}">{text}</td>'
-                      for i, (text, oracle) in enumerate(cells))
+        tds = "".join(
+            f'<td class="{"text" if i in text_columns else "num"}{" oracle" if oracle else ""}">{text}</td>'
+            for i, (text, oracle) in enumerate(cells)
+        )
         lines.append(f"<tr{klass}><th>{escape(name)}</th>{tds}</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)
@@ -177,8 +197,18 @@ def _table(header: Sequence[tuple[str, bool]], rows: Iterable[tuple[str, Sequenc
 # -- Table 1 -------------------------------------------------------------------------------
 
 # Fields of ``bench table1``'s JSON that its own section shows; anything else is listed raw.
-_TABLE1_SHOWN = {"detectors", "quoted", "published", "settings", "machine", "run", "complete", "kind", "format",
-                 "headline"}
+_TABLE1_SHOWN = {
+    "detectors",
+    "quoted",
+    "published",
+    "settings",
+    "machine",
+    "run",
+    "complete",
+    "kind",
+    "format",
+    "headline",
+}
 
 
 def _table1(source: Source) -> str:
@@ -188,8 +218,10 @@ def _table1(source: Source) -> str:
     if settings or isinstance(data.get("machine"), Mapping):
         parts.append(_table1_meta(settings, data.get("machine"), data.get("run")))
     if data.get("complete") is False:
-        parts.append('<p class="missing"><b>Partial</b>: the run was still going or was interrupted when this '
-                     "table was written.</p>")
+        parts.append(
+            '<p class="missing"><b>Partial</b>: the run was still going or was interrupted when this '
+            "table was written.</p>"
+        )
     detectors = data.get("detectors")
     if isinstance(detectors, Mapping) and detectors:
         if any(isinstance(row, Mapping) and isinstance(row.get("micro"), Mapping) for row in detectors.values()):
@@ -207,11 +239,16 @@ def _table1(source: Source) -> str:
     if quoted:
         parts.append("<h3>Quoted from publications (not reproduced here)</h3>")
         parts.append(_quoted(quoted))
-    extra = {k: v for k, v in data.items()
-             if k not in _TABLE1_SHOWN or (k in ("settings", "machine", "run") and not isinstance(v, Mapping))}
+    extra = {
+        k: v
+        for k, v in data.items()
+        if k not in _TABLE1_SHOWN or (k in ("settings", "machine", "run") and not isinstance(v, Mapping))
+    }
     if extra:
-        parts.append(f"<details><summary>Other fields of table1.json</summary><pre>"
-                     f"{escape(json.dumps(extra, indent=2))}</pre></details>")
+        parts.append(
+            f"<details><summary>Other fields of table1.json</summary><pre>"
+            f"{escape(json.dumps(extra, indent=2))}</pre></details>"
+        )
     if source.markdown:
         open_attr = "" if detectors else " open"
         parts.append(f"<details{open_attr}><summary>table1.md</summary><pre>{escape(source.markdown)}</pre></details>")
@@ -221,17 +258,20 @@ def _table1(source: Source) -> str:
 def _table1_meta(settings: Mapping[str, Any], machine: Any, run: Any) -> str:
     items = []
     if "data" in settings:
-        items.append(f'data: <code>{escape(str(settings["data"]))}</code>')
+        items.append(f"data: <code>{escape(str(settings['data']))}</code>")
     if isinstance(settings.get("channels"), list):
-        items.append(f'{len(settings["channels"])} channel(s)')
+        items.append(f"{len(settings['channels'])} channel(s)")
     if "created" in settings:
-        items.append(f'created {escape(str(settings["created"]))}')
+        items.append(f"created {escape(str(settings['created']))}")
     if isinstance(machine, Mapping):
-        described = [f"{k} {machine[k]}" for k in ("cpu", "usable_cpus", "python", "numpy", "torch", "torch_threads")
-                     if machine.get(k) is not None]
+        described = [
+            f"{k} {machine[k]}"
+            for k in ("cpu", "usable_cpus", "python", "numpy", "torch", "torch_threads")
+            if machine.get(k) is not None
+        ]
         items.append("machine: " + escape(", ".join(described)))
     if isinstance(run, Mapping) and isinstance(run.get("seconds"), int | float):
-        items.append(f'run {run["seconds"]:,.0f} s wall')
+        items.append(f"run {run['seconds']:,.0f} s wall")
     return f'<p class="meta">{" &middot; ".join(items)}</p>'
 
 
@@ -249,8 +289,12 @@ def _evaluated_table1(rows: Mapping[str, Any], settings: Mapping[str, Any]) -> s
     random = settings.get("random_baseline")
     ordered = [n for n in rows if n != random] + [n for n in rows if n == random]
     metric_columns = [(label, path, oracle) for label, path, oracle in REPLAY_COLUMNS if label != "alarm rate"]
-    header = ([(label, oracle) for label, _, oracle in metric_columns[:3]] + [("published PA F1 (quoted)", False)]
-              + [(label, oracle) for label, _, oracle in metric_columns[3:]] + [("train s", False), ("windows/s", False)])
+    header = (
+        [(label, oracle) for label, _, oracle in metric_columns[:3]]
+        + [("published PA F1 (quoted)", False)]
+        + [(label, oracle) for label, _, oracle in metric_columns[3:]]
+        + [("train s", False), ("windows/s", False)]
+    )
     channels = len(settings.get("channels") or [])
 
     def table(level: str) -> str:
@@ -266,33 +310,54 @@ def _evaluated_table1(rows: Mapping[str, Any], settings: Mapping[str, Any]) -> s
                 metrics = [(_number(_dig(row[level], path)), oracle) for _, path, oracle in metric_columns]
                 training = row.get("training") if isinstance(row.get("training"), Mapping) else {}
                 scoring = row.get("scoring") if isinstance(row.get("scoring"), Mapping) else {}
-                cost = [(_number(training.get("seconds"), "seconds") if training else "&ndash;", False),
-                        (_number(scoring.get("windows_per_second"), "windows_per_s") if scoring else "&ndash;", False)]
+                cost = [
+                    (_number(training.get("seconds"), "seconds") if training else "&ndash;", False),
+                    (_number(scoring.get("windows_per_second"), "windows_per_s") if scoring else "&ndash;", False),
+                ]
                 cells = metrics[:3] + [(_published_cell(row.get("published")), False)] + metrics[3:] + cost
             body.append((f"{name} (sanity)" if sanity else str(name), cells, sanity))
         return _table(header, body)
 
-    failures = [(name, f) for name in ordered if isinstance(rows[name], Mapping)
-                for f in rows[name].get("failures") or [] if isinstance(f, Mapping)]
+    failures = [
+        (name, f)
+        for name in ordered
+        if isinstance(rows[name], Mapping)
+        for f in rows[name].get("failures") or []
+        if isinstance(f, Mapping)
+    ]
     failed = ""
     if failures:
-        items = "".join(f"<li><code>{escape(name)}</code> on {escape(str(f.get('channel')))} "
-                        f"({escape(str(f.get('stage')))}): {escape(str(f.get('error')))}</li>" for name, f in failures)
+        items = "".join(
+            f"<li><code>{escape(name)}</code> on {escape(str(f.get('channel')))} "
+            f"({escape(str(f.get('stage')))}): {escape(str(f.get('error')))}</li>"
+            for name, f in failures
+        )
         failed = f"<details><summary>Failures ({len(failures)})</summary><ul>{items}</ul></details>"
-    return (f"<h3>Micro totals over {channels} channel(s) (headline)</h3>{table('micro')}"
-            f"<details><summary>Macro means</summary>{table('macro')}</details>{failed}")
+    return (
+        f"<h3>Micro totals over {channels} channel(s) (headline)</h3>{table('micro')}"
+        f"<details><summary>Macro means</summary>{table('macro')}</details>{failed}"
+    )
 
 
 def _published_table(published: list[Any]) -> str:
-    header = [("method", False), ("PA F1 (quoted)", False), ("PA P (quoted)", False), ("source", False),
-              ("note", False)]
+    header = [
+        ("method", False),
+        ("PA F1 (quoted)", False),
+        ("PA P (quoted)", False),
+        ("source", False),
+        ("note", False),
+    ]
     body = []
     for figure in published:
         if not isinstance(figure, Mapping):
             continue
-        cells = [(escape(str(figure.get("method", ""))), False), (_published_cell(figure), False),
-                 (_number(figure.get("pa_precision")), False), (escape(str(figure.get("source", ""))), False),
-                 (escape(str(figure.get("note") or "")), False)]
+        cells = [
+            (escape(str(figure.get("method", ""))), False),
+            (_published_cell(figure), False),
+            (_number(figure.get("pa_precision")), False),
+            (escape(str(figure.get("source", ""))), False),
+            (escape(str(figure.get("note") or "")), False),
+        ]
         body.append((str(figure.get("detector", "?")), cells, False))
     return _table(header, body, text_columns=(0, 3, 4))
 
@@ -326,6 +391,7 @@ def _quoted(quoted: Any) -> str:
 
 # -- replay --------------------------------------------------------------------------------
 
+
 def _replay(source: Source, channel_plots: bool) -> str:
     data = source.data
     settings = data.get("settings", {}) if isinstance(data.get("settings"), Mapping) else {}
@@ -345,20 +411,26 @@ def _replay(source: Source, channel_plots: bool) -> str:
     parts = [
         f'<div class="guide">{_guides.REPLAY}</div>',
         f'<p class="meta">data: <code>{escape(str(settings.get("data", "?")))}</code> &middot; models: '
-        f'<code>{escape(str(settings.get("models", "?")))}</code> &middot; {len(channels)} channel(s) &middot; '
-        f'threshold adaptation: {escape(str(settings.get("adaptation") or "as stored"))}</p>',
+        f"<code>{escape(str(settings.get('models', '?')))}</code> &middot; {len(channels)} channel(s) &middot; "
+        f"threshold adaptation: {escape(str(settings.get('adaptation') or 'as stored'))}</p>",
         *_replay_alerts(data, source.directory, channel_plots),
-        f"<h3>Point level: micro totals over {len(channels)} channel(s)</h3>", _table(header, rows("micro")),
-        "<h3>Point level: macro means</h3>", _table(header, rows("macro")),
+        f"<h3>Point level: micro totals over {len(channels)} channel(s)</h3>",
+        _table(header, rows("micro")),
+        "<h3>Point level: macro means</h3>",
+        _table(header, rows("macro")),
     ]
     for name, result in detectors.items():
         per_channel = result.get("channels") if isinstance(result, Mapping) else None
         if not isinstance(per_channel, Mapping) or not per_channel:
             continue
-        body = [(channel, [(_number(_dig(values, path)), oracle) for _, path, oracle in REPLAY_COLUMNS], False)
-                for channel, values in per_channel.items()]
-        parts.append(f"<details><summary>{escape(name)}: per-channel metrics ({len(per_channel)})</summary>"
-                     f"{_table(header, body)}</details>")
+        body = [
+            (channel, [(_number(_dig(values, path)), oracle) for _, path, oracle in REPLAY_COLUMNS], False)
+            for channel, values in per_channel.items()
+        ]
+        parts.append(
+            f"<details><summary>{escape(name)}: per-channel metrics ({len(per_channel)})</summary>"
+            f"{_table(header, body)}</details>"
+        )
         plots = source.directory / "plots" / name
         if channel_plots and plots.is_dir():
             parts.append(_gallery(name, plots, per_channel))
@@ -387,9 +459,9 @@ def _replay_alerts(data: Mapping[str, Any], directory: Path, channel_plots: bool
     parts = [
         "<h3>Alerts: what operators would have received (headline)</h3>",
         f'<p class="meta">a window of {_number(pipeline.get("window"))} steps every {_number(pipeline.get("stride"))}; '
-        f'open after {_number(fusion.get("open_after"))} anomalous windows, resolve after '
-        f'{_number(fusion.get("resolve_after"))} normal ones; fusion {escape(str(fusion.get("policy")))}; alerts in '
-        f'<code>{escape(str(pipeline.get("alerts_file")))}</code></p>',
+        f"open after {_number(fusion.get('open_after'))} anomalous windows, resolve after "
+        f"{_number(fusion.get('resolve_after'))} normal ones; fusion {escape(str(fusion.get('policy')))}; alerts in "
+        f"<code>{escape(str(pipeline.get('alerts_file')))}</code></p>",
         _table(header, rows),
     ]
     alert_list = pipeline.get("alert_list")
@@ -397,18 +469,28 @@ def _replay_alerts(data: Mapping[str, Any], directory: Path, channel_plots: bool
         tables = []
         for channel, alerts in alert_list.items():
             body = "".join(
-                f"<tr><td class=\"num\">{_number(a.get('opened'))}</td><td class=\"num\">{_number(a.get('closed'))}"
+                f'<tr><td class="num">{_number(a.get("opened"))}</td><td class="num">{_number(a.get("closed"))}'
                 f"{'' if a.get('resolved') else ' (open)'}</td><td>{escape(str(a.get('severity')))}</td>"
                 f"<td>{escape(', '.join(a.get('top_features', [])[:3]))}</td>"
-                + (f"<td>{escape(', '.join(f'{s}-{e}' for s, e in a['caught']))}</td>" if a.get("caught")
-                   else '<td class="false-alert">false alert</td>') + "</tr>"
-                for a in alerts)
-            table = ("<table><thead><tr><th>opened (step)</th><th>resolved (step)</th><th>severity</th>"
-                     f"<th>top features</th><th>incident caught</th></tr></thead><tbody>{body}</tbody></table>"
-                     if alerts else "<p>No alert.</p>")
+                + (
+                    f"<td>{escape(', '.join(f'{s}-{e}' for s, e in a['caught']))}</td>"
+                    if a.get("caught")
+                    else '<td class="false-alert">false alert</td>'
+                )
+                + "</tr>"
+                for a in alerts
+            )
+            table = (
+                "<table><thead><tr><th>opened (step)</th><th>resolved (step)</th><th>severity</th>"
+                f"<th>top features</th><th>incident caught</th></tr></thead><tbody>{body}</tbody></table>"
+                if alerts
+                else "<p>No alert.</p>"
+            )
             tables.append(f"<h4>{escape(channel)}</h4>{table}")
-        parts.append(f"<details><summary>The pipeline's alerts, channel by channel ({len(alert_list)})</summary>"
-                     f"{''.join(tables)}</details>")
+        parts.append(
+            f"<details><summary>The pipeline's alerts, channel by channel ({len(alert_list)})</summary>"
+            f"{''.join(tables)}</details>"
+        )
     plots = directory / "plots" / "pipeline"
     if channel_plots and plots.is_dir():
         parts.append(_gallery("pipeline", plots, pipeline.get("channels", {}), alerts=True))
@@ -421,17 +503,25 @@ def _gallery(detector: str, plots: Path, per_channel: Mapping[str, Any], alerts:
     for image in images:
         values = per_channel.get(image.stem, {})
         if alerts:
-            caption = (f"<b>{escape(image.stem)}</b> &middot; incidents caught "
-                       f"{_number(_dig(values, ('incidents_caught',)))} of {_number(_dig(values, ('incidents',)))}"
-                       f" &middot; false alerts {_number(_dig(values, ('false_alerts',)))}")
+            caption = (
+                f"<b>{escape(image.stem)}</b> &middot; incidents caught "
+                f"{_number(_dig(values, ('incidents_caught',)))} of {_number(_dig(values, ('incidents',)))}"
+                f" &middot; false alerts {_number(_dig(values, ('false_alerts',)))}"
+            )
         else:
-            caption = (f"<b>{escape(image.stem)}</b> &middot; PA F1 {_number(_dig(values, ('point_adjusted', 'f1')))}"
-                       f" &middot; PW F1 {_number(_dig(values, ('point_wise', 'f1')))}"
-                       f" &middot; VUS-PR {_number(_dig(values, ('vus_pr',)))}")
-        figures.append(f'<figure tabindex="0">{_png(image, f"{detector} on {image.stem}")}'
-                       f"<figcaption>{caption}</figcaption></figure>")
-    return (f"<details><summary>{escape(detector)}: per-channel plots ({len(images)})</summary>"
-            f'<div class="gallery">{"".join(figures)}</div></details>')
+            caption = (
+                f"<b>{escape(image.stem)}</b> &middot; PA F1 {_number(_dig(values, ('point_adjusted', 'f1')))}"
+                f" &middot; PW F1 {_number(_dig(values, ('point_wise', 'f1')))}"
+                f" &middot; VUS-PR {_number(_dig(values, ('vus_pr',)))}"
+            )
+        figures.append(
+            f'<figure tabindex="0">{_png(image, f"{detector} on {image.stem}")}'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    return (
+        f"<details><summary>{escape(detector)}: per-channel plots ({len(images)})</summary>"
+        f'<div class="gallery">{"".join(figures)}</div></details>'
+    )
 
 
 # -- sensitivity ---------------------------------------------------------------------------
@@ -450,8 +540,8 @@ def _sensitivity(source: Source) -> str:
     parts = [
         f'<div class="guide">{_guides.SENSITIVITY}</div>',
         f'<p class="meta">data: <code>{escape(str(settings.get("data", "?")))}</code> &middot; '
-        f'{_scope(settings)} &middot; detectors: '
-        f'{escape(", ".join(map(str, settings.get("detectors") or [])))} &middot; {len(seeds)} seed(s)</p>',
+        f"{_scope(settings)} &middot; detectors: "
+        f"{escape(', '.join(map(str, settings.get('detectors') or [])))} &middot; {len(seeds)} seed(s)</p>",
     ]
     for key in ("seeds", "thresholds"):
         if key in procedures:
@@ -474,47 +564,71 @@ def _sensitivity(source: Source) -> str:
 def _scope(settings: Mapping[str, Any]) -> str:
     channels = settings.get("channels") or []
     if settings.get("channel_subset"):
-        return (f'<b>a subset: {len(channels)} of {escape(str(settings.get("channels_in_data", "?")))} channels</b> '
-                f'({escape(", ".join(map(str, channels)))})')
+        return (
+            f"<b>a subset: {len(channels)} of {escape(str(settings.get('channels_in_data', '?')))} channels</b> "
+            f"({escape(', '.join(map(str, channels)))})"
+        )
     return f"{len(channels)} channel(s)"
 
 
 def _construction(content: Mapping[str, Any]) -> str:
     points = content.get("construction") or []
-    header = [("fraction", False), ("achieved (mean over seeds)", False), ("min", False), ("max", False),
-              ("steps, seed 0", False), ("slices ending inside a segment, seed 0", False)]
+    header = [
+        ("fraction", False),
+        ("achieved (mean over seeds)", False),
+        ("min", False),
+        ("max", False),
+        ("steps, seed 0", False),
+        ("slices ending inside a segment, seed 0", False),
+    ]
     rows = []
     for point in points:
         first = (point.get("per_seed") or [{}])[0]
         achieved = point.get("achieved", {})
-        rows.append((f"target {100 * point['target']:g}%", [
-            (escape(str(point.get("fraction", ""))), False),
-            (f"{100 * achieved.get('mean', float('nan')):.4f}%", False),
-            (f"{100 * achieved.get('min', float('nan')):.4f}%", False),
-            (f"{100 * achieved.get('max', float('nan')):.4f}%", False),
-            (_number(first.get("steps")), False),
-            (f"{first.get('slices_ending_inside_segment', '?')} of {len(first.get('channels', {}))}", False),
-        ], False))
+        rows.append(
+            (
+                f"target {100 * point['target']:g}%",
+                [
+                    (escape(str(point.get("fraction", ""))), False),
+                    (f"{100 * achieved.get('mean', float('nan')):.4f}%", False),
+                    (f"{100 * achieved.get('min', float('nan')):.4f}%", False),
+                    (f"{100 * achieved.get('max', float('nan')):.4f}%", False),
+                    (_number(first.get("steps")), False),
+                    (f"{first.get('slices_ending_inside_segment', '?')} of {len(first.get('channels', {}))}", False),
+                ],
+                False,
+            )
+        )
     excluded = content.get("excluded_channels") or {}
     note = ""
     if excluded:
         items = "".join(f"<li><code>{escape(k)}</code>: {escape(str(v))}</li>" for k, v in excluded.items())
-        note = f"<details><summary>{len(excluded)} channel(s) left out of this study</summary><ul>{items}</ul></details>"
+        note = (
+            f"<details><summary>{len(excluded)} channel(s) left out of this study</summary><ul>{items}</ul></details>"
+        )
     return "<p>How the evaluation streams were built, per target:</p>" + _table(header, rows) + note
 
 
-def _study_table(study: str, variant: str, curves: Mapping[str, Any], labels: Mapping[str, str],
-                 sanity: set[str]) -> str:
-    metrics = [m for m in ("pa_precision", "pa_recall", "pa_f1", "pw_precision", "pw_recall", "pw_f1",
-                           "event_f1", "vus_pr") if m in labels] or list(labels)
+def _study_table(
+    study: str, variant: str, curves: Mapping[str, Any], labels: Mapping[str, str], sanity: set[str]
+) -> str:
+    metrics = [
+        m
+        for m in ("pa_precision", "pa_recall", "pa_f1", "pw_precision", "pw_recall", "pw_f1", "event_f1", "vus_pr")
+        if m in labels
+    ] or list(labels)
     header = [("level", False)] + [(escape(labels.get(m, m)), False) for m in metrics]
     rows = []
     for name, curve in (curves.get("detectors") or {}).items():
         for point in curve:
             level = point.get("level")
-            shown = f"{100 * level:g}%" if study in ("ratio", "noise") and isinstance(level, int | float) else str(level)
+            shown = (
+                f"{100 * level:g}%" if study in ("ratio", "noise") and isinstance(level, int | float) else str(level)
+            )
             cells = [(shown, False)] + [(_number(_dig(point, ("metrics", m))), False) for m in metrics]
             rows.append((f"{name} (sanity)" if name in sanity else name, cells, name in sanity))
     label = escape(str(curves.get("label", "")))
-    return (f"<details><summary>Table: {escape(variant)} &mdash; {label} (mean ± std over seeds)</summary>"
-            f"{_table(header, rows)}</details>")
+    return (
+        f"<details><summary>Table: {escape(variant)} &mdash; {label} (mean ± std over seeds)</summary>"
+        f"{_table(header, rows)}</details>"
+    )

@@ -49,8 +49,10 @@ def find_sources(directories: Sequence[Path | str]) -> list[Source]:
             raise ReportError(f"{directory}: not a directory")
         sources = _recognise(directory)
         if not sources:
-            raise ReportError(f"{directory}: not a replay, table1 or sensitivity output "
-                              f"(none of {REPLAY_FILE}, {TABLE1_FILE}, {TABLE1_MARKDOWN}, {SENSITIVITY_FILE} found)")
+            raise ReportError(
+                f"{directory}: not a replay, table1 or sensitivity output "
+                f"(none of {REPLAY_FILE}, {TABLE1_FILE}, {TABLE1_MARKDOWN}, {SENSITIVITY_FILE} found)"
+            )
         found += sources
     return sorted(found, key=lambda s: KINDS.index(s.kind))
 

@@ -100,18 +100,22 @@ def check_schemas(schemas: SchemaSet, against: SchemaSet | None = None) -> list[
         if against is not None and name in against:
             verdict = check_compatibility(schema, against[name])
             if not verdict:
-                raise SchemaError(f"{schema.source}: cannot read data written with the previous "
-                                  f"{name}: {verdict.problem}")
+                raise SchemaError(
+                    f"{schema.source}: cannot read data written with the previous {name}: {verdict.problem}"
+                )
             line += ", backward compatible"
         report.append(line)
     for earlier in schemas.previous():
         current = schemas.by_full_name(earlier.full_name)
         verdict = check_compatibility(current, earlier)
         if not verdict:
-            raise SchemaError(f"{current.source}: cannot read records written with its earlier version "
-                              f"{earlier.source}: {verdict.problem}")
-        report.append(f"{current.name}: reads its earlier version {earlier.source} "
-                      f"(fingerprint {earlier.fingerprint.hex()})")
+            raise SchemaError(
+                f"{current.source}: cannot read records written with its earlier version "
+                f"{earlier.source}: {verdict.problem}"
+            )
+        report.append(
+            f"{current.name}: reads its earlier version {earlier.source} (fingerprint {earlier.fingerprint.hex()})"
+        )
     if against is not None:
         removed = sorted(set(against) - set(schemas))
         if removed:

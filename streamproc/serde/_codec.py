@@ -16,9 +16,9 @@ from ._errors import DecodeError, EncodeError, RegistryError, SchemaError
 from ._schemas import AvroSchema, SchemaSet, load_schemas, parse_schema
 
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
-SINGLE_OBJECT_HEADER_SIZE = 10   # marker + 8-byte fingerprint
+SINGLE_OBJECT_HEADER_SIZE = 10  # marker + 8-byte fingerprint
 CONFLUENT_MAGIC = b"\x00"
-CONFLUENT_HEADER_SIZE = 5        # magic + 4-byte big-endian schema id
+CONFLUENT_HEADER_SIZE = 5  # magic + 4-byte big-endian schema id
 
 # Writer schemas learnt from the registry, by id. Ids the registry does not know are remembered
 # too (up to this many) so a flood of bad messages does not become a flood of registry requests.
@@ -33,9 +33,9 @@ class Decoded(NamedTuple):
 
 
 class _WriterSchema(NamedTuple):
-    local: AvroSchema          # the contract schema the record is read as
-    writer: dict               # the schema the bytes were written with (fastavro-parsed)
-    resolve: bool              # whether writer and local differ, so Avro resolution is needed
+    local: AvroSchema  # the contract schema the record is read as
+    writer: dict  # the schema the bytes were written with (fastavro-parsed)
+    resolve: bool  # whether writer and local differ, so Avro resolution is needed
 
 
 class Codec:
@@ -74,8 +74,11 @@ class Codec:
         self._auto_register = auto_register
         self._validate = validate
         # With a registry, a schema's header (its id) is known once it is registered, on first use.
-        self._headers: dict[str, bytes] = {} if registry is not None else {
-            name: SINGLE_OBJECT_MARKER + schema.fingerprint for name, schema in self.schemas.items()}
+        self._headers: dict[str, bytes] = (
+            {}
+            if registry is not None
+            else {name: SINGLE_OBJECT_MARKER + schema.fingerprint for name, schema in self.schemas.items()}
+        )
         self._by_id: dict[int, _WriterSchema] = {}
         self._unknown_ids: dict[int, DecodeError] = {}
         self._lock = threading.Lock()
@@ -105,7 +108,7 @@ class Codec:
             fastavro.schemaless_writer(buffer, schema.writer, record, strict_allow_default=True)
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
             if not self._validate:
-                _check(schema, record)   # a precise, field-naming message when validation can give one
+                _check(schema, record)  # a precise, field-naming message when validation can give one
             unknown = sorted(set(record) - set(schema.field_names))
             if unknown:
                 raise EncodeError(name, unknown[0], f"not a field of {name}") from None
@@ -113,7 +116,7 @@ class Codec:
         return buffer.getvalue()
 
     def _register(self, name: str) -> bytes:
-        schema = self.schemas[name]   # SchemaError for unknown names, before any registry call
+        schema = self.schemas[name]  # SchemaError for unknown names, before any registry call
         from confluent_kafka.schema_registry import Schema
 
         subject = self.subject(name)
@@ -143,8 +146,9 @@ class Codec:
         marker = data[:2]
         if marker == SINGLE_OBJECT_MARKER:
             if len(data) < SINGLE_OBJECT_HEADER_SIZE:
-                raise DecodeError("truncated", f"single-object header needs {SINGLE_OBJECT_HEADER_SIZE} "
-                                                f"bytes, got {len(data)}")
+                raise DecodeError(
+                    "truncated", f"single-object header needs {SINGLE_OBJECT_HEADER_SIZE} bytes, got {len(data)}"
+                )
             fingerprint = data[2:SINGLE_OBJECT_HEADER_SIZE]
             local = self.schemas.by_fingerprint(fingerprint)
             if local is not None:
@@ -157,16 +161,17 @@ class Codec:
             offset = SINGLE_OBJECT_HEADER_SIZE
         elif marker[:1] == CONFLUENT_MAGIC:
             if len(data) < CONFLUENT_HEADER_SIZE:
-                raise DecodeError("truncated", f"Confluent header needs {CONFLUENT_HEADER_SIZE} bytes, "
-                                                f"got {len(data)}")
+                raise DecodeError("truncated", f"Confluent header needs {CONFLUENT_HEADER_SIZE} bytes, got {len(data)}")
             schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_SIZE], "big")
             writer = self._by_id.get(schema_id) or self._fetch(schema_id)
             offset = CONFLUENT_HEADER_SIZE
         elif not data:
             raise DecodeError("truncated", "empty message")
         else:
-            raise DecodeError("unknown-magic", f"message starts with {bytes(data[:2]).hex()}, neither "
-                                               f"single-object (c301) nor Confluent (00) framing")
+            raise DecodeError(
+                "unknown-magic",
+                f"message starts with {bytes(data[:2]).hex()}, neither single-object (c301) nor Confluent (00) framing",
+            )
         local = writer.local
         if expect is not None and local.name != expect:
             raise DecodeError("schema-mismatch", f"expected {expect}, got {local.name}")
@@ -193,9 +198,10 @@ class Codec:
         if known_bad is not None:
             raise known_bad
         if self._registry is None:
-            raise DecodeError("unknown-schema-id",
-                              f"Confluent-framed message (schema id {schema_id}) but no schema registry "
-                              f"is configured")
+            raise DecodeError(
+                "unknown-schema-id",
+                f"Confluent-framed message (schema id {schema_id}) but no schema registry is configured",
+            )
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
         try:
@@ -203,8 +209,9 @@ class Codec:
         except SchemaRegistryError as exc:
             if exc.http_status_code != 404:
                 raise RegistryError(f"cannot fetch schema id {schema_id}: {exc}") from exc
-            raise self._remember_unknown(schema_id, DecodeError(
-                "unknown-schema-id", f"the schema registry has no schema with id {schema_id}")) from None
+            raise self._remember_unknown(
+                schema_id, DecodeError("unknown-schema-id", f"the schema registry has no schema with id {schema_id}")
+            ) from None
         except Exception as exc:
             raise RegistryError(f"cannot fetch schema id {schema_id}: {exc}") from exc
         writer = self._match(schema_id, registered)
@@ -214,16 +221,22 @@ class Codec:
 
     def _match(self, schema_id: int, registered: Any) -> _WriterSchema:
         if (registered.schema_type or "AVRO") != "AVRO":
-            raise self._remember_unknown(schema_id, DecodeError(
-                "schema-mismatch", f"schema id {schema_id} is {registered.schema_type}, not Avro"))
+            raise self._remember_unknown(
+                schema_id,
+                DecodeError("schema-mismatch", f"schema id {schema_id} is {registered.schema_type}, not Avro"),
+            )
         try:
             writer = parse_schema(json.loads(registered.schema_str), source=f"registry schema id {schema_id}")
         except (SchemaError, json.JSONDecodeError) as exc:
             raise self._remember_unknown(schema_id, DecodeError("schema-mismatch", str(exc))) from None
         local = self.schemas.by_full_name(writer.full_name)
         if local is None:
-            raise self._remember_unknown(schema_id, DecodeError(
-                "schema-mismatch", f"schema id {schema_id} is {writer.full_name}, not a schema of the contract"))
+            raise self._remember_unknown(
+                schema_id,
+                DecodeError(
+                    "schema-mismatch", f"schema id {schema_id} is {writer.full_name}, not a schema of the contract"
+                ),
+            )
         return _WriterSchema(local, writer.reader, resolve=writer.fingerprint != local.fingerprint)
 
     def _remember_unknown(self, schema_id: int, error: DecodeError) -> DecodeError:
@@ -244,8 +257,9 @@ def _check(schema: AvroSchema, record: Any) -> None:
         field = _field_path(schema, problem.field)
         if problem.datum is None and field in schema.field_names and field not in record:
             raise EncodeError(schema.name, field, f"missing (expected {_type_name(problem.schema)})") from None
-        raise EncodeError(schema.name, field,
-                          f"expected {_type_name(problem.schema)}, got {_show(problem.datum)}") from None
+        raise EncodeError(
+            schema.name, field, f"expected {_type_name(problem.schema)}, got {_show(problem.datum)}"
+        ) from None
 
 
 def _field_path(schema: AvroSchema, qualified: str | None) -> str | None:

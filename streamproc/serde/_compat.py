@@ -26,8 +26,9 @@ class Compatibility:
         return self.compatible
 
 
-def check_compatibility(reader: AvroSchema | Mapping[str, Any] | str,
-                        writer: AvroSchema | Mapping[str, Any] | str) -> Compatibility:
+def check_compatibility(
+    reader: AvroSchema | Mapping[str, Any] | str, writer: AvroSchema | Mapping[str, Any] | str
+) -> Compatibility:
     """Whether every datum written with ``writer`` can be read with ``reader`` (Avro resolution).
 
     A new schema is *backward* compatible with an old one when ``check_compatibility(new, old)``

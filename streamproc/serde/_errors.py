@@ -21,8 +21,9 @@ class EncodeError(SerdeError):
     """
 
     def __init__(self, schema: str, field: str | None, message: str) -> None:
-        super().__init__(f"cannot encode {schema}: {field}: {message}" if field
-                         else f"cannot encode {schema}: {message}")
+        super().__init__(
+            f"cannot encode {schema}: {field}: {message}" if field else f"cannot encode {schema}: {message}"
+        )
         self.schema = schema
         self.field = field
 
@@ -41,12 +42,12 @@ class DecodeError(SerdeError):
 
 
 DECODE_REASONS = (
-    "unknown-magic",        # neither single-object (C3 01) nor Confluent (00) framing
+    "unknown-magic",  # neither single-object (C3 01) nor Confluent (00) framing
     "unknown-fingerprint",  # single-object framing, but no known schema has that fingerprint
-    "unknown-schema-id",    # Confluent framing, but the registry (if any) does not know the id
-    "truncated",            # the bytes end before the header or the record does
-    "malformed",            # the body is not a valid encoding of the schema, or has trailing bytes
-    "schema-mismatch",      # the writer's schema is not one of ours, cannot be resolved, or not the expected one
+    "unknown-schema-id",  # Confluent framing, but the registry (if any) does not know the id
+    "truncated",  # the bytes end before the header or the record does
+    "malformed",  # the body is not a valid encoding of the schema, or has trailing bytes
+    "schema-mismatch",  # the writer's schema is not one of ours, cannot be resolved, or not the expected one
 )
 
 

@@ -27,5 +27,4 @@ def codec_for(settings: Settings, *, validate: bool = True) -> Codec:
     for name, topic in settings.topics.by_schema().items():
         taken = f"{topic}-value" in subjects.values()
         subjects[name] = f"{topic}-io.streamproc.{name}" if taken else f"{topic}-value"
-    return Codec(registry=SchemaRegistryClient.new_client(registry_config), subjects=subjects,
-                 validate=validate)
+    return Codec(registry=SchemaRegistryClient.new_client(registry_config), subjects=subjects, validate=validate)

@@ -23,8 +23,9 @@ PREVIOUS_FOLDER = "previous"
 
 # Decoded records carry timestamps as epoch-millisecond ints, exactly as they are encoded:
 # cheaper than datetime objects on the hot path, and encode(decode(x)) == x.
-_INT_LOGICAL_TYPES = frozenset({"timestamp-millis", "timestamp-micros",
-                                "local-timestamp-millis", "local-timestamp-micros"})
+_INT_LOGICAL_TYPES = frozenset(
+    {"timestamp-millis", "timestamp-micros", "local-timestamp-millis", "local-timestamp-micros"}
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,8 +42,8 @@ class AvroSchema:
     definition: Mapping[str, Any]
     canonical_form: str
     fingerprint: bytes
-    writer: dict = field(repr=False)   # fastavro-parsed, for encoding (accepts ints or datetimes)
-    reader: dict = field(repr=False)   # fastavro-parsed with timestamps left as ints, for decoding
+    writer: dict = field(repr=False)  # fastavro-parsed, for encoding (accepts ints or datetimes)
+    reader: dict = field(repr=False)  # fastavro-parsed with timestamps left as ints, for decoding
 
     @property
     def json(self) -> str:
@@ -84,8 +85,11 @@ def parse_schema(definition: Mapping[str, Any] | str, source: str = "<schema>") 
 
 def _without_timestamp_types(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _without_timestamp_types(v) for k, v in node.items()
-                if not (k == "logicalType" and v in _INT_LOGICAL_TYPES)}
+        return {
+            k: _without_timestamp_types(v)
+            for k, v in node.items()
+            if not (k == "logicalType" and v in _INT_LOGICAL_TYPES)
+        }
     if isinstance(node, list):
         return [_without_timestamp_types(v) for v in node]
     return node
@@ -99,18 +103,22 @@ class SchemaSet(Mapping[str, AvroSchema]):
         self._by_fingerprint: dict[bytes, AvroSchema] = {}
         self._by_full_name: dict[str, AvroSchema] = {}
         for schema in schemas:
-            for index, key, what in ((self._by_name, schema.name, "name"),
-                                     (self._by_full_name, schema.full_name, "full name"),
-                                     (self._by_fingerprint, schema.fingerprint, "fingerprint")):
+            for index, key, what in (
+                (self._by_name, schema.name, "name"),
+                (self._by_full_name, schema.full_name, "full name"),
+                (self._by_fingerprint, schema.fingerprint, "fingerprint"),
+            ):
                 if key in index:
-                    raise SchemaError(f"{schema.source}: duplicate schema {what} "
-                                      f"{schema.full_name} (also in {index[key].source})")
+                    raise SchemaError(
+                        f"{schema.source}: duplicate schema {what} {schema.full_name} (also in {index[key].source})"
+                    )
                 index[key] = schema
         self._previous: dict[bytes, AvroSchema] = {}
         for schema in previous:
             if schema.full_name not in self._by_full_name:
-                raise SchemaError(f"{schema.source}: earlier version of {schema.full_name}, which the "
-                                  f"contract no longer has")
+                raise SchemaError(
+                    f"{schema.source}: earlier version of {schema.full_name}, which the contract no longer has"
+                )
             if schema.fingerprint not in self._by_fingerprint:
                 self._previous[schema.fingerprint] = schema
 
@@ -122,8 +130,10 @@ class SchemaSet(Mapping[str, AvroSchema]):
         if not directory.is_dir():
             raise SchemaError(f"{directory}: not a directory of .avsc files")
         earlier = directory / PREVIOUS_FOLDER
-        return cls(_parse_files(sorted(directory.glob("*.avsc"))),
-                   _parse_files(sorted(earlier.glob("*.avsc"))) if earlier.is_dir() else ())
+        return cls(
+            _parse_files(sorted(directory.glob("*.avsc"))),
+            _parse_files(sorted(earlier.glob("*.avsc"))) if earlier.is_dir() else (),
+        )
 
     @classmethod
     def from_package(cls, package: str = SCHEMA_PACKAGE) -> SchemaSet:

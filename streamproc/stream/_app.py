@@ -46,10 +46,6 @@ from streamproc.errors import StreamprocError
 from streamproc.fusion import ChannelFusion
 from streamproc.kafka import EMBEDDED_OVERRIDES
 from streamproc.observability import WorkerMetrics, add_health_views
-from streamproc.serde import Codec, DecodeError
-from streamproc.training import ModelStore
-from streamproc.windows import ChannelWindow, Window, WindowStateError
-
 from streamproc.pipeline import (
     NOT_HERE,
     PROCESSING_ERROR,
@@ -58,12 +54,15 @@ from streamproc.pipeline import (
     RawMessage,
     ScoredBatch,
     StateBuffer,
-    open_alerts_by_severity,
     dead_letter_record,
+    open_alerts_by_severity,
     produced_at_header,
     score_record,
     score_windows,
 )
+from streamproc.serde import Codec, DecodeError
+from streamproc.training import ModelStore
+from streamproc.windows import ChannelWindow, Window, WindowStateError
 
 from ._reader import TopicReader
 from ._transport import broker_urls
@@ -165,16 +164,20 @@ def _readings_per_batch(settings: Settings) -> int:
 class PipelineApp:
     """A worker's Faust app for one role; ``app`` is what ``faust.Worker`` runs."""
 
-    def __init__(self, settings: Settings, options: WorkerOptions | None = None, *,
-                 store: ModelStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, options: WorkerOptions | None = None, *, store: ModelStore | None = None
+    ) -> None:
         self.settings = settings
         self.options = options = options or WorkerOptions()
         detectors = list(options.detectors or settings.detectors.enabled)
         self.metrics = WorkerMetrics(channel_limit=settings.worker.channel_metrics_limit)
         self.codec = Codec(validate=False)
         pipeline = Pipeline.from_settings(
-            settings, store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)), detectors,
-            self.codec)
+            settings,
+            store or ModelStore(settings.detectors.models_dir, detector_registry(detectors)),
+            detectors,
+            self.codec,
+        )
         self.catalog, self.ingest, self.fusion = pipeline.catalog, pipeline.ingest, pipeline.fusion
         # Batches and feedback change the same states, across awaits: one at a time.
         self._state_lock = asyncio.Lock()
@@ -195,13 +198,18 @@ class PipelineApp:
     # -- topology -------------------------------------------------------------------------
 
     def _topic(self, name: str) -> Any:
-        return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                              value_serializer="raw", partitions=self.settings.topics.partitions)
+        return self.app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.settings.topics.partitions,
+        )
 
     def _table(self, name: str) -> Any:
         # Keys are channel names and values encoded states, both raw bytes: the stages decode.
-        return self.app.Table(name, partitions=self.settings.topics.partitions, key_type=bytes,
-                              value_type=bytes)
+        return self.app.Table(name, partitions=self.settings.topics.partitions, key_type=bytes, value_type=bytes)
 
     def _declare(self) -> None:
         topics = self.settings.topics
@@ -233,12 +241,14 @@ class PipelineApp:
 
             self.app.task(feedback_task)
         if role == "detect":
+
             async def windows_agent(stream: Any) -> None:
                 async for events in stream.take_events(batch, within=within):
                     await self._guarded(self._run_detect, events)
 
             self.app.agent(self.windows_topic, name="detect-windows")(windows_agent)
         if role == "fuse":
+
             async def scores_agent(stream: Any) -> None:
                 async for events in stream.take_events(batch * len(self.catalog.detectors), within=within):
                     await self._guarded(self._run_fuse, events)
@@ -289,8 +299,12 @@ class PipelineApp:
         self.ledger.discard()
 
     async def _dead_letter_failure(self, message: RawMessage) -> None:
-        _LOG.exception("message %s[%d]@%d failed; sending it to the dead-letter topic", message.topic,
-                       message.partition, message.offset)
+        _LOG.exception(
+            "message %s[%d]@%d failed; sending it to the dead-letter topic",
+            message.topic,
+            message.partition,
+            message.offset,
+        )
         error = sys.exc_info()[1]
         self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, repr(error)))
         await self._commit_batch([])
@@ -344,20 +358,21 @@ class PipelineApp:
         for outcome in self.fusion.fuse_scored(result.windows, scored, fusion_states):
             window, message = outcome.window, outcome.message
             if outcome.failure is not None:
-                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, outcome.failure,
-                                                                   part=window.end))
+                self._send_dead_letter(
+                    message, dead_letter_record(message, PROCESSING_ERROR, outcome.failure, part=window.end)
+                )
             for verdict in outcome.verdicts:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
             latencies += self._send_alerts(outcome.events)
-        await self._commit_batch(latencies, (self.window_table, window_states),
-                                 (self.fusion_table, fusion_states))
+        await self._commit_batch(latencies, (self.window_table, window_states), (self.fusion_table, fusion_states))
 
     async def _run_window(self, messages: Sequence[RawMessage]) -> None:
         result, window_states = await self._ingest(messages)
         for window, _ in result.windows:
-            self._outputs.append((self.windows_topic, window.channel.encode(), window.to_bytes(),
-                                  produced_at_header(window.produced_at)))
+            self._outputs.append(
+                (self.windows_topic, window.channel.encode(), window.to_bytes(), produced_at_header(window.produced_at))
+            )
         await self._commit_batch([], (self.window_table, window_states))
 
     async def _run_detect(self, messages: Sequence[RawMessage]) -> None:
@@ -373,13 +388,12 @@ class PipelineApp:
             await self._prepare(unknown)
         # The window role only emits windows of channels with a model, so a channel without one
         # here has no model of this worker's detector(s): another detect group scores it.
-        usable = [(w, m) for w, m in zip(windows, sources) if self.catalog.get(w.channel).problem is None]
+        usable = [(w, m) for w, m in zip(windows, sources, strict=False) if self.catalog.get(w.channel).problem is None]
         scored = await self._score([w for w, _ in usable])
         latencies = []
         for index, (window, message) in enumerate(usable):
             if index in scored.failures:
-                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR,
-                                                                   scored.failures[index]))
+                self._send_dead_letter(message, dead_letter_record(message, PROCESSING_ERROR, scored.failures[index]))
             for verdict in scored.verdicts[index]:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
@@ -415,9 +429,9 @@ class PipelineApp:
         loop = asyncio.get_running_loop()
         config, topic = self.settings.kafka.confluent_config(), self.settings.topics.feedback
         reader = await loop.run_in_executor(None, lambda: TopicReader(config, [topic], codec=self.codec))
-        unread: list[RawMessage] = []    # arrived while the states were not all there (a rebalance)
-        waiting: list[RawMessage] = []   # tried, but no channel of this worker remembered the alert
-        tried_with: Any = None           # the consumer generation the waiting ones were tried in
+        unread: list[RawMessage] = []  # arrived while the states were not all there (a rebalance)
+        waiting: list[RawMessage] = []  # tried, but no channel of this worker remembered the alert
+        tried_with: Any = None  # the consumer generation the waiting ones were tried in
         poll: asyncio.Future[list[RawMessage]] | None = None
         try:
             while True:
@@ -460,7 +474,7 @@ class PipelineApp:
         for message, record in result.dead_letters:
             self._send_dead_letter(message, record)
         left = []
-        for index, (message, outcome) in enumerate(zip(messages, result.outcomes)):
+        for index, (message, outcome) in enumerate(zip(messages, result.outcomes, strict=False)):
             if outcome == NOT_HERE:
                 left.append(message)
                 if index < len(retry):
@@ -472,16 +486,21 @@ class PipelineApp:
 
     # -- output ---------------------------------------------------------------------------
 
-    def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any,
-                    produced_at: float) -> None:
+    def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any, produced_at: float) -> None:
         value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
         self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
         self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
 
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
         for event in events:
-            self._outputs.append((self.alerts_topic, event.channel.encode(),
-                                  self.codec.encode("Alert", event.to_record()), produced_at_header(event.produced_at)))
+            self._outputs.append(
+                (
+                    self.alerts_topic,
+                    event.channel.encode(),
+                    self.codec.encode("Alert", event.to_record()),
+                    produced_at_header(event.produced_at),
+                )
+            )
             self._counts.append((self.metrics.alerts.labels(event.state), 1))
         return [(self.metrics.reading_to_alert_seconds, event.produced_at) for event in events]
 
@@ -495,8 +514,7 @@ class PipelineApp:
         self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))
         self._counts.append((self.metrics.dead_letters.labels(record["reason"]), 1))
 
-    async def _commit_batch(self, latencies: Sequence[tuple[Any, float]],
-                            *changes: tuple[Any, StateBuffer]) -> None:
+    async def _commit_batch(self, latencies: Sequence[tuple[Any, float]], *changes: tuple[Any, StateBuffer]) -> None:
         """Wait until the batch's outputs are delivered, then record its state changes (see the
         module's docstring).
 
@@ -509,8 +527,9 @@ class PipelineApp:
         outputs, self._outputs = self._outputs, []
         counts, self._counts = self._counts, []
         if outputs:
-            await asyncio.gather(*(topic.send_soon(key=key, value=value, headers=headers)
-                                   for topic, key, value, headers in outputs))
+            await asyncio.gather(
+                *(topic.send_soon(key=key, value=value, headers=headers) for topic, key, value, headers in outputs)
+            )
         for counter, amount in counts:
             counter.inc(amount)
         now = time.time()

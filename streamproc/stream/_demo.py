@@ -81,8 +81,10 @@ def synthetic_channels(count: int, seed: int) -> list[DemoChannel]:
     from streamproc.datasets import SyntheticConfig, generate_synthetic_channels
 
     config = SyntheticConfig(n_features=6, train_steps=3000, test_steps=2500, anomaly_ratio=0.04, seed=seed)
-    return [DemoChannel(name, d.train, d.test, d.feature_names, [(e.kind, e.start, e.end) for e in d.events])
-            for name, d in generate_synthetic_channels(config, count, prefix="plant").items()]
+    return [
+        DemoChannel(name, d.train, d.test, d.feature_names, [(e.kind, e.start, e.end) for e in d.events])
+        for name, d in generate_synthetic_channels(config, count, prefix="plant").items()
+    ]
 
 
 def telemanom_channels(root: Path, names: Sequence[str] | None) -> list[DemoChannel]:
@@ -93,13 +95,21 @@ def telemanom_channels(root: Path, names: Sequence[str] | None) -> list[DemoChan
     out = []
     for name in chosen:
         data = dataset.channel(name)
-        out.append(DemoChannel(name, data.train, data.test, data.feature_names,
-                               [("labelled", start, end) for start, end in data.segments]))
+        out.append(
+            DemoChannel(
+                name,
+                data.train,
+                data.test,
+                data.feature_names,
+                [("labelled", start, end) for start, end in data.segments],
+            )
+        )
     return out
 
 
-def ensure_models(channels: Sequence[DemoChannel], models_dir: Path, detector: str, window: int,
-                  echo: Callable[[str], None]) -> None:
+def ensure_models(
+    channels: Sequence[DemoChannel], models_dir: Path, detector: str, window: int, echo: Callable[[str], None]
+) -> None:
     """Train ``detector`` for every channel that has no model of the right window yet."""
     from streamproc.training import ModelStore, train_channel
 
@@ -117,8 +127,9 @@ def ensure_models(channels: Sequence[DemoChannel], models_dir: Path, detector: s
     echo(f"training {detector} on the training part of {len(missing)} channel(s) (once; kept in {models_dir}) ...")
     for channel in missing:
         started = time.perf_counter()
-        model = train_channel(detector, channel.name, channel.train, config={"window": window},
-                              feature_names=channel.feature_names)
+        model = train_channel(
+            detector, channel.name, channel.train, config={"window": window}, feature_names=channel.feature_names
+        )
         store.save(model)
         echo(f"  {channel.name}: threshold {model.threshold:.4g} ({time.perf_counter() - started:.1f}s)")
 
@@ -135,8 +146,20 @@ class _Worker:
     (written to ``config_file``)."""
 
     def __init__(self, cluster: KafkaCluster, config_file: Path, port: int, log_path: Path) -> None:
-        command = [sys.executable, "-m", "streamproc", "run", "--app-id", "streamproc-demo", "--config",
-                   str(config_file), "--web-port", str(port), "--log-level", "error"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamproc",
+            "run",
+            "--app-id",
+            "streamproc-demo",
+            "--config",
+            str(config_file),
+            "--web-port",
+            str(port),
+            "--log-level",
+            "error",
+        ]
         if cluster.embedded:
             command.append("--embedded-broker")
         self.port = port
@@ -216,23 +239,32 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
     summary printed); during start-up it propagates as KeyboardInterrupt.
     """
     window, stride = settings.window.size, settings.window.stride
-    channels = (telemanom_channels(options.data, options.channels) if options.data
-                else synthetic_channels(options.synthetic_channels, options.seed))
+    channels = (
+        telemanom_channels(options.data, options.channels)
+        if options.data
+        else synthetic_channels(options.synthetic_channels, options.seed)
+    )
     short = [c.name for c in channels if len(c.train) <= window or len(c.test) < window]
     if short:
         raise StreamprocError(f"channel(s) {', '.join(short)} are shorter than window.size={window}")
     models_dir = options.models_dir or cache_dir() / "models" / _models_key(options, channels, window)
     ensure_models(channels, models_dir, options.detector, window, echo)
-    settings = dataclasses.replace(settings, detectors=dataclasses.replace(
-        settings.detectors, enabled=[options.detector], models_dir=str(models_dir)))
+    settings = dataclasses.replace(
+        settings,
+        detectors=dataclasses.replace(settings.detectors, enabled=[options.detector], models_dir=str(models_dir)),
+    )
     expected = {c.name: len(range(window, len(c.test) + 1, stride)) for c in channels}
     result = DemoResult(planted=sum(len(c.events) for c in channels), windows_expected=sum(expected.values()))
 
     with _demo_cluster(settings) as cluster:
         topics = settings.topics
-        create_topics(cluster.bootstrap, dict.fromkeys(
-            [topics.readings, topics.scores, topics.alerts, topics.dead_letter, topics.feedback], topics.partitions),
-            client_config=dict(cluster.client_config))
+        create_topics(
+            cluster.bootstrap,
+            dict.fromkeys(
+                [topics.readings, topics.scores, topics.alerts, topics.dead_letter, topics.feedback], topics.partitions
+            ),
+            client_config=dict(cluster.client_config),
+        )
         port = settings.worker.web_port if _port_free(settings.worker.web_port) else _free_port()
         where = "embedded broker" if cluster.embedded else "broker"
         echo(f"{where} at {cluster.bootstrap}; worker metrics at http://127.0.0.1:{port}/metrics")
@@ -247,23 +279,36 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
             started = time.monotonic()
             worker.wait_ready(_READY_TIMEOUT_S)
             echo(f"worker ready after {time.monotonic() - started:.1f}s (log: {worker.log_path})")
-            with TopicReader(cluster.consumer_config("streamproc-demo-reader"), [topics.alerts, topics.scores],
-                             from_beginning=False) as reader:
+            with TopicReader(
+                cluster.consumer_config("streamproc-demo-reader"), [topics.alerts, topics.scores], from_beginning=False
+            ) as reader:
                 feed = ReadingFeed(cluster.producer_config(), topics.readings)
                 start_ms = int(time.time() * 1000)
                 total = sum(len(c.test) for c in channels)
-                echo(f"streaming {total} readings of {len(channels)} channel(s) at {options.rate:g}/s; "
-                     f"{result.planted} anomalies are planted. Alerts:")
-                feeder = threading.Thread(target=feed.produce, name="demo-feed", daemon=True, kwargs={
-                    "series": [ChannelSeries(c.name, c.test, c.feature_names) for c in channels],
-                    "rate": options.rate, "start_ms": start_ms, "step_ms": STEP_MS, "stop": stop})
+                echo(
+                    f"streaming {total} readings of {len(channels)} channel(s) at {options.rate:g}/s; "
+                    f"{result.planted} anomalies are planted. Alerts:"
+                )
+                feeder = threading.Thread(
+                    target=feed.produce,
+                    name="demo-feed",
+                    daemon=True,
+                    kwargs={
+                        "series": [ChannelSeries(c.name, c.test, c.feature_names) for c in channels],
+                        "rate": options.rate,
+                        "start_ms": start_ms,
+                        "step_ms": STEP_MS,
+                        "stop": stop,
+                    },
+                )
                 follower = _Follower(channels, expected, start_ms, settings, result, echo)
                 feeder.start()
                 try:
                     while options.duration is None or follower.elapsed() < options.duration:
                         if worker.process.poll() is not None:
-                            raise StreamprocError(f"the worker exited with status {worker.process.returncode}:\n"
-                                                  f"{worker.log_tail()}")
+                            raise StreamprocError(
+                                f"the worker exited with status {worker.process.returncode}:\n{worker.log_tail()}"
+                            )
                         for item in reader.poll(0.5):
                             follower.handle(item.schema, item.record)
                         if not feeder.is_alive() and follower.all_scored():
@@ -275,17 +320,26 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
             stop.set()
             worker.stop()
             shutil.rmtree(workdir, ignore_errors=True)
-    echo(f"{'done' if result.finished else 'stopped'}: {result.windows_scored}/{result.windows_expected} windows "
-         f"scored; {result.opened} alerts opened, {result.resolved} resolved; planted anomalies caught "
-         f"{result.caught}/{result.planted}; alerts without a planted anomaly {result.unexplained}")
+    echo(
+        f"{'done' if result.finished else 'stopped'}: {result.windows_scored}/{result.windows_expected} windows "
+        f"scored; {result.opened} alerts opened, {result.resolved} resolved; planted anomalies caught "
+        f"{result.caught}/{result.planted}; alerts without a planted anomaly {result.unexplained}"
+    )
     return result
 
 
 class _Follower:
     """Prints each alert next to the planted anomaly it found (if any) and keeps the counts."""
 
-    def __init__(self, channels: Sequence[DemoChannel], expected: dict[str, int], start_ms: int,
-                 settings: Settings, result: DemoResult, echo: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        channels: Sequence[DemoChannel],
+        expected: dict[str, int],
+        start_ms: int,
+        settings: Settings,
+        result: DemoResult,
+        echo: Callable[[str], None],
+    ) -> None:
         self.channels = {c.name: c for c in channels}
         self.expected = expected
         self.start_ms = start_ms
@@ -338,8 +392,9 @@ def _demo_cluster(settings: Settings) -> Iterator[KafkaCluster]:
         yield KafkaCluster(broker.bootstrap, embedded=True)
 
 
-def _planted_event(channel: DemoChannel, step: int, window: int, stride: int,
-                   open_after: int) -> tuple[str, int, int] | None:
+def _planted_event(
+    channel: DemoChannel, step: int, window: int, stride: int, open_after: int
+) -> tuple[str, int, int] | None:
     """The planted event an alert opened at ``step`` belongs to: one that its opening windows
     (the last ``open_after`` ones, each ``window`` steps long) overlap."""
     first = step - (open_after - 1) * stride - window + 1

@@ -32,11 +32,11 @@ class ChannelSeries:
 
     def __post_init__(self) -> None:
         if np.ndim(self.values) != 2:
-            raise StreamprocError(f"channel {self.channel!r}: series must be [T, C], got shape "
-                                  f"{np.shape(self.values)}")
+            raise StreamprocError(f"channel {self.channel!r}: series must be [T, C], got shape {np.shape(self.values)}")
         if self.timestamps_ms is not None and len(self.timestamps_ms) != len(self.values):
-            raise StreamprocError(f"channel {self.channel!r}: {len(self.timestamps_ms)} timestamps for "
-                                  f"{len(self.values)} samples")
+            raise StreamprocError(
+                f"channel {self.channel!r}: {len(self.timestamps_ms)} timestamps for {len(self.values)} samples"
+            )
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,17 @@ class ReadingFeed:
         if error is not None:
             self._errors.append(str(error))
 
-    def produce(self, series: Sequence[ChannelSeries], *, rate: float | None = None, start_ms: int | None = None,
-                step_ms: int = 1000, stop: threading.Event | None = None,
-                on_step: Callable[[int], None] | None = None, per_message: int = 1) -> FeedReport:
+    def produce(
+        self,
+        series: Sequence[ChannelSeries],
+        *,
+        rate: float | None = None,
+        start_ms: int | None = None,
+        step_ms: int = 1000,
+        stop: threading.Event | None = None,
+        on_step: Callable[[int], None] | None = None,
+        per_message: int = 1,
+    ) -> FeedReport:
         """Produce every step of ``series``; returns early when ``stop`` is set.
 
         ``on_step(t)`` is called after step ``t`` of all channels was handed to the producer
@@ -88,8 +96,12 @@ class ReadingFeed:
         keys = [s.channel.encode() for s in series]
         names = [list(s.feature_names) if s.feature_names is not None else None for s in series]
         rows = [np.asarray(s.values, dtype=np.float64).tolist() for s in series]
-        times = [np.asarray(s.timestamps_ms, dtype=np.int64).tolist() if s.timestamps_ms is not None
-                 else [start_ms + t * step_ms for t in range(len(s.values))] for s in series]
+        times = [
+            np.asarray(s.timestamps_ms, dtype=np.int64).tolist()
+            if s.timestamps_ms is not None
+            else [start_ms + t * step_ms for t in range(len(s.values))]
+            for s in series
+        ]
         sent = 0
         began = time.perf_counter()
         paced = 0
@@ -97,16 +109,20 @@ class ReadingFeed:
             if stop is not None and stop.is_set():
                 break
             for i, s in enumerate(series):
-                group = rows[i][t:t + per_message]
+                group = rows[i][t : t + per_message]
                 if not group:
                     continue
                 if per_message == 1:
-                    value = self.codec.encode("SensorReading", {"channel": s.channel, "timestamp": times[i][t],
-                                                                "values": group[0], "feature_names": names[i]})
+                    value = self.codec.encode(
+                        "SensorReading",
+                        {"channel": s.channel, "timestamp": times[i][t], "values": group[0], "feature_names": names[i]},
+                    )
                 else:
-                    timestamps = times[i][t:t + per_message]
-                    value = self.codec.encode("SensorReadingBatch", {"channel": s.channel, "timestamps": timestamps,
-                                                                     "values": group, "feature_names": names[i]})
+                    timestamps = times[i][t : t + per_message]
+                    value = self.codec.encode(
+                        "SensorReadingBatch",
+                        {"channel": s.channel, "timestamps": timestamps, "values": group, "feature_names": names[i]},
+                    )
                 self._send(keys[i], value)
                 sent += len(group)
                 if sent - paced >= _PACE_EVERY:
@@ -142,17 +158,28 @@ class ReadingFeed:
             if now_remaining < remaining:
                 stalled_since = time.monotonic()
             elif time.monotonic() - stalled_since > stall_timeout:
-                raise StreamprocError(f"{now_remaining} readings could not be delivered to {self.topic!r}: "
-                                      f"no progress for {stall_timeout:g}s")
+                raise StreamprocError(
+                    f"{now_remaining} readings could not be delivered to {self.topic!r}: "
+                    f"no progress for {stall_timeout:g}s"
+                )
             remaining = now_remaining
         if self._errors:
             errors, self._errors = self._errors, []
             raise StreamprocError(f"{len(errors)} readings could not be delivered to {self.topic!r}: {errors[0]}")
 
 
-def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None = None, rate: float | None = None,
-                    start_ms: int | None = None, step_ms: int = DEFAULT_STEP_MS, per_message: int = 1,
-                    table: Any = None, log: Callable[[str], None] = lambda message: None) -> FeedReport:
+def replay_to_kafka(
+    settings: Any,
+    data: Any,
+    *,
+    channels: Sequence[str] | None = None,
+    rate: float | None = None,
+    start_ms: int | None = None,
+    step_ms: int = DEFAULT_STEP_MS,
+    per_message: int = 1,
+    table: Any = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> FeedReport:
     """``streamproc replay --to-kafka``: produce the test streams of a telemanom directory onto the
     readings topic of the configured cluster (``KAFKA_BOOTSTRAP`` or ``kafka.bootstrap``), at
     ``rate`` readings per second over all channels (``None``: as fast as possible), ``per_message``
@@ -166,25 +193,30 @@ def replay_to_kafka(settings: Any, data: Any, *, channels: Sequence[str] | None 
     from streamproc.kafka import create_topics
 
     if not settings.kafka.bootstrap:
-        raise StreamprocError("replay --to-kafka: no cluster configured; set KAFKA_BOOTSTRAP (for example to the "
-                              "address `streamproc run` or `streamproc broker start` prints)")
+        raise StreamprocError(
+            "replay --to-kafka: no cluster configured; set KAFKA_BOOTSTRAP (for example to the "
+            "address `streamproc run` or `streamproc broker start` prints)"
+        )
     dataset = open_dataset(data, table)
     names = dataset.select(channels)
     start_ms = int(time.time() * 1000) if start_ms is None else start_ms
     series = []
     for name in names:
-        recording = record(dataset.channel(name), warmup=settings.window.size - 1, start_ms=start_ms,
-                           step_ms=step_ms)
+        recording = record(dataset.channel(name), warmup=settings.window.size - 1, start_ms=start_ms, step_ms=step_ms)
         series.append(ChannelSeries(name, recording.values, recording.feature_names, recording.timestamps_ms))
     config = settings.kafka.confluent_config()
     bootstrap = config.pop("bootstrap.servers")
     topic = settings.topics.readings
-    create_topics(bootstrap, {topic: settings.topics.partitions}, replication=settings.topics.replication,
-                  client_config=config)
+    create_topics(
+        bootstrap, {topic: settings.topics.partitions}, replication=settings.topics.replication, client_config=config
+    )
     total = sum(len(s.values) for s in series)
-    log(f"producing {total} readings of {len(series)} channel(s) to {topic!r} on {bootstrap}"
-        + (f" at {rate:g}/s" if rate else ""))
-    report = ReadingFeed({**config, "bootstrap.servers": bootstrap}, topic).produce(series, rate=rate,
-                                                                                      per_message=per_message)
+    log(
+        f"producing {total} readings of {len(series)} channel(s) to {topic!r} on {bootstrap}"
+        + (f" at {rate:g}/s" if rate else "")
+    )
+    report = ReadingFeed({**config, "bootstrap.servers": bootstrap}, topic).produce(
+        series, rate=rate, per_message=per_message
+    )
     log(f"produced {report.readings} readings in {report.seconds:.1f}s ({report.rate:.0f}/s)")
     return report

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamproc.errors import StreamprocError
-from streamproc.serde import Codec, DecodeError
-
 from streamproc.pipeline import RawMessage
+from streamproc.serde import Codec, DecodeError
 
 _LOG = logging.getLogger(__name__)
 
@@ -31,20 +30,34 @@ class TopicReader:
     """Reads every partition of some topics, from their beginning or their end, without joining a
     consumer group: nothing is committed, and several readers never share the messages."""
 
-    def __init__(self, consumer_config: Mapping[str, Any], topics: Sequence[str], *,
-                 from_beginning: bool = True, codec: Codec | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        consumer_config: Mapping[str, Any],
+        topics: Sequence[str],
+        *,
+        from_beginning: bool = True,
+        codec: Codec | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
         self.codec = codec or Codec()
-        config = {"group.id": "streamproc-reader", "logger": _LOG, **consumer_config,
-                  "enable.auto.commit": False, "enable.auto.offset.store": False}
+        config = {
+            "group.id": "streamproc-reader",
+            "logger": _LOG,
+            **consumer_config,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
         self._consumer = Consumer(config)
         try:
             metadata = self._consumer.list_topics(timeout=timeout)
         except KafkaException as exc:
             self._consumer.close()
-            raise StreamprocError(f"cannot reach the Kafka cluster at {config.get('bootstrap.servers')}: "
-                                  f"{exc.args[0].str() if exc.args else exc}") from None
+            raise StreamprocError(
+                f"cannot reach the Kafka cluster at {config.get('bootstrap.servers')}: "
+                f"{exc.args[0].str() if exc.args else exc}"
+            ) from None
         partitions = []
         for topic in topics:
             found = metadata.topics.get(topic)
@@ -53,8 +66,11 @@ class TopicReader:
             for partition in sorted(found.partitions):
                 # The end is looked up now rather than left to the first fetch, so that
                 # messages produced between this call and that fetch are not missed.
-                start = OFFSET_BEGINNING if from_beginning else self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=timeout)[1]
+                start = (
+                    OFFSET_BEGINNING
+                    if from_beginning
+                    else self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)[1]
+                )
                 partitions.append(TopicPartition(topic, partition, start))
         self._consumer.assign(partitions)
 
@@ -81,8 +97,13 @@ class TopicReader:
             try:
                 schema, record = self.codec.decode(message.value or b"")
             except DecodeError as exc:
-                _LOG.warning("skipping an undecodable message at %s[%d]@%d: %s", message.topic,
-                             message.partition, message.offset, exc)
+                _LOG.warning(
+                    "skipping an undecodable message at %s[%d]@%d: %s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    exc,
+                )
                 continue
             yield TopicRecord(message.topic, schema, record, message.timestamp, message.partition, message.offset)
 

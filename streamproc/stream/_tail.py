@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ._reader import TopicReader
@@ -14,7 +14,7 @@ _SEVERITY_WIDTH = len("CRITICAL")
 
 
 def format_time(millis: int) -> str:
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_alert(record: Mapping[str, Any], *, top: int = 3, when: bool = True) -> str:
@@ -22,10 +22,16 @@ def format_alert(record: Mapping[str, Any], *, top: int = 3, when: bool = True) 
     [id 1b2c3d4e]``: time (of the readings), state, channel, severity, fused score, each detector's
     score/threshold, the top features' shares and the start of the alert id."""
     detectors = " ".join(f"{d['detector']} {d['score']:.3g}/{d['threshold']:.3g}" for d in record["detector_scores"])
-    features = ", ".join(f"{f['name'] if f['name'] is not None else '#' + str(f['index'])} "
-                         f"{100 * f['contribution']:.0f}%" for f in record["top_features"][:top])
-    parts = [record["state"].ljust(_STATE_WIDTH), record["channel"], record["severity"].ljust(_SEVERITY_WIDTH),
-             f"fused {record['fused_score']:.2f}"]
+    features = ", ".join(
+        f"{f['name'] if f['name'] is not None else '#' + str(f['index'])} {100 * f['contribution']:.0f}%"
+        for f in record["top_features"][:top]
+    )
+    parts = [
+        record["state"].ljust(_STATE_WIDTH),
+        record["channel"],
+        record["severity"].ljust(_SEVERITY_WIDTH),
+        f"fused {record['fused_score']:.2f}",
+    ]
     if when:
         parts.insert(0, format_time(record["resolved_at"] if record["state"] == "RESOLVED" else record["updated_at"]))
     if detectors:
@@ -36,8 +42,15 @@ def format_alert(record: Mapping[str, Any], *, top: int = 3, when: bool = True) 
     return "  ".join(parts)
 
 
-def tail_alerts(reader: TopicReader, echo: Callable[[str], None], *, channel: str | None = None,
-                as_json: bool = False, follow: bool = True, idle_s: float = 2.0) -> int:
+def tail_alerts(
+    reader: TopicReader,
+    echo: Callable[[str], None],
+    *,
+    channel: str | None = None,
+    as_json: bool = False,
+    follow: bool = True,
+    idle_s: float = 2.0,
+) -> int:
     """Print alerts as they arrive; without ``follow``, stop after ``idle_s`` seconds without any.
 
     Returns the number printed.

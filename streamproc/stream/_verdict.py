@@ -25,14 +25,25 @@ def send_verdict(settings: Any, alert_id: str, verdict: str, *, author: str, not
         raise StreamprocError("alert id: must not be empty")
     if not settings.kafka.bootstrap:
         raise StreamprocError("alerts feedback: no cluster configured; set KAFKA_BOOTSTRAP")
-    record = {"alert_id": alert_id.strip(), "verdict": name, "author": author,
-              "submitted_at": int(time.time() * 1000), "note": note}
+    record = {
+        "alert_id": alert_id.strip(),
+        "verdict": name,
+        "author": author,
+        "submitted_at": int(time.time() * 1000),
+        "note": note,
+    }
     value = codec_for(settings).encode("Feedback", record)
     errors: list[str] = []
     producer = Producer(settings.kafka.confluent_config())
-    producer.produce(settings.topics.feedback, key=record["alert_id"].encode(), value=value,
-                     on_delivery=lambda error, _: errors.append(str(error)) if error else None)
+    producer.produce(
+        settings.topics.feedback,
+        key=record["alert_id"].encode(),
+        value=value,
+        on_delivery=lambda error, _: errors.append(str(error)) if error else None,
+    )
     if producer.flush(15) or errors:
-        raise StreamprocError(f"the verdict could not be delivered to {settings.topics.feedback!r}: "
-                              f"{errors[0] if errors else 'timed out'}")
+        raise StreamprocError(
+            f"the verdict could not be delivered to {settings.topics.feedback!r}: "
+            f"{errors[0] if errors else 'timed out'}"
+        )
     return record

@@ -54,8 +54,12 @@ def worker_cluster(settings: Settings, options: WorkerOptions) -> Iterator[tuple
         yield settings, options
         return
     with embedded_broker() as broker:
-        print(f"embedded broker (memory only) at {broker.bootstrap}; point producers at it with "
-              f"KAFKA_BOOTSTRAP={broker.bootstrap}", file=sys.stderr, flush=True)
+        print(
+            f"embedded broker (memory only) at {broker.bootstrap}; point producers at it with "
+            f"KAFKA_BOOTSTRAP={broker.bootstrap}",
+            file=sys.stderr,
+            flush=True,
+        )
         yield with_bootstrap(settings, broker.bootstrap), dataclasses.replace(options, embedded_broker=True)
 
 
@@ -73,8 +77,10 @@ def prepare_topics(settings: Settings, topics: Mapping[str, int]) -> None:
     for name in (settings.topics.readings, settings.topics.scores):
         found = existing.get(name)
         if found is not None and found != settings.topics.partitions:
-            raise StreamprocError(f"topics.partitions: topic {name!r} has {found} partitions but "
-                                  f"topics.partitions is {settings.topics.partitions}; set it to {found}")
+            raise StreamprocError(
+                f"topics.partitions: topic {name!r} has {found} partitions but "
+                f"topics.partitions is {settings.topics.partitions}; set it to {found}"
+            )
 
 
 def topic_partitions(settings: Settings, names: list[str], timeout: float = 10.0) -> dict[str, int]:
@@ -83,8 +89,11 @@ def topic_partitions(settings: Settings, names: list[str], timeout: float = 10.0
 
     admin = AdminClient({**settings.kafka.confluent_config(), "logger": _LOG})
     metadata = admin.list_topics(timeout=timeout)
-    return {name: len(metadata.topics[name].partitions) for name in names
-            if name in metadata.topics and metadata.topics[name].error is None}
+    return {
+        name: len(metadata.topics[name].partitions)
+        for name in names
+        if name in metadata.topics and metadata.topics[name].error is None
+    }
 
 
 def run_worker(settings: Settings, options: WorkerOptions, *, loglevel: str = "warn") -> None:
@@ -96,12 +105,14 @@ def run_worker(settings: Settings, options: WorkerOptions, *, loglevel: str = "w
         prepare_topics(settings, pipeline.topics())
         started = "worker " + " ".join(f"{k}={v}" for k, v in describe(pipeline).items())
         if settings.worker.log_format == "json":
-            started = JsonFormatter().format(logging.LogRecord("streamproc.worker", logging.INFO, __file__, 0,
-                                                               started, None, None))
+            started = JsonFormatter().format(
+                logging.LogRecord("streamproc.worker", logging.INFO, __file__, 0, started, None, None)
+            )
         print(started, file=sys.stderr, flush=True)
         logging_config = json_logging_config(loglevel) if settings.worker.log_format == "json" else None
-        worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
-                              logging_config=logging_config)
+        worker = faust.Worker(
+            pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, logging_config=logging_config
+        )
         try:
             worker.execute_from_commandline()
         finally:
@@ -110,5 +121,9 @@ def run_worker(settings: Settings, options: WorkerOptions, *, loglevel: str = "w
 
 def describe(pipeline: PipelineApp) -> dict[str, Any]:
     """What a worker runs, for its start-up line."""
-    return {"group": pipeline.options.group(), "role": pipeline.options.role,
-            "detectors": pipeline.catalog.detectors, "web_port": pipeline.settings.worker.web_port}
+    return {
+        "group": pipeline.options.group(),
+        "role": pipeline.options.role,
+        "detectors": pipeline.catalog.detectors,
+        "web_port": pipeline.settings.worker.web_port,
+    }

@@ -83,8 +83,9 @@ def fit_gpd(excesses: np.ndarray) -> GPDFit:
         if ll > best_ll:
             best_shape, best_scale, best_ll = shape, scale, ll
     # Log-likelihood of the original excesses: the density picks up a factor 1/unit per point.
-    return GPDFit(shape=float(best_shape), scale=float(best_scale * unit),
-                  log_likelihood=float(best_ll - len(y) * np.log(unit)))
+    return GPDFit(
+        shape=float(best_shape), scale=float(best_scale * unit), log_likelihood=float(best_ll - len(y) * np.log(unit))
+    )
 
 
 def _w(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -105,10 +106,12 @@ def _grimshaw_roots(y: np.ndarray) -> np.ndarray:
         if not np.isfinite(end) or abs(end) <= _SMALLEST_ROOT:
             continue
         decades = np.log10(abs(end) / _SMALLEST_ROOT)
-        magnitudes = np.concatenate([
-            np.geomspace(_SMALLEST_ROOT, abs(end), max(2, int(decades * _POINTS_PER_DECADE))),
-            abs(end) * (1.0 - np.geomspace(1e-9, 0.5, _POINTS_NEAR_END)),
-        ])
+        magnitudes = np.concatenate(
+            [
+                np.geomspace(_SMALLEST_ROOT, abs(end), max(2, int(decades * _POINTS_PER_DECADE))),
+                abs(end) * (1.0 - np.geomspace(1e-9, 0.5, _POINTS_NEAR_END)),
+            ]
+        )
         grids.append(np.sign(end) * np.unique(magnitudes[magnitudes < abs(end)]))
     if not grids:
         return np.zeros(0)

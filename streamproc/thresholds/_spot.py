@@ -39,9 +39,9 @@ class Spot:
 
     def __init__(self, config: ThresholdConfig | None = None) -> None:
         self.config = config or ThresholdConfig()
-        self.initial: float = math.nan      # t, in drift-corrected units under DSPOT
-        self.z: float = math.nan            # z_q, in the same units as ``initial``
-        self.n: float = 0.0                 # observations counted (float: scaled when peaks are dropped)
+        self.initial: float = math.nan  # t, in drift-corrected units under DSPOT
+        self.z: float = math.nan  # z_q, in the same units as ``initial``
+        self.n: float = 0.0  # observations counted (float: scaled when peaks are dropped)
         self.peaks = np.zeros(0, np.float64)
         self.gpd: GPDFit | None = None
         self.method: str = ""
@@ -59,10 +59,11 @@ class Spot:
             depth = self.config.depth
             if len(scores) <= depth:
                 raise ThresholdConfigError(
-                    f"dspot with depth={depth} needs more than {depth} calibration scores, got {len(scores)}")
+                    f"dspot with depth={depth} needs more than {depth} calibration scores, got {len(scores)}"
+                )
             # The moving mean of the ``depth`` scores before each one: cumulative sums give all at once.
             sums = np.cumsum(np.concatenate([[0.0], scores]))
-            means = (sums[depth:-1] - sums[:-depth - 1]) / depth
+            means = (sums[depth:-1] - sums[: -depth - 1]) / depth
             self._recent.extend(scores[-depth:].tolist())
             scores = scores[depth:] - means
         if len(scores) == 0:
@@ -175,8 +176,9 @@ class Spot:
             "threshold": self.z,
             "n": self.n,
             "peaks": self.peaks.tolist(),
-            "gpd": None if self.gpd is None else {"shape": self.gpd.shape, "scale": self.gpd.scale,
-                                                   "log_likelihood": self.gpd.log_likelihood},
+            "gpd": None
+            if self.gpd is None
+            else {"shape": self.gpd.shape, "scale": self.gpd.scale, "log_likelihood": self.gpd.log_likelihood},
             "method": self.method,
             "note": self.note,
             "calibration_size": self.calibration_size,
@@ -193,7 +195,9 @@ class Spot:
         spot.n = float(state["n"])
         spot.peaks = np.asarray(state["peaks"], dtype=np.float64)
         gpd = state["gpd"]
-        spot.gpd = None if gpd is None else GPDFit(float(gpd["shape"]), float(gpd["scale"]), float(gpd["log_likelihood"]))
+        spot.gpd = (
+            None if gpd is None else GPDFit(float(gpd["shape"]), float(gpd["scale"]), float(gpd["log_likelihood"]))
+        )
         spot.method = state["method"]
         spot.note = state["note"]
         spot.calibration_size = int(state["calibration_size"])
@@ -201,5 +205,7 @@ class Spot:
         return spot
 
     def __repr__(self) -> str:
-        return (f"Spot(threshold={self.threshold:.6g}, method={self.method!r}, "
-                f"adaptation={self.config.adaptation!r}, peaks={len(self.peaks)}, n={self.n:.0f})")
+        return (
+            f"Spot(threshold={self.threshold:.6g}, method={self.method!r}, "
+            f"adaptation={self.config.adaptation!r}, peaks={len(self.peaks)}, n={self.n:.0f})"
+        )

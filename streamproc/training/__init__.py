@@ -5,7 +5,15 @@ from ._fingerprint import data_fingerprint
 from ._model import CALIBRATION_FILE, TrainedModel
 from ._options import TrainingOptions
 from ._store import ModelStore, Reused
-from ._trainer import FLAT_FEATURE_SPREAD, flat_features, resolve_config, resolve_spec, seed_everything, split_validation, train_channel
+from ._trainer import (
+    FLAT_FEATURE_SPREAD,
+    flat_features,
+    resolve_config,
+    resolve_spec,
+    seed_everything,
+    split_validation,
+    train_channel,
+)
 
 __all__ = [
     "FLAT_FEATURE_SPREAD",

@@ -37,8 +37,14 @@ DEFAULT_BATCH_SIZE = 1024
 class TrainedModel:
     """What the stream and the replay score with: ``score`` takes raw (unscaled) windows."""
 
-    def __init__(self, detector: Detector, scaler: RobustScaler, threshold_state: Spot,
-                 calibration_scores: np.ndarray, metadata: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        detector: Detector,
+        scaler: RobustScaler,
+        threshold_state: Spot,
+        calibration_scores: np.ndarray,
+        metadata: dict[str, Any],
+    ) -> None:
         self.detector = detector
         self.scaler = scaler
         self.threshold_state = threshold_state
@@ -98,7 +104,7 @@ class TrainedModel:
         contributions = np.full((steps, self.n_features), np.nan, dtype=np.float32)
         windows = sliding_windows(series, self.window)
         for start in range(0, len(windows), batch_size):
-            batch = self.score(np.ascontiguousarray(windows[start:start + batch_size]))
+            batch = self.score(np.ascontiguousarray(windows[start : start + batch_size]))
             at = slice(self.window - 1 + start, self.window - 1 + start + len(batch.scores))
             scores[at] = batch.scores
             contributions[at] = batch.contributions
@@ -147,5 +153,7 @@ class TrainedModel:
         return cls(detector, scaler, threshold, calibration, extra)
 
     def __repr__(self) -> str:
-        return (f"TrainedModel({self.detector_name!r}, channel={self.channel!r}, window={self.window}, "
-                f"features={self.n_features}, threshold={self.threshold:.6g}, version={self.version!r})")
+        return (
+            f"TrainedModel({self.detector_name!r}, channel={self.channel!r}, window={self.window}, "
+            f"features={self.n_features}, threshold={self.threshold:.6g}, version={self.version!r})"
+        )

@@ -37,10 +37,16 @@ class TrainingOptions:
             raise TrainingError(f"min_calibration must be >= 1, got {self.min_calibration}")
 
     def to_json(self) -> dict[str, Any]:
-        return {"validation_fraction": self.validation_fraction, "min_calibration": self.min_calibration,
-                "threshold": self.threshold.to_json()}
+        return {
+            "validation_fraction": self.validation_fraction,
+            "min_calibration": self.min_calibration,
+            "threshold": self.threshold.to_json(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainingOptions:
-        return cls(validation_fraction=float(data["validation_fraction"]), min_calibration=int(data["min_calibration"]),
-                   threshold=ThresholdConfig.from_json(data["threshold"]))
+        return cls(
+            validation_fraction=float(data["validation_fraction"]),
+            min_calibration=int(data["min_calibration"]),
+            threshold=ThresholdConfig.from_json(data["threshold"]),
+        )

@@ -16,6 +16,7 @@ from streamproc.thresholds import ThresholdConfig
 
 from ._model import TrainedModel
 
+
 class Reused(NamedTuple):
     """A stored model :meth:`ModelStore.reuse` found usable, and whether this call recalibrated it."""
 
@@ -83,8 +84,16 @@ class ModelStore:
             raise
         return target
 
-    def reuse(self, detector: str, channel: str, *, config: Mapping[str, Any], options: Mapping[str, Any],
-              fingerprint: Mapping[str, Any], covariates: Sequence[int] = ()) -> Reused | None:
+    def reuse(
+        self,
+        detector: str,
+        channel: str,
+        *,
+        config: Mapping[str, Any],
+        options: Mapping[str, Any],
+        fingerprint: Mapping[str, Any],
+        covariates: Sequence[int] = (),
+    ) -> Reused | None:
         """The stored model if it can stand for one trained now with this config, these training
         options, this data and these covariates; ``None`` when it must be (re)trained.
 
@@ -97,9 +106,11 @@ class ModelStore:
         except (ArtifactError, OSError, ValueError):
             return None
         training = meta.get("training", {})
-        if (_json_normal(meta.get("config")) != _json_normal(dict(config))
-                or training.get("data_fingerprint") != _json_normal(dict(fingerprint))
-                or sorted(meta.get("covariates", [])) != sorted(int(c) for c in covariates)):
+        if (
+            _json_normal(meta.get("config")) != _json_normal(dict(config))
+            or training.get("data_fingerprint") != _json_normal(dict(fingerprint))
+            or sorted(meta.get("covariates", [])) != sorted(int(c) for c in covariates)
+        ):
             return None
         stored, wanted = _json_normal(training.get("options")) or {}, _json_normal(dict(options))
         if stored == wanted:

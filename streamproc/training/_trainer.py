@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -85,10 +85,18 @@ def flat_features(train: np.ndarray, names: Sequence[str], covariates: Sequence[
     return [names[i] for i in range(train.shape[1]) if i not in skipped and spread[i] <= FLAT_FEATURE_SPREAD * size[i]]
 
 
-def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray, *,
-                  config: Mapping[str, Any] | None = None, options: TrainingOptions | None = None,
-                  feature_names: list[str] | None = None, covariates: Sequence[int] = (),
-                  registry: DetectorRegistry | None = None, progress: ProgressCallback | None = None) -> TrainedModel:
+def train_channel(
+    detector: str | DetectorSpec,
+    channel: str,
+    train: np.ndarray,
+    *,
+    config: Mapping[str, Any] | None = None,
+    options: TrainingOptions | None = None,
+    feature_names: list[str] | None = None,
+    covariates: Sequence[int] = (),
+    registry: DetectorRegistry | None = None,
+    progress: ProgressCallback | None = None,
+) -> TrainedModel:
     """Fit ``detector`` on one channel's raw training series ``train[T, C]``; ``covariates`` are
     the features it sees but never scores or blames (see :meth:`Detector.fit`).
 
@@ -115,8 +123,9 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
         raise TrainingError(f"channel {channel}: training data contains NaN or infinite values")
     window = int(resolved["window"])
     if len(train) < window + 1:
-        raise TrainingError(f"channel {channel}: {len(train)} training steps, {spec.name} needs more than "
-                            f"window={window}")
+        raise TrainingError(
+            f"channel {channel}: {len(train)} training steps, {spec.name} needs more than window={window}"
+        )
     fingerprint = data_fingerprint(train)
     names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(train.shape[1])]
     if len(names) != train.shape[1]:
@@ -129,7 +138,7 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
     scaled = scaler.transform(train)
     held_out = split_validation(len(train), window, options.validation_fraction)
     fit_end = len(train) - held_out
-    validation = scaled[fit_end - (window - 1):] if held_out else None
+    validation = scaled[fit_end - (window - 1) :] if held_out else None
     try:
         report = model.fit(scaled[:fit_end], progress=progress, validation=validation, covariates=covariates)
     except ValueError as exc:
@@ -138,16 +147,19 @@ def train_channel(detector: str | DetectorSpec, channel: str, train: np.ndarray,
     threshold = Spot(options.threshold)
     # Only the windows that end in the calibration steps are scored, with window - 1 steps of context.
     source, first = ("validation", fit_end) if held_out >= options.min_calibration else ("train", window - 1)
-    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train[first - (window - 1):])
-    calibration = scores[window - 1:]
+    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train[first - (window - 1) :])
+    calibration = scores[window - 1 :]
     try:
         threshold.fit(calibration)
     except ThresholdConfigError as exc:
         raise TrainingError(f"channel {channel}: {exc}") from None
 
-    trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    version = hashlib.sha256(json.dumps([fingerprint["sha256"], resolved, options.to_json(), trained_at],
-                                        sort_keys=True, default=str).encode()).hexdigest()[:12]
+    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    version = hashlib.sha256(
+        json.dumps(
+            [fingerprint["sha256"], resolved, options.to_json(), trained_at], sort_keys=True, default=str
+        ).encode()
+    ).hexdigest()[:12]
     metadata = {
         "channel": channel,
         "feature_names": names,

@@ -42,14 +42,22 @@ class WindowAssembler:
     def new_state(self, n_features: int) -> ChannelWindow:
         return ChannelWindow(self.window, n_features)
 
-    def add(self, state: ChannelWindow, reading: Reading, *,
-            check_replay: bool = True) -> tuple[Admission, Window | None]:
+    def add(
+        self, state: ChannelWindow, reading: Reading, *, check_replay: bool = True
+    ) -> tuple[Admission, Window | None]:
         """Offer ``reading`` to its channel's ``state``; return the decision and a due window
         (``check_replay``: see :meth:`ChannelWindow.admit`)."""
-        admission = state.admit(reading.values, reading.timestamp, reading.offset, self.grace_ms,
-                                check_replay=check_replay)
+        admission = state.admit(
+            reading.values, reading.timestamp, reading.offset, self.grace_ms, check_replay=check_replay
+        )
         if admission is not Admission.ACCEPTED or not state.due(self.stride):
             return admission, None
         assert state.last_timestamp is not None
-        return admission, Window(reading.channel, state.last_timestamp, state.count, state.values(),
-                                 reading.feature_names, reading.produced_at)
+        return admission, Window(
+            reading.channel,
+            state.last_timestamp,
+            state.count,
+            state.values(),
+            reading.feature_names,
+            reading.produced_at,
+        )

@@ -20,7 +20,7 @@ _VERSION = 1
 _HEADER = struct.Struct("<3sBIIIQqq")
 NO_OFFSET = -1
 # The most negative int64 stands for "no timestamp yet"; epoch-millisecond timestamps never reach it.
-_NO_TIMESTAMP = -(2 ** 63)
+_NO_TIMESTAMP = -(2**63)
 
 
 class WindowStateError(StreamprocError):
@@ -75,8 +75,15 @@ class ChannelWindow:
 
     # -- validation and appending ---------------------------------------------------------------
 
-    def admit(self, values: list[float] | np.ndarray, timestamp: int, offset: int = NO_OFFSET,
-              grace_ms: int = 0, *, check_replay: bool = True) -> Admission:
+    def admit(
+        self,
+        values: list[float] | np.ndarray,
+        timestamp: int,
+        offset: int = NO_OFFSET,
+        grace_ms: int = 0,
+        *,
+        check_replay: bool = True,
+    ) -> Admission:
         """Validate one reading and append it when valid.
 
         A reading at or below ``last_offset`` whose timestamp is not newer than the state is a
@@ -85,8 +92,13 @@ class ChannelWindow:
         ``grace_ms`` are appended in arrival order. ``check_replay`` false is for the later
         samples of a message whose first sample was found new: they share its offset.
         """
-        if (check_replay and offset != NO_OFFSET and offset <= self.last_offset
-                and self.last_timestamp is not None and timestamp <= self.last_timestamp):
+        if (
+            check_replay
+            and offset != NO_OFFSET
+            and offset <= self.last_offset
+            and self.last_timestamp is not None
+            and timestamp <= self.last_timestamp
+        ):
             return Admission.REPLAYED
         if len(values) != self.n_features:
             return Admission.WRONG_LENGTH
@@ -120,14 +132,21 @@ class ChannelWindow:
         """A copy of the window, oldest sample first: ``float32[window, n_features]``."""
         if self.head == 0:
             return self.buffer.copy()
-        return np.concatenate((self.buffer[self.head:], self.buffer[:self.head]))
+        return np.concatenate((self.buffer[self.head :], self.buffer[: self.head]))
 
     # -- encoding ---------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        header = _HEADER.pack(_MAGIC, _VERSION, self.window, self.n_features, self.head, self.count,
-                              _NO_TIMESTAMP if self.last_timestamp is None else self.last_timestamp,
-                              self.last_offset)
+        header = _HEADER.pack(
+            _MAGIC,
+            _VERSION,
+            self.window,
+            self.n_features,
+            self.head,
+            self.count,
+            _NO_TIMESTAMP if self.last_timestamp is None else self.last_timestamp,
+            self.last_offset,
+        )
         return header + self.buffer.tobytes()
 
     @classmethod
@@ -139,8 +158,9 @@ class ChannelWindow:
             raise WindowStateError(f"not a version-{_VERSION} window state (header {data[:4].hex()})")
         expected = _HEADER.size + window * n_features * 4
         if len(data) != expected or head >= window:
-            raise WindowStateError(f"window state of {len(data)} bytes, expected {expected} for "
-                                   f"window={window} features={n_features}")
+            raise WindowStateError(
+                f"window state of {len(data)} bytes, expected {expected} for window={window} features={n_features}"
+            )
         state = cls(window, n_features)
         state.buffer[:] = np.frombuffer(data, dtype=np.float32, offset=_HEADER.size).reshape(window, n_features)
         state.head = head
@@ -152,12 +172,18 @@ class ChannelWindow:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ChannelWindow):
             return NotImplemented
-        return (self.window, self.n_features, self.count, self.last_timestamp, self.last_offset) == \
-            (other.window, other.n_features, other.count, other.last_timestamp, other.last_offset) \
-            and np.array_equal(self.values(), other.values())
+        return (self.window, self.n_features, self.count, self.last_timestamp, self.last_offset) == (
+            other.window,
+            other.n_features,
+            other.count,
+            other.last_timestamp,
+            other.last_offset,
+        ) and np.array_equal(self.values(), other.values())
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return (f"ChannelWindow(window={self.window}, n_features={self.n_features}, count={self.count}, "
-                f"last_timestamp={self.last_timestamp}, last_offset={self.last_offset})")
+        return (
+            f"ChannelWindow(window={self.window}, n_features={self.n_features}, count={self.count}, "
+            f"last_timestamp={self.last_timestamp}, last_offset={self.last_offset})"
+        )

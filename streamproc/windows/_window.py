@@ -41,25 +41,39 @@ class Window:
         names = b"" if self.feature_names is None else json.dumps(list(self.feature_names)).encode()
         values = np.ascontiguousarray(self.values, dtype=np.float32)
         window, n_features = values.shape
-        return b"".join((_HEADER.pack(_MAGIC, _VERSION, window, n_features, self.end, self.sequence,
-                                      self.produced_at, len(channel), len(names)),
-                         channel, names, values.tobytes()))
+        return b"".join(
+            (
+                _HEADER.pack(
+                    _MAGIC,
+                    _VERSION,
+                    window,
+                    n_features,
+                    self.end,
+                    self.sequence,
+                    self.produced_at,
+                    len(channel),
+                    len(names),
+                ),
+                channel,
+                names,
+                values.tobytes(),
+            )
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Window:
         if len(data) < _HEADER.size:
             raise WindowStateError(f"window message of {len(data)} bytes is shorter than its header")
-        magic, version, window, n_features, end, sequence, produced_at, n_channel, n_names = \
-            _HEADER.unpack_from(data)
+        magic, version, window, n_features, end, sequence, produced_at, n_channel, n_names = _HEADER.unpack_from(data)
         if magic != _MAGIC or version != _VERSION:
             raise WindowStateError(f"not a version-{_VERSION} window message (header {data[:4].hex()})")
         start = _HEADER.size
         expected = start + n_channel + n_names + window * n_features * 4
         if len(data) != expected:
             raise WindowStateError(f"window message of {len(data)} bytes, expected {expected}")
-        channel = data[start:start + n_channel].decode()
+        channel = data[start : start + n_channel].decode()
         start += n_channel
-        names = tuple(json.loads(data[start:start + n_names])) if n_names else None
+        names = tuple(json.loads(data[start : start + n_names])) if n_names else None
         start += n_names
         values = np.frombuffer(data, dtype=np.float32, offset=start).reshape(window, n_features)
         return cls(channel, end, sequence, values, names, produced_at)

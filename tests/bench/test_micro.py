@@ -20,10 +20,17 @@ def test_micro_metrics_match_evaluate_channels() -> None:
         channels[name] = ChannelSeries(channel.labels, scores, np.nan_to_num(scores) > threshold, threshold)
     expected = evaluate_channels(channels, max_buffer=40)["micro"]
     got = micro_metrics(channels, max_buffer=40)
-    for name, path in {"pa_precision": ("point_adjusted", "precision"), "pa_recall": ("point_adjusted", "recall"),
-                       "pa_f1": ("point_adjusted", "f1"), "pw_precision": ("point_wise", "precision"),
-                       "pw_recall": ("point_wise", "recall"), "pw_f1": ("point_wise", "f1"),
-                       "event_f1": ("event_wise", "f1"), "vus_pr": ("vus_pr",), "alarm_rate": ("alarm_rate",)}.items():
+    for name, path in {
+        "pa_precision": ("point_adjusted", "precision"),
+        "pa_recall": ("point_adjusted", "recall"),
+        "pa_f1": ("point_adjusted", "f1"),
+        "pw_precision": ("point_wise", "precision"),
+        "pw_recall": ("point_wise", "recall"),
+        "pw_f1": ("point_wise", "f1"),
+        "event_f1": ("event_wise", "f1"),
+        "vus_pr": ("vus_pr",),
+        "alarm_rate": ("alarm_rate",),
+    }.items():
         value = expected
         for key in path:
             value = value[key]

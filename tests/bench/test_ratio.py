@@ -24,17 +24,17 @@ def test_every_target_is_reached_exactly_for_several_seeds(data_seed: int, targe
     labels = _labels(data_seed)
     for seed in range(4):
         crop = crop_to_ratio(labels, target, np.random.default_rng(seed), min_length=500, lead=64)
-        inside = labels[crop.start:crop.stop]
+        inside = labels[crop.start : crop.stop]
         assert crop.anomalous == int(inside.sum()) > 0
         assert Fraction(crop.anomalous, crop.length) == ratio_fraction(target)
         assert abs(crop.achieved - target) < 1e-12
         assert crop.length >= 500
-        assert crop.start >= 63 and not labels[crop.start:crop.start + 64].any()
+        assert crop.start >= 63 and not labels[crop.start : crop.start + 64].any()
 
 
 def _segments(labels: np.ndarray) -> list[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(np.concatenate([[0], labels.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=False))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -62,7 +62,7 @@ def _brute_force(labels: np.ndarray, target: float, min_length: int, lead: int) 
     prefix = np.concatenate([[0], np.cumsum(labels)])
     found = set()
     for a in range(len(labels)):
-        if a < lead - 1 or a + lead > len(labels) or labels[a:a + lead].any():
+        if a < lead - 1 or a + lead > len(labels) or labels[a : a + lead].any():
             continue
         for b in range(a + min_length, len(labels) + 1):
             if Fraction(int(prefix[b] - prefix[a]), b - a) == fraction:
@@ -74,12 +74,14 @@ def test_draws_cover_exactly_the_long_candidates_of_a_brute_force_search() -> No
     rng = np.random.default_rng(7)
     labels = np.zeros(400, dtype=bool)
     for start in rng.choice(380, size=6, replace=False):
-        labels[start:start + rng.integers(2, 12)] = True
+        labels[start : start + rng.integers(2, 12)] = True
     candidates = _brute_force(labels, 0.1, min_length=50, lead=5)
     longest = max(b - a for a, b in candidates)
     kept = {(a, b) for a, b in candidates if b - a >= np.ceil(0.5 * longest)}
-    drawn = {(c.start, c.stop) for c in (crop_to_ratio(labels, 0.1, np.random.default_rng(s), min_length=50, lead=5)
-                                        for s in range(400))}
+    drawn = {
+        (c.start, c.stop)
+        for c in (crop_to_ratio(labels, 0.1, np.random.default_rng(s), min_length=50, lead=5) for s in range(400))
+    }
     assert drawn <= kept
     assert len(drawn) >= min(len(kept), 20)
 
@@ -100,9 +102,17 @@ def test_unreachable_targets_raise() -> None:
         crop_to_ratio(np.ones(100, dtype=bool), 0.1, np.random.default_rng(0), min_length=10)
 
 
-@pytest.mark.parametrize(("target", "expected"), [(0.005, Fraction(1, 200)), (0.01, Fraction(1, 100)),
-                                                  (0.02, Fraction(1, 50)), (0.05, Fraction(1, 20)),
-                                                  (0.1, Fraction(1, 10)), (0.125, Fraction(1, 8))])
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (0.005, Fraction(1, 200)),
+        (0.01, Fraction(1, 100)),
+        (0.02, Fraction(1, 50)),
+        (0.05, Fraction(1, 20)),
+        (0.1, Fraction(1, 10)),
+        (0.125, Fraction(1, 8)),
+    ],
+)
 def test_targets_become_exact_fractions(target: float, expected: Fraction) -> None:
     assert ratio_fraction(target) == expected
 

@@ -23,9 +23,27 @@ def data(tmp_path_factory) -> Path:
 
 def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, run_cli):
     out = tmp_path / "sens"
-    args = ["bench", "sensitivity", "--data", str(data), "--out", str(out), "--detectors", "pca", "--seeds", "2",
-            "--set", "pca.window=8", "--set", "pca.components=0.9", "--min-length", "300",
-            "--vus-max-buffer", "40", *GRID]
+    args = [
+        "bench",
+        "sensitivity",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--detectors",
+        "pca",
+        "--seeds",
+        "2",
+        "--set",
+        "pca.window=8",
+        "--set",
+        "pca.components=0.9",
+        "--min-length",
+        "300",
+        "--vus-max-buffer",
+        "40",
+        *GRID,
+    ]
     code, stdout, err = run_cli(*args)
     assert code == 0, err
     assert "ratio/crop pca PW-F1" in stdout
@@ -48,8 +66,7 @@ def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, run_
             for curve in variant["detectors"].values():
                 assert [p["level"] for p in curve] == study["levels"]
                 for point in curve:
-                    for name in ("pa_precision", "pa_recall", "pa_f1", "pw_precision", "pw_recall", "pw_f1",
-                                 "vus_pr"):
+                    for name in ("pa_precision", "pa_recall", "pa_f1", "pw_precision", "pw_recall", "pw_f1", "vus_pr"):
                         summary = point["metrics"][name]
                         assert len(summary["values"]) == 2
                         assert 0.0 <= summary["mean"] <= 1.0
@@ -74,10 +91,30 @@ def test_pipeline_writes_every_study_with_spread_over_seeds(data, tmp_path, run_
 
 def test_seeds_change_the_noise_and_the_slices_but_a_seed_repeats(data, tmp_path, run_cli):
     def run(out: Path, seeds: str) -> dict:
-        code, _, err = run_cli("bench", "sensitivity", "--data", str(data), "--out", str(out),
-                               "--seeds", seeds, "--studies", "ratio,noise", "--set", "pca.window=8",
-                               "--min-length", "300", "--vus-max-buffer", "10", "--ratios", "0.05",
-                               "--noise-levels", "0.2", "--cache", str(tmp_path / "cache"))
+        code, _, err = run_cli(
+            "bench",
+            "sensitivity",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--seeds",
+            seeds,
+            "--studies",
+            "ratio,noise",
+            "--set",
+            "pca.window=8",
+            "--min-length",
+            "300",
+            "--vus-max-buffer",
+            "10",
+            "--ratios",
+            "0.05",
+            "--noise-levels",
+            "0.2",
+            "--cache",
+            str(tmp_path / "cache"),
+        )
         assert code == 0, err
         return json.loads((out / "sensitivity.json").read_text())
 
@@ -89,30 +126,53 @@ def test_seeds_change_the_noise_and_the_slices_but_a_seed_repeats(data, tmp_path
     assert noisy[0] != noisy[1]
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--studies", "ratio,speed"], "unknown study speed"),
-    (["--set", "components=0.9"], "--set expects detector.key=value"),
-    (["--set", "usad.epochs=1"], "--set names detector(s) not being run: usad"),
-    (["--set", "pca.colour=1"], "unknown config key"),
-    (["--detectors", "nosuch"], "unknown detector 'nosuch'"),
-    (["--channels", "S-9"], "unknown channel(s) S-9"),
-    (["--ratios", "0.02,x"], "--ratios expects comma-separated numbers"),
-    (["--windows", "1"], "windows must be integers >= 2"),
-    (["--min-length", "5000", "--studies", "ratio"], "no channel reaches every target ratio"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--studies", "ratio,speed"], "unknown study speed"),
+        (["--set", "components=0.9"], "--set expects detector.key=value"),
+        (["--set", "usad.epochs=1"], "--set names detector(s) not being run: usad"),
+        (["--set", "pca.colour=1"], "unknown config key"),
+        (["--detectors", "nosuch"], "unknown detector 'nosuch'"),
+        (["--channels", "S-9"], "unknown channel(s) S-9"),
+        (["--ratios", "0.02,x"], "--ratios expects comma-separated numbers"),
+        (["--windows", "1"], "windows must be integers >= 2"),
+        (["--min-length", "5000", "--studies", "ratio"], "no channel reaches every target ratio"),
+    ],
+)
 def test_bad_requests_end_in_one_line(data, tmp_path, extra, message, run_cli):
-    code, _, err = run_cli("bench", "sensitivity", "--data", str(data),
-                           "--out", str(tmp_path / "o"), "--seeds", "1", *extra)
+    code, _, err = run_cli(
+        "bench", "sensitivity", "--data", str(data), "--out", str(tmp_path / "o"), "--seeds", "1", *extra
+    )
     assert code == 1
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
 
 
 def test_models_are_trained_only_where_a_study_needs_them(data, tmp_path, run_cli):
     def run(out: str, *extra: str) -> dict:
-        code, _, err = run_cli("bench", "sensitivity", "--data", str(data),
-                               "--out", str(tmp_path / out), "--seeds", "2", "--studies", "ratio,noise",
-                               "--set", "pca.window=8", "--min-length", "300", "--vus-max-buffer", "10",
-                               "--ratios", "0.05", "--noise-levels", "0,0.1", *extra)
+        code, _, err = run_cli(
+            "bench",
+            "sensitivity",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / out),
+            "--seeds",
+            "2",
+            "--studies",
+            "ratio,noise",
+            "--set",
+            "pca.window=8",
+            "--min-length",
+            "300",
+            "--vus-max-buffer",
+            "10",
+            "--ratios",
+            "0.05",
+            "--noise-levels",
+            "0,0.1",
+            *extra,
+        )
         assert code == 0, err
         return json.loads((tmp_path / out / "sensitivity.json").read_text())
 

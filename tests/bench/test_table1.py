@@ -32,8 +32,21 @@ def _bounded(value: float | None) -> bool:
 
 def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, tmp_path, run_cli):
     out = tmp_path / "table"
-    args = ["bench", "table1", "--data", str(data), "--out", str(out), "--detectors", "pca",
-            "--channels", "S-1,S-2", "--set", "pca.window=16", *TINY]
+    args = [
+        "bench",
+        "table1",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--detectors",
+        "pca",
+        "--channels",
+        "S-1,S-2",
+        "--set",
+        "pca.window=16",
+        *TINY,
+    ]
     code, stdout, err = run_cli(*args)
     assert code == 0, err
     assert "pca: PA-F1" in stdout and "range (sanity): PA-F1" in stdout and "random_2pct (sanity): PA-F1" in stdout
@@ -70,8 +83,14 @@ def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, 
     assert "Partial" not in markdown
 
     # The models are `streamproc train`'s layout: the replay scores them to the same metrics.
-    replayed = replay(data, out / "models", ["pca"], tmp_path / "replay", channels=["S-1", "S-2"],
-                      settings=ReplaySettings(plots=False, vus_max_buffer=40))
+    replayed = replay(
+        data,
+        out / "models",
+        ["pca"],
+        tmp_path / "replay",
+        channels=["S-1", "S-2"],
+        settings=ReplaySettings(plots=False, vus_max_buffer=40),
+    )
     assert replayed["detectors"]["pca"]["micro"] == rows["pca"]["micro"]
     # ... and the same alerts: Table 1's alert columns are the backtest of the detector alone.
     assert replayed["detectors"]["pca"]["alerts"]["micro"] == rows["pca"]["alerts"]["micro"]
@@ -92,8 +111,19 @@ def test_table_measures_every_row_reuses_its_cache_and_matches_the_replay(data, 
 
 def test_a_detector_that_fails_to_train_is_reported_not_dropped(data, tmp_path, run_cli):
     out = tmp_path / "table"
-    code, stdout, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out),
-                                "--detectors", "pca", "--set", "pca.window=200", *TINY)
+    code, stdout, err = run_cli(
+        "bench",
+        "table1",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--detectors",
+        "pca",
+        "--set",
+        "pca.window=200",
+        *TINY,
+    )
     assert code == 0, err
     assert "pca: FAILED on 1 channel(s)" in stdout and "FAILED in training" in err
 
@@ -110,12 +140,15 @@ def test_a_detector_that_fails_to_train_is_reported_not_dropped(data, tmp_path, 
     assert "## Failures" in markdown and "`pca` on S-3 (training)" in markdown
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--detectors", "nope"], "unknown detector(s) nope"),
-    (["--detectors", "pca", "--set", "range.nope=1"], "nope"),
-    (["--detectors", "pca", "--set", "usad.epochs=1"], "--set names detector(s) not being run: usad"),
-    (["--detectors", "pca", "--channels", "S-9"], "unknown channel(s) S-9"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--detectors", "nope"], "unknown detector(s) nope"),
+        (["--detectors", "pca", "--set", "range.nope=1"], "nope"),
+        (["--detectors", "pca", "--set", "usad.epochs=1"], "--set names detector(s) not being run: usad"),
+        (["--detectors", "pca", "--channels", "S-9"], "unknown channel(s) S-9"),
+    ],
+)
 def test_user_errors_end_in_one_line_before_any_training(data, tmp_path, run_cli, extra, message):
     out = tmp_path / "table"
     code, _, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out), *extra)
@@ -125,8 +158,21 @@ def test_user_errors_end_in_one_line_before_any_training(data, tmp_path, run_cli
 
 def test_quoted_figures_sit_beside_their_detector_and_say_when_they_are_approximate(data, tmp_path, run_cli):
     out = tmp_path / "table"
-    code, _, err = run_cli("bench", "table1", "--data", str(data), "--out", str(out),
-                           "--detectors", "pca", "--channels", "S-1", "--set", "pca.window=16", *TINY)
+    code, _, err = run_cli(
+        "bench",
+        "table1",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--detectors",
+        "pca",
+        "--channels",
+        "S-1",
+        "--set",
+        "pca.window=16",
+        *TINY,
+    )
     assert code == 0, err
     result = json.loads((out / "table1.json").read_text())
     # Present the measured pca row under the names of published methods.

@@ -15,8 +15,7 @@ from confluent_kafka.admin import AdminClient
 
 
 def _environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("STREAMPROC_") and k != "KAFKA_BOOTSTRAP"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_") and k != "KAFKA_BOOTSTRAP"}
 
 
 def _first_line(process: subprocess.Popen, timeout: float) -> str:
@@ -33,7 +32,11 @@ def _first_line(process: subprocess.Popen, timeout: float) -> str:
 def test_start_prints_bootstrap_serves_topics_and_stops_cleanly(stop_signal):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamproc", "broker", "start", "--topics", "default,extra.topic:3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment())
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    )
     try:
         line = _first_line(process, timeout=60)
         match = re.fullmatch(r"bootstrap: (127\.0\.0\.1:(\d+))\n", line)
@@ -41,7 +44,7 @@ def test_start_prints_bootstrap_serves_topics_and_stops_cleanly(stop_signal):
         bootstrap, port = match.group(1), int(match.group(2))
         topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
         assert len(topics["extra.topic"].partitions) == 3
-        assert len(topics["sensors.readings"].partitions) == 4   # topics.partitions default
+        assert len(topics["sensors.readings"].partitions) == 4  # topics.partitions default
 
         process.send_signal(stop_signal)
         out, err = process.communicate(timeout=20)
@@ -58,8 +61,13 @@ def test_start_prints_bootstrap_serves_topics_and_stops_cleanly(stop_signal):
 def test_bad_topics_option_is_one_error_line():
     result = subprocess.run(
         [sys.executable, "-m", "streamproc", "broker", "start", "--topics", "readings:0"],
-        capture_output=True, text=True, env=_environment(), timeout=60)
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=60,
+    )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: --topics: 'readings:0' is not 'default' or NAME:PARTITIONS "
-        "(a positive partition count, e.g. sensors.readings:4)"]
+        "(a positive partition count, e.g. sensors.readings:4)"
+    ]

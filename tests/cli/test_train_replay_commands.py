@@ -39,23 +39,45 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def train_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--detector", "pca", "--data", str(data), "--out", str(out),
-            "--set", f"window={WINDOW}", "--set", "max_train_windows=2000", *extra]
+    return [
+        "train",
+        "--detector",
+        "pca",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--set",
+        f"window={WINDOW}",
+        "--set",
+        "max_train_windows=2000",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data = root / "data"
-    channels = generate_synthetic_channels(SyntheticConfig(n_features=N_FEATURES, train_steps=800,
-                                                           test_steps=TEST_STEPS, anomaly_ratio=0.06, seed=5),
-                                           n_channels=3)
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=N_FEATURES, train_steps=800, test_steps=TEST_STEPS, anomaly_ratio=0.06, seed=5),
+        n_channels=3,
+    )
     write_telemanom(data, channels)
     code, out, err = run_cli(*train_args(data, root / "models"))
     assert code == 0, err
     assert "trained 3, skipped 0" in out
-    code, out, err = run_cli("replay", "--data", str(data), "--models", str(root / "models"), "--detectors", "pca",
-                             "--out", str(root / "out"))
+    code, out, err = run_cli(
+        "replay",
+        "--data",
+        str(data),
+        "--models",
+        str(root / "models"),
+        "--detectors",
+        "pca",
+        "--out",
+        str(root / "out"),
+    )
     assert code == 0, err
     return root, channels, out
 
@@ -135,15 +157,27 @@ def test_thresholds_and_scores_never_depend_on_test_labels(run, tmp_path) -> Non
     shutil.copytree(root / "data", relabelled)
     _rewrite_labels(relabelled)
     assert run_cli(*train_args(relabelled, tmp_path / "models"))[0] == 0
-    code, _, err = run_cli("replay", "--data", str(relabelled), "--models", str(tmp_path / "models"),
-                           "--detectors", "pca", "--out", str(tmp_path / "out"), "--no-plots")
+    code, _, err = run_cli(
+        "replay",
+        "--data",
+        str(relabelled),
+        "--models",
+        str(tmp_path / "models"),
+        "--detectors",
+        "pca",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-plots",
+    )
     assert code == 0, err
     for name in CHANNELS:
         original = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())
         retrained = json.loads((tmp_path / "models" / "pca" / name / "metadata.json").read_text())
         assert retrained["threshold"] == original["threshold"]
-        with np.load(root / "out" / "scores" / "pca" / f"{name}.npz") as a, \
-                np.load(tmp_path / "out" / "scores" / "pca" / f"{name}.npz") as b:
+        with (
+            np.load(root / "out" / "scores" / "pca" / f"{name}.npz") as a,
+            np.load(tmp_path / "out" / "scores" / "pca" / f"{name}.npz") as b,
+        ):
             for key in ("score", "threshold", "alarm", "contributions"):
                 np.testing.assert_array_equal(a[key], b[key])
     before = json.loads((root / "out" / "metrics.json").read_text())["detectors"]["pca"]["micro"]
@@ -170,7 +204,10 @@ def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
     assert "S-2: up to date (threshold recalibrated), skipped" in err
     after = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
     assert after["training"]["trained_at"] == before["training"]["trained_at"]
-    assert after["threshold"]["config"]["risk"] == 0.01 and after["threshold"]["threshold"] < before["threshold"]["threshold"]
+    assert (
+        after["threshold"]["config"]["risk"] == 0.01
+        and after["threshold"]["threshold"] < before["threshold"]["threshold"]
+    )
     code, out, err = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
     assert code == 0 and "trained 0, skipped 3" in out
     assert "S-2: up to date, skipped" in err, "a model recalibrated earlier is not recalibrated again"
@@ -178,9 +215,24 @@ def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
 
 def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:
     root, _, _ = run
-    code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(root / "models"),
-                           "--detectors", "pca", "--out", str(tmp_path / "out"), "--adaptation", "spot",
-                           "--no-plots", "--channels", "S-1,S-3", "--vus-max-buffer", "10")
+    code, _, err = run_cli(
+        "replay",
+        "--data",
+        str(root / "data"),
+        "--models",
+        str(root / "models"),
+        "--detectors",
+        "pca",
+        "--out",
+        str(tmp_path / "out"),
+        "--adaptation",
+        "spot",
+        "--no-plots",
+        "--channels",
+        "S-1,S-3",
+        "--vus-max-buffer",
+        "10",
+    )
     assert code == 0, err
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["settings"]["channels"] == ["S-1", "S-3"]
@@ -195,28 +247,93 @@ def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:
     assert moved, "SPOT adapts the threshold to the peaks of the stream"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--detector", "nope", "--data", "{data}", "--out", "{tmp}/m"], "unknown detector 'nope'"),
-    (["train", "--detector", "pca", "--data", "{tmp}/missing", "--out", "{tmp}/m"], "no such file or directory"),
-    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "window"], "key=value"),
-    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "bogus=1"], "bogus"),
-    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--channels", "S-9"], "S-9"),
-    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--risk", "2"], "risk"),
-    (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--adaptation", "kalman"],
-     "adaptation"),
-    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "nope", "--out", "{tmp}/o"],
-     "no trained 'nope' models"),
-    (["replay", "--data", "{data}", "--models", "{tmp}", "--detectors", "pca", "--out", "{tmp}/o"],
-     "no trained 'pca' models"),
-    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
-      "--channels", "S-9"], "S-9"),
-    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
-      "--adaptation", "kalman"], "adaptation"),
-    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
-      "--set", "fusion.open_after=0"], "fusion.open_after"),
-    (["replay", "--data", "{data}", "--models", "{models}", "--detectors", "pca", "--out", "{tmp}/o",
-      "--start-time", "yesterday"], "--start-time"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--detector", "nope", "--data", "{data}", "--out", "{tmp}/m"], "unknown detector 'nope'"),
+        (["train", "--detector", "pca", "--data", "{tmp}/missing", "--out", "{tmp}/m"], "no such file or directory"),
+        (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "window"], "key=value"),
+        (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--set", "bogus=1"], "bogus"),
+        (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--channels", "S-9"], "S-9"),
+        (["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--risk", "2"], "risk"),
+        (
+            ["train", "--detector", "pca", "--data", "{data}", "--out", "{tmp}/m", "--adaptation", "kalman"],
+            "adaptation",
+        ),
+        (
+            ["replay", "--data", "{data}", "--models", "{models}", "--detectors", "nope", "--out", "{tmp}/o"],
+            "no trained 'nope' models",
+        ),
+        (
+            ["replay", "--data", "{data}", "--models", "{tmp}", "--detectors", "pca", "--out", "{tmp}/o"],
+            "no trained 'pca' models",
+        ),
+        (
+            [
+                "replay",
+                "--data",
+                "{data}",
+                "--models",
+                "{models}",
+                "--detectors",
+                "pca",
+                "--out",
+                "{tmp}/o",
+                "--channels",
+                "S-9",
+            ],
+            "S-9",
+        ),
+        (
+            [
+                "replay",
+                "--data",
+                "{data}",
+                "--models",
+                "{models}",
+                "--detectors",
+                "pca",
+                "--out",
+                "{tmp}/o",
+                "--adaptation",
+                "kalman",
+            ],
+            "adaptation",
+        ),
+        (
+            [
+                "replay",
+                "--data",
+                "{data}",
+                "--models",
+                "{models}",
+                "--detectors",
+                "pca",
+                "--out",
+                "{tmp}/o",
+                "--set",
+                "fusion.open_after=0",
+            ],
+            "fusion.open_after",
+        ),
+        (
+            [
+                "replay",
+                "--data",
+                "{data}",
+                "--models",
+                "{models}",
+                "--detectors",
+                "pca",
+                "--out",
+                "{tmp}/o",
+                "--start-time",
+                "yesterday",
+            ],
+            "--start-time",
+        ),
+    ],
+)
 def test_bad_inputs_fail_with_one_line(run, tmp_path, args, message) -> None:
     root, _, _ = run
     filled = [a.format(data=root / "data", models=root / "models", tmp=tmp_path) for a in args]
@@ -233,12 +350,38 @@ def test_replay_backtests_the_fused_pipeline_and_each_detector_alone(run, tmp_pa
     root, channels, _ = run
     models = tmp_path / "models"
     shutil.copytree(root / "models", models)
-    assert run_cli("train", "--detector", "range", "--data", str(root / "data"), "--out", str(models),
-                   "--set", f"window={WINDOW}")[0] == 0
+    assert (
+        run_cli(
+            "train",
+            "--detector",
+            "range",
+            "--data",
+            str(root / "data"),
+            "--out",
+            str(models),
+            "--set",
+            f"window={WINDOW}",
+        )[0]
+        == 0
+    )
     out = tmp_path / "out"
-    code, stdout, err = run_cli("replay", "--data", str(root / "data"), "--models", str(models),
-                                "--detectors", "pca,range", "--out", str(out), "--set", "fusion.open_after=2",
-                                "--set", "window.stride=4", "--start-time", "2026-01-01T00:00:00")
+    code, stdout, err = run_cli(
+        "replay",
+        "--data",
+        str(root / "data"),
+        "--models",
+        str(models),
+        "--detectors",
+        "pca,range",
+        "--out",
+        str(out),
+        "--set",
+        "fusion.open_after=2",
+        "--set",
+        "window.stride=4",
+        "--start-time",
+        "2026-01-01T00:00:00",
+    )
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     pipeline = metrics["pipeline"]
@@ -270,8 +413,17 @@ def test_replay_refuses_to_fuse_detectors_of_different_windows(run, tmp_path) ->
     models = tmp_path / "models"
     shutil.copytree(root / "models", models)
     assert run_cli("train", "--detector", "range", "--data", str(root / "data"), "--out", str(models))[0] == 0
-    code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(models),
-                           "--detectors", "pca,range", "--out", str(tmp_path / "o"))
+    code, _, err = run_cli(
+        "replay",
+        "--data",
+        str(root / "data"),
+        "--models",
+        str(models),
+        "--detectors",
+        "pca,range",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert code == 1 and "cannot fuse detectors with different windows (pca: 8, range: 2)" in err
     assert not (tmp_path / "o" / "alerts.jsonl").exists()
 
@@ -281,16 +433,28 @@ def test_replay_refuses_channels_without_a_model(run, tmp_path) -> None:
     models = tmp_path / "models"
     shutil.copytree(root / "models", models)
     shutil.rmtree(models / "pca" / "S-3")
-    code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(models), "--detectors", "pca",
-                           "--out", str(tmp_path / "o"))
+    code, _, err = run_cli(
+        "replay",
+        "--data",
+        str(root / "data"),
+        "--models",
+        str(models),
+        "--detectors",
+        "pca",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert code == 1
-    assert err.strip().splitlines() == ["error: no trained model for some channels (pca: S-3); "
-                                        "train them or pass --channels"]
+    assert err.strip().splitlines() == [
+        "error: no trained model for some channels (pca: S-3); train them or pass --channels"
+    ]
 
 
 def test_training_warns_about_scored_features_that_never_varied(tmp_path) -> None:
-    channels = generate_synthetic_channels(SyntheticConfig(n_features=N_FEATURES, train_steps=400, test_steps=100,
-                                                           anomaly_ratio=0.06, seed=6), n_channels=2)
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=N_FEATURES, train_steps=400, test_steps=100, anomaly_ratio=0.06, seed=6),
+        n_channels=2,
+    )
     flat = channels["S-1"]
     flat.train[:, 0] = 1.0  # a sensor that sat still through the whole training period
     write_telemanom(tmp_path / "data", channels)

@@ -6,9 +6,24 @@ from streamproc.datasets import load_telemanom
 
 
 def test_synth_then_info(tmp_path, run_cli):
-    code, out, _ = run_cli("datasets", "synth", "--to", str(tmp_path / "syn"),
-                           "--channels", "2", "--features", "3", "--train-steps", "400",
-                           "--test-steps", "1000", "--anomaly-ratio", "0.1", "--seed", "4")
+    code, out, _ = run_cli(
+        "datasets",
+        "synth",
+        "--to",
+        str(tmp_path / "syn"),
+        "--channels",
+        "2",
+        "--features",
+        "3",
+        "--train-steps",
+        "400",
+        "--test-steps",
+        "1000",
+        "--anomaly-ratio",
+        "0.1",
+        "--seed",
+        "4",
+    )
     assert code == 0 and "wrote 2 channels" in out
     code, out, _ = run_cli("datasets", "info", str(tmp_path / "syn"))
     assert code == 0
@@ -20,8 +35,10 @@ def test_synth_then_info(tmp_path, run_cli):
     assert first[:6] == ["S-1", "400", "1000", "3", str(len(segments)), "10.00%"]
     assert first[6:] == [f"{a}-{b}" for a, b in segments]
     total_segments = sum(len(ds.labels(c).segments) for c in ds.channels)
-    assert lines[3] == (f"total: 2 channels, 800 train steps, 2000 test steps, {total_segments} segments, "
-                        f"200 anomalous test steps (10.00%)")
+    assert lines[3] == (
+        f"total: 2 channels, 800 train steps, 2000 test steps, {total_segments} segments, "
+        f"200 anomalous test steps (10.00%)"
+    )
 
 
 def test_info_on_a_bad_directory_is_one_line(tmp_path, run_cli):
@@ -46,9 +63,19 @@ def test_fetch_via_environment_base_url_and_info(upstream, tmp_path, monkeypatch
 
 def test_fetch_checksum_mismatch_is_one_line_and_leaves_nothing(upstream, tmp_path, run_cli):
     sums = upstream.publish(build_archive(upstream_members()), label_csv())
-    code, out, err = run_cli("datasets", "fetch", "smap", "--to", str(tmp_path / "d"),
-                             "--base-url", upstream.url, "--archive-sha256", sums["archive"],
-                             "--labels-sha256", "1" * 64)
+    code, out, err = run_cli(
+        "datasets",
+        "fetch",
+        "smap",
+        "--to",
+        str(tmp_path / "d"),
+        "--base-url",
+        upstream.url,
+        "--archive-sha256",
+        sums["archive"],
+        "--labels-sha256",
+        "1" * 64,
+    )
     assert code == 1
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "SHA-256 mismatch for labeled_anomalies.csv" in error_lines[0]
@@ -58,9 +85,20 @@ def test_fetch_checksum_mismatch_is_one_line_and_leaves_nothing(upstream, tmp_pa
 
 def test_fetch_with_pinned_checksums_reports_verified(upstream, tmp_path, run_cli):
     sums = upstream.publish(build_archive(upstream_members()), label_csv())
-    code, _, err = run_cli("datasets", "fetch", "msl", "--to", str(tmp_path / "d"),
-                           "--base-url", upstream.url, "--archive-sha256", sums["archive"],
-                           "--labels-sha256", sums["labels"], "--require-checksums")
+    code, _, err = run_cli(
+        "datasets",
+        "fetch",
+        "msl",
+        "--to",
+        str(tmp_path / "d"),
+        "--base-url",
+        upstream.url,
+        "--archive-sha256",
+        sums["archive"],
+        "--labels-sha256",
+        sums["labels"],
+        "--require-checksums",
+    )
     assert code == 0 and "warning" not in err
     _, out, _ = run_cli("datasets", "info", str(tmp_path / "d"))
     assert out.count("(verified)") == 2

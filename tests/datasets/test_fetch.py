@@ -53,8 +53,9 @@ def test_unknown_checksum_warns_with_the_digest_and_records_it_unverified(upstre
 def test_matching_checksums_are_verified(upstream, tmp_path, no_known_checksums):
     sums = upstream.publish(build_archive(upstream_members()), label_csv())
     messages = []
-    result = fetch_telemanom("smap", tmp_path / "d", base_url=upstream.url, checksums=sums,
-                             require_checksums=True, log=messages.append)
+    result = fetch_telemanom(
+        "smap", tmp_path / "d", base_url=upstream.url, checksums=sums, require_checksums=True, log=messages.append
+    )
     assert all(f.verified for f in result.files)
     assert not [m for m in messages if m.startswith("warning:")]
 
@@ -81,8 +82,7 @@ def test_recorded_checksum_is_used_when_none_is_given(upstream, tmp_path, monkey
 
     monkeypatch.setattr(_fetch, "telemanom_sources", sources)
     with pytest.raises(ChecksumError, match="labeled_anomalies.csv"):
-        fetch_telemanom("smap", tmp_path / "d", base_url=upstream.url,
-                        checksums={"archive": None})
+        fetch_telemanom("smap", tmp_path / "d", base_url=upstream.url, checksums={"archive": None})
     assert not (tmp_path / "d").exists()
 
 
@@ -98,8 +98,10 @@ def test_malformed_checksum_is_rejected(upstream, tmp_path):
         fetch_telemanom("smap", tmp_path / "d", base_url=upstream.url, checksums={"archive": "abc"})
 
 
-@pytest.mark.parametrize("evil", ["../escape.npy", "/abs/train/P-1.npy", "data/../../train/P-1.npy",
-                                  "C:/train/P-1.npy", "..\\train\\P-1.npy"])
+@pytest.mark.parametrize(
+    "evil",
+    ["../escape.npy", "/abs/train/P-1.npy", "data/../../train/P-1.npy", "C:/train/P-1.npy", "..\\train\\P-1.npy"],
+)
 def test_archive_with_traversing_member_is_refused(upstream, tmp_path, no_known_checksums, evil):
     members = upstream_members()
     members[evil] = npy_bytes(np.zeros((3, 3)))

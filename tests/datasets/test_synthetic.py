@@ -31,8 +31,9 @@ def test_same_seed_same_data_other_seed_other_data():
 
 @pytest.mark.parametrize(("ratio", "steps"), [(0.08, 1200), (0.05, 3000), (0.01, 1000), (0.2, 5000), (0.003, 1000)])
 def test_anomaly_ratio_is_honoured(ratio, steps):
-    data = generate_synthetic(SyntheticConfig(n_features=3, train_steps=500, test_steps=steps,
-                                              anomaly_ratio=ratio, seed=1))
+    data = generate_synthetic(
+        SyntheticConfig(n_features=3, train_steps=500, test_steps=steps, anomaly_ratio=ratio, seed=1)
+    )
     assert int(data.labels.sum()) == round(ratio * steps)
     assert sum(e.length for e in data.events) == round(ratio * steps)
 
@@ -40,8 +41,9 @@ def test_anomaly_ratio_is_honoured(ratio, steps):
 def test_every_kind_is_planted_when_the_budget_allows():
     data = generate_synthetic(CONTRACT)
     assert sorted(e.kind for e in data.events) == sorted(ANOMALY_KINDS)
-    many = generate_synthetic(SyntheticConfig(n_features=4, train_steps=500, test_steps=20000,
-                                              anomaly_ratio=0.1, seed=2))
+    many = generate_synthetic(
+        SyntheticConfig(n_features=4, train_steps=500, test_steps=20000, anomaly_ratio=0.1, seed=2)
+    )
     counts = {k: sum(e.kind == k for e in many.events) for k in ANOMALY_KINDS}
     assert min(counts.values()) >= 10
 
@@ -61,7 +63,7 @@ def test_labels_mark_exactly_what_the_anomalies_changed(seed):
 
     touched = np.zeros(with_anomalies.test.shape, dtype=bool)
     for event in with_anomalies.events:
-        touched[event.start:event.end + 1, list(event.features)] = True
+        touched[event.start : event.end + 1, list(event.features)] = True
     changed = with_anomalies.test != normal.test
     np.testing.assert_array_equal(changed, touched)
     np.testing.assert_array_equal(with_anomalies.labels, touched.any(axis=1))
@@ -72,7 +74,7 @@ def test_events_are_separated_and_inside_the_test_stream():
     spans = data.segments
     assert spans[0][0] >= CONTRACT.min_gap
     assert spans[-1][1] <= CONTRACT.test_steps - 1 - CONTRACT.min_gap
-    assert all(b[0] - a[1] - 1 >= CONTRACT.min_gap for a, b in zip(spans, spans[1:]))
+    assert all(b[0] - a[1] - 1 >= CONTRACT.min_gap for a, b in zip(spans, spans[1:], strict=False))
 
 
 def test_magnitudes_are_real():
@@ -81,7 +83,7 @@ def test_magnitudes_are_real():
     z = (data.test - mean) / std
     lo, hi = ((data.train - mean) / std).min(axis=0), ((data.train - mean) / std).max(axis=0)
     for event in data.events:
-        part = z[event.start:event.end + 1, list(event.features)]
+        part = z[event.start : event.end + 1, list(event.features)]
         if event.kind in ("spike", "level_shift", "drift"):
             assert np.abs(part).max() > 3.0, event
         elif event.kind == "collective":
@@ -101,12 +103,15 @@ def test_channels_differ_and_are_reproducible():
         generate_synthetic_channels(config, 0)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"anomaly_ratio": 1.0}, "anomaly_ratio must be in"),
-    ({"n_features": 0}, "n_features must be >= 1"),
-    ({"kinds": ("spike", "tsunami")}, "unknown anomaly kinds .'tsunami'."),
-    ({"kinds": ()}, "kinds must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"anomaly_ratio": 1.0}, "anomaly_ratio must be in"),
+        ({"n_features": 0}, "n_features must be >= 1"),
+        ({"kinds": ("spike", "tsunami")}, "unknown anomaly kinds .'tsunami'."),
+        ({"kinds": ()}, "kinds must not be empty"),
+    ],
+)
 def test_invalid_config(changes, message):
     with pytest.raises(DatasetError, match=message):
         dataclasses.replace(CONTRACT, **changes)
@@ -130,4 +135,4 @@ def test_planted_anomalies_are_found_by_a_window_pca(seed):
     detector.fit(scaler.transform(data.train))
     window = detector.window
     scores = detector.score(np.ascontiguousarray(sliding_windows(scaler.transform(data.test), window))).scores
-    assert _auc(scores, data.labels[window - 1:]) >= 0.85
+    assert _auc(scores, data.labels[window - 1 :]) >= 0.85

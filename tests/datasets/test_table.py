@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -23,8 +23,9 @@ def skab_like(n=60, anomalous=range(40, 50), start=datetime(2020, 3, 9, 10, 14, 
     for i in range(n):
         moment += timedelta(seconds=3 if i == 20 else 1)
         flag = 1 if i in anomalous else 0
-        rows.append([moment.strftime("%Y-%m-%d %H:%M:%S"), 0.1 * i, 2.0 + np.sin(i), flag,
-                     1 if i == anomalous.start else 0])
+        rows.append(
+            [moment.strftime("%Y-%m-%d %H:%M:%S"), 0.1 * i, 2.0 + np.sin(i), flag, 1 if i == anomalous.start else 0]
+        )
     return rows
 
 
@@ -33,19 +34,24 @@ def test_a_folder_of_skab_like_files_is_detected_and_split(tmp_path):
         write_csv(tmp_path / "valve1" / f"{name}.csv", skab_like())
     dataset = open_dataset(tmp_path / "valve1", TableOptions(train_rows=30, timezone="Europe/Moscow"))
     assert dataset.channels == ["valve1-0", "valve1-2", "valve1-10"]
-    assert dataset.detected == ["3 file(s), one channel each", "delimiter ';'", "timestamp column 'datetime'",
-                                "label column(s) anomaly, changepoint (never features)"]
+    assert dataset.detected == [
+        "3 file(s), one channel each",
+        "delimiter ';'",
+        "timestamp column 'datetime'",
+        "label column(s) anomaly, changepoint (never features)",
+    ]
     channel = dataset.channel("valve1-2")
     assert channel.feature_names == ["a", "b"], "labels never become features"
     assert channel.train.shape == (30, 2) and channel.test.shape == (30, 2)
     assert channel.labels.sum() == 10 and channel.segments == [(10, 19)]
     # Local Moscow time (UTC+3) in epoch ms; the recording carries the real times.
-    first = int(datetime(2020, 3, 9, 7, 14, 34, tzinfo=timezone.utc).timestamp() * 1000)
+    first = int(datetime(2020, 3, 9, 7, 14, 34, tzinfo=UTC).timestamp() * 1000)
     assert channel.train_timestamps[0] == first
     assert channel.train_timestamps[20] - channel.train_timestamps[19] == 3000
     recording = record(channel, warmup=5)
-    np.testing.assert_array_equal(recording.timestamps_ms, np.concatenate([channel.train_timestamps[-5:],
-                                                                           channel.test_timestamps]))
+    np.testing.assert_array_equal(
+        recording.timestamps_ms, np.concatenate([channel.train_timestamps[-5:], channel.test_timestamps])
+    )
 
 
 def test_split_by_fraction_or_time_and_numeric_epochs(tmp_path):
@@ -69,7 +75,7 @@ def test_parquet_files_read_like_csv(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     import pyarrow as pa
 
-    times = [datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i) for i in range(40)]
+    times = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(40)]
     table = pa.table({"time": times, "flow": np.arange(40.0), "anomaly": [0] * 30 + [1] * 10})
     pq.write_table(table, tmp_path / "pump.parquet")
     channel = open_dataset(tmp_path, TableOptions(train_rows=20)).channel(f"{tmp_path.name}-pump")
@@ -77,20 +83,40 @@ def test_parquet_files_read_like_csv(tmp_path):
     assert channel.test_timestamps[0] - channel.train_timestamps[-1] == 60_000
 
 
-@pytest.mark.parametrize("rows, options, message", [
-    (None, {}, "say how to split"),
-    ([["2020-03-09 10:00:00", "x", 1, 0, 0]] * 3, {"train_rows": 2}, "data row 1, column 'a': not a number: 'x'"),
-    ([["2020-03-09 10:00:00", 1, 1, 0, 0], ["2020-03-09 10:00:00", 1, 1, 0, 0], ["2020-03-09 10:00:01", 1, 1, 0, 0]],
-     {"train_rows": 2}, "data row 2, column 'datetime': time does not increase"),
-    ([["2020-03-09 10:00:0" + str(i), 1, 1, int(i == 0), 0] for i in range(4)], {"train_rows": 2},
-     "data row 1 of the training part is labelled anomalous"),
-    ([["yesterday", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'yesterday'"),
-    ([["inf", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'inf'"),
-    ([["1e30", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: '1e30'"),
-    ([["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)], {"train_rows": 4}, "both parts must have rows"),
-    ([["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)], {"train_rows": 2, "label_columns": ("oops",)},
-     "no column 'oops'"),
-])
+@pytest.mark.parametrize(
+    "rows, options, message",
+    [
+        (None, {}, "say how to split"),
+        ([["2020-03-09 10:00:00", "x", 1, 0, 0]] * 3, {"train_rows": 2}, "data row 1, column 'a': not a number: 'x'"),
+        (
+            [
+                ["2020-03-09 10:00:00", 1, 1, 0, 0],
+                ["2020-03-09 10:00:00", 1, 1, 0, 0],
+                ["2020-03-09 10:00:01", 1, 1, 0, 0],
+            ],
+            {"train_rows": 2},
+            "data row 2, column 'datetime': time does not increase",
+        ),
+        (
+            [["2020-03-09 10:00:0" + str(i), 1, 1, int(i == 0), 0] for i in range(4)],
+            {"train_rows": 2},
+            "data row 1 of the training part is labelled anomalous",
+        ),
+        ([["yesterday", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'yesterday'"),
+        ([["inf", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: 'inf'"),
+        ([["1e30", 1, 1, 0, 0]] * 3, {"train_rows": 2}, "not a time: '1e30'"),
+        (
+            [["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)],
+            {"train_rows": 4},
+            "both parts must have rows",
+        ),
+        (
+            [["2020-03-09 10:00:0" + str(i), 1, 1, 0, 0] for i in range(4)],
+            {"train_rows": 2, "label_columns": ("oops",)},
+            "no column 'oops'",
+        ),
+    ],
+)
 def test_bad_files_are_one_line_errors_naming_file_row_and_column(tmp_path, rows, options, message):
     path = write_csv(tmp_path / "x.csv", rows or skab_like())
     with pytest.raises(DatasetError) as error:
@@ -122,16 +148,45 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
         for i in range(900):
             moment += timedelta(seconds=1)
             level = 5.0 if 700 <= i < 760 else 0.0
-            rows.append([moment.isoformat(sep=" "), np.sin(i / 9) + 0.05 * rng.normal() + level,
-                         np.cos(i / 9) + 0.05 * rng.normal(), int(700 <= i < 760), int(i == 700)])
+            rows.append(
+                [
+                    moment.isoformat(sep=" "),
+                    np.sin(i / 9) + 0.05 * rng.normal() + level,
+                    np.cos(i / 9) + 0.05 * rng.normal(),
+                    int(700 <= i < 760),
+                    int(i == 700),
+                ]
+            )
         write_csv(tmp_path / "plant" / f"{name}.csv", rows)
     models, out = tmp_path / "models", tmp_path / "out"
-    code, _, err = run_cli("train", "--detector", "pca", "--data", str(tmp_path / "plant"), "--out", str(models),
-                           "--train-rows", "500", "--set", "window=20")
+    code, _, err = run_cli(
+        "train",
+        "--detector",
+        "pca",
+        "--data",
+        str(tmp_path / "plant"),
+        "--out",
+        str(models),
+        "--train-rows",
+        "500",
+        "--set",
+        "window=20",
+    )
     assert code == 0, err
     assert "timestamp column 'datetime'" in err and "label column(s) anomaly, changepoint" in err
-    code, stdout, err = run_cli("replay", "--data", str(tmp_path / "plant"), "--models", str(models), "--detectors",
-                                "pca", "--out", str(out), "--train-rows", "500")
+    code, stdout, err = run_cli(
+        "replay",
+        "--data",
+        str(tmp_path / "plant"),
+        "--models",
+        str(models),
+        "--detectors",
+        "pca",
+        "--out",
+        str(out),
+        "--train-rows",
+        "500",
+    )
     assert code == 0, err
     import json
 
@@ -141,5 +196,5 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     assert alerts["false_alerts_per_day"] is not None and alerts["delay_seconds"]["median"] is not None
     records = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines()]
     first_open = min(r["opened_at"] for r in records if r["state"] == "OPEN")
-    test_start = datetime(2021, 5, 1, 8, 8, 21, tzinfo=timezone.utc)  # row 500
+    test_start = datetime(2021, 5, 1, 8, 8, 21, tzinfo=UTC)  # row 500
     assert first_open >= int(test_start.timestamp() * 1000), "alerts carry the data's own time"

@@ -105,37 +105,60 @@ def test_unlabelled_arrays_are_reported(telemanom_dir):
     assert ds.unlabelled == ["Z-1"] and "Z-1" not in ds
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda d: (d / "labeled_anomalies.csv").unlink(), "labeled_anomalies.csv missing"),
-    (lambda d: shutil.rmtree(d / "train"), r"train/ missing"),
-    (lambda d: (d / "train" / "A-1.npy").unlink(), "lists channels without arrays: train/A-1.npy"),
-    (lambda d: (d / "labeled_anomalies.csv").write_text("chan_id,spacecraft\nA-1,SMAP\n"),
-     "missing column.s. anomaly_sequences, num_values"),
-    (lambda d: (d / "labeled_anomalies.csv").write_text(
-        'chan_id,spacecraft,anomaly_sequences,class,num_values\n../../etc,SMAP,"[[1, 2]]",[point],40\n'),
-     "invalid chan_id '../../etc'"),
-    (lambda d: (d / "labeled_anomalies.csv").write_text(
-        'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,"[[5, 2]]",[point],40\n'),
-     r"labeled_anomalies.csv:2: invalid anomaly sequence \[5, 2\]"),
-    (lambda d: (d / "labeled_anomalies.csv").write_text(
-        'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,five,[point],40\n'),
-     "anomaly_sequences must be a list"),
-    (lambda d: (d / "labeled_anomalies.csv").write_text(
-        'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,"[[1, 2]]",[point],many\n'),
-     "num_values must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "labeled_anomalies.csv").unlink(), "labeled_anomalies.csv missing"),
+        (lambda d: shutil.rmtree(d / "train"), r"train/ missing"),
+        (lambda d: (d / "train" / "A-1.npy").unlink(), "lists channels without arrays: train/A-1.npy"),
+        (
+            lambda d: (d / "labeled_anomalies.csv").write_text("chan_id,spacecraft\nA-1,SMAP\n"),
+            "missing column.s. anomaly_sequences, num_values",
+        ),
+        (
+            lambda d: (d / "labeled_anomalies.csv").write_text(
+                'chan_id,spacecraft,anomaly_sequences,class,num_values\n../../etc,SMAP,"[[1, 2]]",[point],40\n'
+            ),
+            "invalid chan_id '../../etc'",
+        ),
+        (
+            lambda d: (d / "labeled_anomalies.csv").write_text(
+                'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,"[[5, 2]]",[point],40\n'
+            ),
+            r"labeled_anomalies.csv:2: invalid anomaly sequence \[5, 2\]",
+        ),
+        (
+            lambda d: (d / "labeled_anomalies.csv").write_text(
+                "chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,five,[point],40\n"
+            ),
+            "anomaly_sequences must be a list",
+        ),
+        (
+            lambda d: (d / "labeled_anomalies.csv").write_text(
+                'chan_id,spacecraft,anomaly_sequences,class,num_values\nA-1,SMAP,"[[1, 2]]",[point],many\n'
+            ),
+            "num_values must be an integer",
+        ),
+    ],
+)
 def test_broken_directories_fail_at_open(telemanom_dir, damage, message):
     damage(telemanom_dir)
     with pytest.raises(DatasetError, match=message):
         load_telemanom(telemanom_dir)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda d: np.save(d / "test" / "A-1.npy", np.zeros((41, 4))), "has 41 steps, labeled_anomalies.csv says num_values=40"),
-    (lambda d: np.save(d / "test" / "A-1.npy", np.zeros((40, 5))), "train has 4 features, test has 5"),
-    (lambda d: np.save(d / "test" / "A-1.npy", np.zeros((2, 40, 4))), "expected a .T, C. array"),
-    (lambda d: np.save(d / "train" / "A-1.npy", np.array([{"a": 1}], dtype=object)), "not a readable .npy array"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda d: np.save(d / "test" / "A-1.npy", np.zeros((41, 4))),
+            "has 41 steps, labeled_anomalies.csv says num_values=40",
+        ),
+        (lambda d: np.save(d / "test" / "A-1.npy", np.zeros((40, 5))), "train has 4 features, test has 5"),
+        (lambda d: np.save(d / "test" / "A-1.npy", np.zeros((2, 40, 4))), "expected a .T, C. array"),
+        (lambda d: np.save(d / "train" / "A-1.npy", np.array([{"a": 1}], dtype=object)), "not a readable .npy array"),
+    ],
+)
 def test_broken_channels_fail_when_read(telemanom_dir, damage, message):
     damage(telemanom_dir)
     ds = load_telemanom(telemanom_dir)
@@ -168,8 +191,9 @@ def test_one_dimensional_arrays_are_one_feature(tmp_path):
 
 
 def test_write_telemanom_round_trip(tmp_path):
-    channels = generate_synthetic_channels(SyntheticConfig(n_features=3, train_steps=300, test_steps=400,
-                                                           anomaly_ratio=0.1, seed=3), n_channels=2)
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=3, train_steps=300, test_steps=400, anomaly_ratio=0.1, seed=3), n_channels=2
+    )
     write_telemanom(tmp_path, channels)
     ds = load_telemanom(tmp_path)
     assert ds.channels == ["S-1", "S-2"]
@@ -203,8 +227,9 @@ def test_select_on_a_data_set_without_channels_fails(telemanom_dir):
 
 
 def test_write_telemanom_rejects_bad_input(tmp_path):
-    data = generate_synthetic_channels(SyntheticConfig(n_features=2, train_steps=100, test_steps=100,
-                                                       anomaly_ratio=0.0), n_channels=1)["S-1"]
+    data = generate_synthetic_channels(
+        SyntheticConfig(n_features=2, train_steps=100, test_steps=100, anomaly_ratio=0.0), n_channels=1
+    )["S-1"]
     with pytest.raises(DatasetError, match="invalid channel name '../x'"):
         write_telemanom(tmp_path, {"../x": data})
     with pytest.raises(DatasetError, match="no channels"):
@@ -212,8 +237,9 @@ def test_write_telemanom_rejects_bad_input(tmp_path):
 
 
 def test_feature_names_file_is_checked(tmp_path):
-    channels = generate_synthetic_channels(SyntheticConfig(n_features=2, train_steps=100, test_steps=100,
-                                                           anomaly_ratio=0.0), n_channels=1)
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=2, train_steps=100, test_steps=100, anomaly_ratio=0.0), n_channels=1
+    )
     write_telemanom(tmp_path, channels)
     (tmp_path / "feature_names.json").write_text(json.dumps(["a", "b"]))
     assert load_telemanom(tmp_path).channel("S-1").feature_names == ["a", "b"]

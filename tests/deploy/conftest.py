@@ -59,17 +59,35 @@ def _structural_to_json_schema(node: dict) -> dict:
             schema[key] = [_structural_to_json_schema(sub) for sub in value]
         elif key == "not":
             schema[key] = _structural_to_json_schema(value)
-        elif key in ("type", "enum", "required", "minimum", "maximum", "minLength", "maxLength",
-                     "pattern", "minItems", "maxItems", "uniqueItems", "exclusiveMinimum",
-                     "exclusiveMaximum", "multipleOf", "minProperties", "maxProperties"):
+        elif key in (
+            "type",
+            "enum",
+            "required",
+            "minimum",
+            "maximum",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+            "minProperties",
+            "maxProperties",
+        ):
             schema[key] = value
     if node.get("x-kubernetes-int-or-string"):
         schema.pop("type", None)
         schema["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     if node.get("nullable") and "type" in schema:
         schema["type"] = [schema["type"], "null"]
-    if ("properties" in schema and "additionalProperties" not in schema
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         schema["additionalProperties"] = False
     return schema
 
@@ -92,8 +110,7 @@ def _validation_errors(obj: dict) -> list[str]:
     key = (obj.get("apiVersion"), obj.get("kind"))
     validator = _crd_validators().get(key)
     if validator is not None:
-        errors = [f"{key[1]} {'.'.join(map(str, e.absolute_path))}: {e.message}"
-                  for e in validator.iter_errors(obj)]
+        errors = [f"{key[1]} {'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
         # The CRDs leave metadata to the API server: check it as the ObjectMeta it is.
         carrier = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj.get("metadata", {})}
         return errors + _validation_errors(carrier)
@@ -102,11 +119,11 @@ def _validation_errors(obj: dict) -> list[str]:
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as error:
-            errors.append(f"{key[1]} {'.'.join(map(str, error.path))} (Kubernetes {version}): "
-                          f"{error.message}")
+            errors.append(f"{key[1]} {'.'.join(map(str, error.path))} (Kubernetes {version}): {error.message}")
         except kubernetes_validate.SchemaNotFoundError:
-            errors.append(f"no schema for {key[1]} {key[0]} in Kubernetes {version} "
-                          f"or under {CRD_DIR.relative_to(REPO)}")
+            errors.append(
+                f"no schema for {key[1]} {key[0]} in Kubernetes {version} or under {CRD_DIR.relative_to(REPO)}"
+            )
     return errors
 
 

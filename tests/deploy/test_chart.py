@@ -17,16 +17,44 @@ from prometheus_client import generate_latest
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 EXPECTED_KINDS = {
-    "minimal": {"ConfigMap", "Deployment", "PersistentVolumeClaim", "PodDisruptionBudget", "Service",
-                "ServiceAccount"},
-    "gpu": {"ConfigMap", "Deployment", "Job", "PersistentVolumeClaim", "PodDisruptionBudget", "Service",
-            "ServiceAccount"},
-    "keda": {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount",
-             "TriggerAuthentication"},
-    "strimzi": {"ConfigMap", "Deployment", "KafkaTopic", "PersistentVolumeClaim",
-                "PodDisruptionBudget", "Service", "ServiceAccount"},
-    "monitoring": {"ConfigMap", "Deployment", "PersistentVolumeClaim", "PodDisruptionBudget",
-                   "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"},
+    "minimal": {"ConfigMap", "Deployment", "PersistentVolumeClaim", "PodDisruptionBudget", "Service", "ServiceAccount"},
+    "gpu": {
+        "ConfigMap",
+        "Deployment",
+        "Job",
+        "PersistentVolumeClaim",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    },
+    "keda": {
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "ScaledObject",
+        "Service",
+        "ServiceAccount",
+        "TriggerAuthentication",
+    },
+    "strimzi": {
+        "ConfigMap",
+        "Deployment",
+        "KafkaTopic",
+        "PersistentVolumeClaim",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    },
+    "monitoring": {
+        "ConfigMap",
+        "Deployment",
+        "PersistentVolumeClaim",
+        "PodDisruptionBudget",
+        "PrometheusRule",
+        "Service",
+        "ServiceAccount",
+        "ServiceMonitor",
+    },
 }
 
 # The metrics the chart's PrometheusRule and Grafana dashboard may name, with their labels: what
@@ -34,7 +62,8 @@ EXPECTED_KINDS = {
 # Prometheus' own `up`. The one list to update when the code's metrics change. Histograms are
 # queried through their _bucket, _sum and _count series.
 CHART_METRICS: dict[str, tuple[str, frozenset[str]]] = {
-    name: (kind, frozenset(labels)) for name, kind, labels in [
+    name: (kind, frozenset(labels))
+    for name, kind, labels in [
         ("streamproc_readings_total", "counter", {"outcome"}),
         ("streamproc_windows_scored_total", "counter", {"detector"}),
         ("streamproc_scoring_seconds", "histogram", {"detector"}),
@@ -58,8 +87,10 @@ CHART_METRICS: dict[str, tuple[str, frozenset[str]]] = {
     ]
 }
 # Label values the queries may match on, where the code fixes them.
-CHART_LABEL_VALUES = {("streamproc_forward_deliveries_total", "outcome"): {"delivered", "retried", "dead_lettered"},
-                      ("streamproc_alerts_total", "state"): {"OPEN", "UPDATE", "RESOLVED"}}
+CHART_LABEL_VALUES = {
+    ("streamproc_forward_deliveries_total", "outcome"): {"delivered", "retried", "dead_lettered"},
+    ("streamproc_alerts_total", "state"): {"OPEN", "UPDATE", "RESOLVED"},
+}
 # Labels Prometheus (through the Prometheus Operator's monitors) puts on every scraped series.
 TARGET_LABELS = frozenset({"job", "namespace", "pod", "container", "instance", "endpoint", "service"})
 
@@ -75,8 +106,11 @@ def named(objects, kind: str, name: str) -> dict:
 
 def pod_specs(objects) -> list[tuple[str, dict]]:
     """(owner name, pod spec) of every Deployment and Job."""
-    return [(obj["metadata"]["name"], obj["spec"]["template"]["spec"])
-            for obj in objects if obj["kind"] in ("Deployment", "Job")]
+    return [
+        (obj["metadata"]["name"], obj["spec"]["template"]["spec"])
+        for obj in objects
+        if obj["kind"] in ("Deployment", "Job")
+    ]
 
 
 def env_of(container: dict) -> dict[str, dict]:
@@ -90,8 +124,11 @@ def config_toml(objects) -> dict:
 
 def workers(objects) -> list[dict]:
     """The worker Deployments (every role), without the alert forwarder."""
-    return [d for d in of_kind(objects, "Deployment")
-            if d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] != "forwarder"]
+    return [
+        d
+        for d in of_kind(objects, "Deployment")
+        if d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] != "forwarder"
+    ]
 
 
 def selects(selector: dict, labels: dict) -> bool:
@@ -101,27 +138,31 @@ def selects(selector: dict, labels: dict) -> bool:
         return False
     for requirement in selector.get("matchExpressions", []):
         key, operator, values = requirement["key"], requirement["operator"], requirement.get("values", [])
-        if ((operator == "Exists" and key not in labels) or (operator == "DoesNotExist" and key in labels)
-                or (operator == "In" and labels.get(key) not in values)
-                or (operator == "NotIn" and labels.get(key) in values)):
+        if (
+            (operator == "Exists" and key not in labels)
+            or (operator == "DoesNotExist" and key in labels)
+            or (operator == "In" and labels.get(key) not in values)
+            or (operator == "NotIn" and labels.get(key) in values)
+        ):
             return False
     return True
 
 
 # --- every example: valid, in sync, locked down ---------------------------------------------
 
+
 def test_example_objects_validate_strictly(example, rendered_example, validation_errors):
     objects = rendered_example(example)
     assert {obj["kind"] for obj in objects} == EXPECTED_KINDS[example]
-    errors = [f"{obj['kind']}/{obj['metadata']['name']}: {error}"
-              for obj in objects for error in validation_errors(obj)]
+    errors = [
+        f"{obj['kind']}/{obj['metadata']['name']}: {error}" for obj in objects for error in validation_errors(obj)
+    ]
     assert errors == []
 
 
 def test_example_manifest_is_the_chart_output(example, renderer):
     committed = (renderer.EXAMPLES_DIR / example / "manifest.yaml").read_text()
-    assert committed == renderer.render_example(example), (
-        "stale example: run python deploy/k8s/render_examples.py")
+    assert committed == renderer.render_example(example), "stale example: run python deploy/k8s/render_examples.py"
 
 
 def test_renderer_check_mode_agrees_with_the_committed_examples(renderer):
@@ -207,8 +248,7 @@ def test_kafka_credentials_come_from_secrets_only(example, rendered_example):
 
 def test_configuration_is_toml_the_worker_reads(example, rendered_example, renderer):
     objects = rendered_example(example)
-    values = renderer.effective_values(
-        renderer.load_values(renderer.EXAMPLES_DIR / example / "values.yaml"))
+    values = renderer.effective_values(renderer.load_values(renderer.EXAMPLES_DIR / example / "values.yaml"))
     config = config_toml(objects)
     assert config["detectors"]["enabled"] == [d["name"] for d in values["detectors"]]
     assert config["topics"]["readings"] == "sensors.readings"
@@ -223,84 +263,177 @@ def test_configuration_is_toml_the_worker_reads(example, rendered_example, rende
 
 def test_every_option_at_once_still_renders_valid_objects(render, minimal_values, validation_errors):
     values = copy.deepcopy(minimal_values)
-    values.update({
-        "fullnameOverride": "anomalies",
-        "image": {"repository": "registry.example.com/streamproc", "tag": "1.2.3",
-                  "pullSecrets": ["registry-credentials"]},
-        "kafka": {"bootstrap": {"secretName": "kafka", "key": "servers"},
-                  "securityProtocol": "SASL_SSL",
-                  "sasl": {"mechanism": "PLAIN", "secretName": "sasl", "usernameKey": "user",
-                           "passwordKey": "pass"},
-                  "tls": {"caSecretName": "ca", "clientSecretName": "client"},
-                  "schemaRegistryUrl": "https://registry.example.com"},
-        "config": {"window": {"size": 128, "stride": 16},
-                   "fusion": {"policy": "k_of_n", "openAfter": 2, "resolveAfter": 4, "feedbackStep": 0,
-                              "feedbackMaxScale": 2.5},
-                   "worker": {"webPort": 7070, "batchSize": 512},
-                   "extraToml": "[detectors.config.pca]\ncomponents = 0.9\n"},
-        "detectors": [{"name": "pca", "replicas": 3, "nodeSelector": {"pool": "cpu"},
-                       "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml",
-                                        "effect": "NoSchedule"}],
-                       "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                           {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
-                                                               "labelSelector": {"matchLabels": {"streamproc/detector": "pca"}}}}]}}},
-                      {"name": "usad", "gpu": True}],
-        "models": {"pvc": {"existingClaim": "models"}, "version": "7"},
-        "training": {"enabled": True, "runId": 8, "data": {"existingClaim": "history"},
-                     "args": ["--force"], "activeDeadlineSeconds": 3600},
-        "keda": {"enabled": True, "minReplicas": 0, "topic": "streamproc-windows"},
-        "strimzi": {"enabled": True, "clusterName": "events", "apiVersion": "kafka.strimzi.io/v1beta2",
-                    "keepOnUninstall": False},
-        "metrics": {"podAnnotations": False,
-                    "service": {"enabled": True, "annotations": {"example.com/owner": "plant-7"}},
-                    "serviceMonitor": {"enabled": True, "interval": "1m", "scrapeTimeout": "",
-                                       "labels": {"release": "monitoring"}},
-                    "prometheusRule": {"enabled": True, "labels": {"release": "monitoring"},
-                                       "consumerLagThreshold": 0, "deadLetterRateThreshold": 0.5,
-                                       "channelSilentSeconds": 120, "alertRatePerHour": 3.5}},
-        "grafana": {"dashboards": {"enabled": True, "labelKey": "grafana.example.com/dashboard",
-                                   "labelValue": "yes", "namespace": "grafana", "folder": "Streams",
-                                   "folderAnnotation": "k8s-sidecar-target-directory"}},
-        "forwarder": {"enabled": True, "replicas": 2, "metricsPort": 7071,
-                      "alertmanager": {"urlSecret": {"secretName": "sinks", "key": "am"}},
-                      "webhook": {"urlSecret": {"secretName": "sinks", "key": "hook"},
-                                  "signingKeySecret": {"secretName": "hook-key", "key": "hmac"}},
-                      "labels": {"site": "plant_7", "asset": "pump-3"}, "linkTemplate": "https://x/{alert_id}",
-                      "resendIntervalSeconds": 30, "timeoutSeconds": 2.5, "retries": 0,
-                      "resources": {"requests": {"cpu": "10m"}, "limits": {"memory": "64Mi"}},
-                      "nodeSelector": {"pool": "system"},
-                      "tolerations": [{"key": "system", "operator": "Exists", "effect": "NoSchedule"}],
-                      "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                          {"weight": 1, "preference": {"matchExpressions": [
-                              {"key": "zone", "operator": "In", "values": ["a"]}]}}]}}},
-        "podDisruptionBudget": {"enabled": False},
-        "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
-        "serviceAccount": {"create": False, "name": "workers"},
-        "extraEnv": [{"name": "STREAMPROC_WORKER__TIMESTAMP_GRACE_MS", "value": "5000"}],
-        "podAnnotations": {"team": "reliability"},
-        "podLabels": {"cost-center": "plant-7"},
-        "priorityClassName": "streaming",
-    })
+    values.update(
+        {
+            "fullnameOverride": "anomalies",
+            "image": {
+                "repository": "registry.example.com/streamproc",
+                "tag": "1.2.3",
+                "pullSecrets": ["registry-credentials"],
+            },
+            "kafka": {
+                "bootstrap": {"secretName": "kafka", "key": "servers"},
+                "securityProtocol": "SASL_SSL",
+                "sasl": {"mechanism": "PLAIN", "secretName": "sasl", "usernameKey": "user", "passwordKey": "pass"},
+                "tls": {"caSecretName": "ca", "clientSecretName": "client"},
+                "schemaRegistryUrl": "https://registry.example.com",
+            },
+            "config": {
+                "window": {"size": 128, "stride": 16},
+                "fusion": {
+                    "policy": "k_of_n",
+                    "openAfter": 2,
+                    "resolveAfter": 4,
+                    "feedbackStep": 0,
+                    "feedbackMaxScale": 2.5,
+                },
+                "worker": {"webPort": 7070, "batchSize": 512},
+                "extraToml": "[detectors.config.pca]\ncomponents = 0.9\n",
+            },
+            "detectors": [
+                {
+                    "name": "pca",
+                    "replicas": 3,
+                    "nodeSelector": {"pool": "cpu"},
+                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 100,
+                                    "podAffinityTerm": {
+                                        "topologyKey": "kubernetes.io/hostname",
+                                        "labelSelector": {"matchLabels": {"streamproc/detector": "pca"}},
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                },
+                {"name": "usad", "gpu": True},
+            ],
+            "models": {"pvc": {"existingClaim": "models"}, "version": "7"},
+            "training": {
+                "enabled": True,
+                "runId": 8,
+                "data": {"existingClaim": "history"},
+                "args": ["--force"],
+                "activeDeadlineSeconds": 3600,
+            },
+            "keda": {"enabled": True, "minReplicas": 0, "topic": "streamproc-windows"},
+            "strimzi": {
+                "enabled": True,
+                "clusterName": "events",
+                "apiVersion": "kafka.strimzi.io/v1beta2",
+                "keepOnUninstall": False,
+            },
+            "metrics": {
+                "podAnnotations": False,
+                "service": {"enabled": True, "annotations": {"example.com/owner": "plant-7"}},
+                "serviceMonitor": {
+                    "enabled": True,
+                    "interval": "1m",
+                    "scrapeTimeout": "",
+                    "labels": {"release": "monitoring"},
+                },
+                "prometheusRule": {
+                    "enabled": True,
+                    "labels": {"release": "monitoring"},
+                    "consumerLagThreshold": 0,
+                    "deadLetterRateThreshold": 0.5,
+                    "channelSilentSeconds": 120,
+                    "alertRatePerHour": 3.5,
+                },
+            },
+            "grafana": {
+                "dashboards": {
+                    "enabled": True,
+                    "labelKey": "grafana.example.com/dashboard",
+                    "labelValue": "yes",
+                    "namespace": "grafana",
+                    "folder": "Streams",
+                    "folderAnnotation": "k8s-sidecar-target-directory",
+                }
+            },
+            "forwarder": {
+                "enabled": True,
+                "replicas": 2,
+                "metricsPort": 7071,
+                "alertmanager": {"urlSecret": {"secretName": "sinks", "key": "am"}},
+                "webhook": {
+                    "urlSecret": {"secretName": "sinks", "key": "hook"},
+                    "signingKeySecret": {"secretName": "hook-key", "key": "hmac"},
+                },
+                "labels": {"site": "plant_7", "asset": "pump-3"},
+                "linkTemplate": "https://x/{alert_id}",
+                "resendIntervalSeconds": 30,
+                "timeoutSeconds": 2.5,
+                "retries": 0,
+                "resources": {"requests": {"cpu": "10m"}, "limits": {"memory": "64Mi"}},
+                "nodeSelector": {"pool": "system"},
+                "tolerations": [{"key": "system", "operator": "Exists", "effect": "NoSchedule"}],
+                "affinity": {
+                    "nodeAffinity": {
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            {
+                                "weight": 1,
+                                "preference": {
+                                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]
+                                },
+                            }
+                        ]
+                    }
+                },
+            },
+            "podDisruptionBudget": {"enabled": False},
+            "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
+            "serviceAccount": {"create": False, "name": "workers"},
+            "extraEnv": [{"name": "STREAMPROC_WORKER__TIMESTAMP_GRACE_MS", "value": "5000"}],
+            "podAnnotations": {"team": "reliability"},
+            "podLabels": {"cost-center": "plant-7"},
+            "priorityClassName": "streaming",
+        }
+    )
     objects = render(values)
     assert [f"{o['kind']}/{o['metadata']['name']}: {e}" for o in objects for e in validation_errors(o)] == []
-    assert {o["kind"] for o in objects} == {"ConfigMap", "Deployment", "Job", "KafkaTopic", "PrometheusRule",
-                                            "ScaledObject", "Service", "ServiceMonitor",
-                                            "TriggerAuthentication"}
+    assert {o["kind"] for o in objects} == {
+        "ConfigMap",
+        "Deployment",
+        "Job",
+        "KafkaTopic",
+        "PrometheusRule",
+        "ScaledObject",
+        "Service",
+        "ServiceMonitor",
+        "TriggerAuthentication",
+    }
     config = config_toml(objects)
     assert config["detectors"]["config"] == {"pca": {"components": 0.9}}
     assert config["worker"] == {"web_port": 7070, "batch_size": 512}
     # A step of 0 (feedback counted, nothing tuned) is a value, not an absent one.
-    assert config["fusion"] == {"policy": "k_of_n", "open_after": 2, "resolve_after": 4, "feedback_step": 0.0,
-                                "feedback_max_scale": 2.5}
+    assert config["fusion"] == {
+        "policy": "k_of_n",
+        "open_after": 2,
+        "resolve_after": 4,
+        "feedback_step": 0.0,
+        "feedback_max_scale": 2.5,
+    }
     pod = named(objects, "Deployment", "anomalies-detect-pca")["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["serviceAccountName"] == "workers" and pod["priorityClassName"] == "streaming"
     assert pod["containers"][0]["ports"][0]["containerPort"] == 7070
     assert {job["metadata"]["name"] for job in of_kind(objects, "Job")} == {
-        "anomalies-train-pca-8", "anomalies-train-usad-8"}
-    assert config["forward"] == {"metrics_port": 7071, "labels": {"asset": "pump-3", "site": "plant_7"},
-                                 "link_template": "https://x/{alert_id}", "resend_interval_s": 30,
-                                 "timeout_s": 2.5, "retries": 0}
+        "anomalies-train-pca-8",
+        "anomalies-train-usad-8",
+    }
+    assert config["forward"] == {
+        "metrics_port": 7071,
+        "labels": {"asset": "pump-3", "site": "plant_7"},
+        "link_template": "https://x/{alert_id}",
+        "resend_interval_s": 30,
+        "timeout_s": 2.5,
+        "retries": 0,
+    }
     forwarder = named(objects, "Deployment", "anomalies-forwarder")
     assert forwarder["spec"]["replicas"] == 2
     assert forwarder["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "system"}
@@ -330,10 +463,13 @@ def test_install_notes_name_objects_and_labels_of_the_release(example, renderer,
 
 # --- topology --------------------------------------------------------------------------------
 
+
 def test_split_mode_runs_one_deployment_per_role_and_detector(rendered_example):
     objects = rendered_example("gpu")
-    commands = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["args"]
-                for d in of_kind(objects, "Deployment")}
+    commands = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["args"]
+        for d in of_kind(objects, "Deployment")
+    }
     assert commands == {
         "streamproc-window": ["run", "--role", "window"],
         "streamproc-detect-structure-aware": ["run", "--role", "detect", "--detector", "structure_aware"],
@@ -394,12 +530,13 @@ def test_gpu_detectors_get_gpus_cuda_image_node_selector_and_toleration(rendered
 
 def test_sasl_credentials_reach_the_workers(rendered_example):
     objects = rendered_example("gpu")
-    assert config_toml(objects)["kafka"] == {"security_protocol": "SASL_SSL",
-                                             "sasl_mechanism": "SCRAM-SHA-512"}
+    assert config_toml(objects)["kafka"] == {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512"}
     for deployment in of_kind(objects, "Deployment"):
         env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
         assert env["STREAMPROC_KAFKA__SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": "kafka-credentials", "key": "password"}
+            "name": "kafka-credentials",
+            "key": "password",
+        }
 
 
 def test_mutual_tls_files_are_mounted_where_the_configuration_points(rendered_example):
@@ -410,14 +547,20 @@ def test_mutual_tls_files_are_mounted_where_the_configuration_points(rendered_ex
     assert kafka["ssl_keyfile"] == "/etc/streamproc/tls/client.key"
     pod = of_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]
     (tls,) = [v for v in pod["volumes"] if v["name"] == "kafka-tls"]
-    files = {item["path"]: (source["secret"]["name"], item["key"])
-             for source in tls["projected"]["sources"] for item in source["secret"]["items"]}
-    assert files == {"ca.crt": ("events-cluster-ca-cert", "ca.crt"),
-                     "client.crt": ("streamproc", "user.crt"),
-                     "client.key": ("streamproc", "user.key")}
+    files = {
+        item["path"]: (source["secret"]["name"], item["key"])
+        for source in tls["projected"]["sources"]
+        for item in source["secret"]["items"]
+    }
+    assert files == {
+        "ca.crt": ("events-cluster-ca-cert", "ca.crt"),
+        "client.crt": ("streamproc", "user.crt"),
+        "client.key": ("streamproc", "user.key"),
+    }
 
 
 # --- KEDA, Strimzi, training, models -----------------------------------------------------------
+
 
 def test_keda_scales_each_detector_on_its_consumer_group_capped_at_partitions(rendered_example):
     objects = rendered_example("keda")
@@ -436,9 +579,11 @@ def test_keda_scales_each_detector_on_its_consumer_group_capped_at_partitions(re
     assert "replicas" in named(objects, "Deployment", "streamproc-window")["spec"]
     (auth,) = of_kind(objects, "TriggerAuthentication")
     refs = {ref["parameter"]: (ref["name"], ref["key"]) for ref in auth["spec"]["secretTargetRef"]}
-    assert refs == {"username": ("kafka-credentials", "username"),
-                    "password": ("kafka-credentials", "password"),
-                    "ca": ("kafka-ca", "ca.crt")}
+    assert refs == {
+        "username": ("kafka-credentials", "username"),
+        "password": ("kafka-credentials", "password"),
+        "ca": ("kafka-ca", "ca.crt"),
+    }
 
 
 def test_keda_consumer_groups_follow_the_app_id(render, minimal_values):
@@ -450,7 +595,8 @@ def test_keda_consumer_groups_follow_the_app_id(render, minimal_values):
 def test_strimzi_declares_every_topic(rendered_example):
     topics = of_kind(rendered_example("strimzi"), "KafkaTopic")
     assert sorted(t["spec"]["topicName"] for t in topics) == sorted(
-        ["sensors.readings", "scores", "alerts", "readings.dlq", "alerts.feedback"])
+        ["sensors.readings", "scores", "alerts", "readings.dlq", "alerts.feedback"]
+    )
     for topic in topics:
         assert topic["apiVersion"] == "kafka.strimzi.io/v1"
         assert topic["metadata"]["namespace"] == "kafka"
@@ -463,8 +609,7 @@ def test_strimzi_declares_every_topic(rendered_example):
 def test_split_mode_also_declares_the_internal_windows_topic(render, minimal_values):
     values = {**minimal_values, "strimzi": {"enabled": True, "clusterName": "events"}}
     topics = {t["spec"]["topicName"] for t in of_kind(render(values), "KafkaTopic")}
-    assert topics == {"sensors.readings", "scores", "alerts", "readings.dlq", "alerts.feedback",
-                      "streamproc-windows"}
+    assert topics == {"sensors.readings", "scores", "alerts", "readings.dlq", "alerts.feedback", "streamproc-windows"}
 
 
 def test_training_job_runs_streamproc_train_into_the_models_volume(rendered_example):
@@ -472,12 +617,20 @@ def test_training_job_runs_streamproc_train_into_the_models_volume(rendered_exam
     (job,) = of_kind(objects, "Job")
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["args"] == ["train", "--detector", "structure_aware", "--data", "/data/smap",
-                                 "--out", "/models/2025-06-01"]
+    assert container["args"] == [
+        "train",
+        "--detector",
+        "structure_aware",
+        "--data",
+        "/data/smap",
+        "--out",
+        "/models/2025-06-01",
+    ]
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     assert not mounts["/models"].get("readOnly") and mounts["/data"]["readOnly"] is True
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
-              for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v
+    }
     assert claims == {"models": "streamproc-models", "training-data": "sensor-history"}
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod["restartPolicy"] == "Never"
@@ -505,19 +658,40 @@ def test_configuration_changes_roll_the_pods(render, minimal_values):
     changed["config"] = {"window": {"size": 128}}
     after = of_kind(render(changed), "Deployment")[0]
     annotation = "checksum/config"
-    assert (before["spec"]["template"]["metadata"]["annotations"][annotation]
-            != after["spec"]["template"]["metadata"]["annotations"][annotation])
+    assert (
+        before["spec"]["template"]["metadata"]["annotations"][annotation]
+        != after["spec"]["template"]["metadata"]["annotations"][annotation]
+    )
 
 
 # --- monitoring: metrics Services, monitors, rules, dashboard ----------------------------------
 
-PROMQL_FUNCTIONS = frozenset({"sum", "max", "min", "avg", "count", "rate", "irate", "increase", "deriv",
-                              "histogram_quantile", "time", "absent", "vector", "clamp_min", "topk"})
+PROMQL_FUNCTIONS = frozenset(
+    {
+        "sum",
+        "max",
+        "min",
+        "avg",
+        "count",
+        "rate",
+        "irate",
+        "increase",
+        "deriv",
+        "histogram_quantile",
+        "time",
+        "absent",
+        "vector",
+        "clamp_min",
+        "topk",
+    }
+)
 PROMQL_GROUPING = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
 PROMQL_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset"})
-_PROMQL_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<braces>\{[^}]*\})|(?P<range>\[[^\]]*\])'
-                           r'|(?P<number>\d+(?:\.\d*)?(?:e[+-]?\d+)?)|(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)'
-                           r'|(?P<other>.))')
+_PROMQL_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<braces>\{[^}]*\})|(?P<range>\[[^\]]*\])'
+    r"|(?P<number>\d+(?:\.\d*)?(?:e[+-]?\d+)?)|(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)"
+    r"|(?P<other>.))"
+)
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
 
@@ -537,7 +711,7 @@ def promql_problems(expr: str) -> list[str]:
         following = tokens[i + 1] if i + 1 < len(tokens) else (None, None)
         if kind == "name" and text in PROMQL_GROUPING and following == ("other", "("):
             end = next(j for j in range(i + 2, len(tokens)) if tokens[j] == ("other", ")"))
-            grouping |= {t for k, t in tokens[i + 2:end] if k == "name"}
+            grouping |= {t for k, t in tokens[i + 2 : end] if k == "name"}
             i = end + 1
             continue
         if kind == "name" and (following == ("other", "(") or text in PROMQL_FUNCTIONS):
@@ -571,40 +745,55 @@ def promql_problems(expr: str) -> list[str]:
         i += 1
     unknown = grouping - used_labels - TARGET_LABELS - {"le"}
     problems += [f"grouping by unknown label {label}" for label in sorted(unknown)]
-    problems += [f"label_values of unknown label {label}" for label in sorted(extra_labels - used_labels - TARGET_LABELS)]
+    problems += [
+        f"label_values of unknown label {label}" for label in sorted(extra_labels - used_labels - TARGET_LABELS)
+    ]
     return problems
 
 
 def test_the_promql_check_catches_unknown_names():
     assert promql_problems('sum by (le) (rate(streamproc_scoring_seconds_bucket{job="x"}[5m]))') == []
-    assert promql_problems('sum(rate(streamproc_reading_total[5m]))') == ["unknown metric streamproc_reading_total"]
+    assert promql_problems("sum(rate(streamproc_reading_total[5m]))") == ["unknown metric streamproc_reading_total"]
     assert promql_problems('rate(streamproc_alerts_total{status="OPEN"}[1h])') == [
-        "streamproc_alerts_total: unknown label status"]
+        "streamproc_alerts_total: unknown label status"
+    ]
     assert promql_problems('rate(streamproc_alerts_total{state="open"}[1h])')
-    assert promql_problems('sum by (sensor) (streamproc_open_alerts)') == ["grouping by unknown label sensor"]
-    assert promql_problems('sume(up)') == ["unknown function sume"]
-    assert promql_problems('streamproc_readings_total_bucket') == ["unknown metric streamproc_readings_total_bucket"]
+    assert promql_problems("sum by (sensor) (streamproc_open_alerts)") == ["grouping by unknown label sensor"]
+    assert promql_problems("sume(up)") == ["unknown function sume"]
+    assert promql_problems("streamproc_readings_total_bucket") == ["unknown metric streamproc_readings_total_bucket"]
     assert promql_problems('label_values(streamproc_build_info{namespace="$namespace"}, job)') == []
-    assert promql_problems('label_values(streamproc_build_info, chanel)') == ["label_values of unknown label chanel"]
+    assert promql_problems("label_values(streamproc_build_info, chanel)") == ["label_values of unknown label chanel"]
 
 
 MONITORING_VARIANTS = {
     # PodMonitor instead of the ServiceMonitor, a webhook-only forwarder.
-    "pod monitor": ({"metrics": {"podMonitor": {"enabled": True, "interval": "15s", "labels": {"team": "ops"}},
-                                 "prometheusRule": {"enabled": True}},
-                     "forwarder": {"enabled": True, "webhook": {"urlSecret": {"secretName": "hooks"}}}},
-                    {"PodMonitor", "PrometheusRule", "Service"}),
+    "pod monitor": (
+        {
+            "metrics": {
+                "podMonitor": {"enabled": True, "interval": "15s", "labels": {"team": "ops"}},
+                "prometheusRule": {"enabled": True},
+            },
+            "forwarder": {"enabled": True, "webhook": {"urlSecret": {"secretName": "hooks"}}},
+        },
+        {"PodMonitor", "PrometheusRule", "Service"},
+    ),
     "nothing for monitoring": ({"metrics": {"podAnnotations": False, "service": {"enabled": False}}}, set()),
-    "all-in-one with a service monitor": ({"mode": "all-in-one",
-                                           "metrics": {"serviceMonitor": {"enabled": True},
-                                                       "prometheusRule": {"enabled": True}},
-                                           "grafana": {"dashboards": {"enabled": True}}},
-                                          {"PrometheusRule", "Service", "ServiceMonitor"}),
-    "forwarder without budget or service": ({"podDisruptionBudget": {"enabled": False},
-                                             "metrics": {"service": {"enabled": False}},
-                                             "forwarder": {"enabled": True,
-                                                           "alertmanager": {"urlSecret": {"secretName": "am"}}}},
-                                            set()),
+    "all-in-one with a service monitor": (
+        {
+            "mode": "all-in-one",
+            "metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
+            "grafana": {"dashboards": {"enabled": True}},
+        },
+        {"PrometheusRule", "Service", "ServiceMonitor"},
+    ),
+    "forwarder without budget or service": (
+        {
+            "podDisruptionBudget": {"enabled": False},
+            "metrics": {"service": {"enabled": False}},
+            "forwarder": {"enabled": True, "alertmanager": {"urlSecret": {"secretName": "am"}}},
+        },
+        set(),
+    ),
 }
 MONITORING_KINDS = {"PodMonitor", "PrometheusRule", "Service", "ServiceMonitor"}
 
@@ -628,8 +817,7 @@ def test_metrics_service_selects_every_worker_pod_and_the_port_it_listens_on(exa
     objects = rendered_example(example)
     port = config_toml(objects)["worker"]["web_port"]
     service = named(objects, "Service", "streamproc-metrics")
-    assert service["spec"]["ports"] == [{"name": "metrics", "port": port, "targetPort": "metrics",
-                                         "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": port, "targetPort": "metrics", "protocol": "TCP"}]
     selector = service["spec"]["selector"]
     for deployment in workers(objects):
         template = deployment["spec"]["template"]
@@ -650,8 +838,13 @@ def test_service_monitor_scrapes_the_metrics_services_by_port_name(rendered_exam
     assert monitor["metadata"]["labels"]["release"] == "monitoring"
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["streamproc"]}
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint == {"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s",
-                        "scrapeTimeout": "10s"}
+    assert endpoint == {
+        "port": "metrics",
+        "path": "/metrics",
+        "scheme": "http",
+        "interval": "30s",
+        "scrapeTimeout": "10s",
+    }
     pods = [o["spec"]["template"] for o in of_kind(objects, "Deployment")]
     for service in services:
         assert selects(monitor["spec"]["selector"], service["metadata"]["labels"])
@@ -672,8 +865,13 @@ def test_pod_monitor_scrapes_the_metrics_port_of_workers_and_forwarder(render, m
     (monitor,) = of_kind(objects, "PodMonitor")
     assert monitor["metadata"]["labels"]["team"] == "ops"
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
-    assert endpoint == {"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "15s",
-                        "scrapeTimeout": "10s"}
+    assert endpoint == {
+        "port": "metrics",
+        "path": "/metrics",
+        "scheme": "http",
+        "interval": "15s",
+        "scrapeTimeout": "10s",
+    }
     jobs = {}
     for deployment in of_kind(objects, "Deployment"):
         template = deployment["spec"]["template"]
@@ -683,14 +881,20 @@ def test_pod_monitor_scrapes_the_metrics_port_of_workers_and_forwarder(render, m
     # The same jobs a ServiceMonitor would give: the metrics Services' names.
     assert set(jobs.values()) == {s["metadata"]["name"] for s in of_kind(objects, "Service")}
     assert jobs["streamproc-forwarder"] == "streamproc-forwarder-metrics"
-    training = render(_with(minimal_values, {**overlay, "training": {"enabled": True,
-                                                                     "data": {"existingClaim": "history"}}}))
+    training = render(
+        _with(minimal_values, {**overlay, "training": {"enabled": True, "data": {"existingClaim": "history"}}})
+    )
     for job in of_kind(training, "Job"):
         assert not selects(monitor["spec"]["selector"], job["spec"]["template"]["metadata"]["labels"])
 
 
-EXPECTED_ALERTS = {"StreamprocWorkerDown", "StreamprocConsumerLagGrowing", "StreamprocDeadLetters",
-                   "StreamprocChannelSilent", "StreamprocAlertRate"}
+EXPECTED_ALERTS = {
+    "StreamprocWorkerDown",
+    "StreamprocConsumerLagGrowing",
+    "StreamprocDeadLetters",
+    "StreamprocChannelSilent",
+    "StreamprocAlertRate",
+}
 FORWARDER_ALERTS = {"StreamprocForwarderDown", "StreamprocForwarderFailing"}
 
 
@@ -730,8 +934,10 @@ def test_rules_use_only_known_metrics_and_carry_severity_and_summary(rendered_ex
 
 
 def test_forwarder_alerts_only_with_the_forwarder(render, minimal_values):
-    values = _with(minimal_values, {"metrics": {"podMonitor": {"enabled": True},
-                                                "prometheusRule": {"enabled": True, "alertRatePerHour": 2.5}}})
+    values = _with(
+        minimal_values,
+        {"metrics": {"podMonitor": {"enabled": True}, "prometheusRule": {"enabled": True, "alertRatePerHour": 2.5}}},
+    )
     rules = rules_of(render(values))
     assert {r["alert"] for r in rules} == EXPECTED_ALERTS
     assert "* 3600 > 2.5" in {r["alert"]: r for r in rules}["StreamprocAlertRate"]["expr"]
@@ -761,11 +967,17 @@ def test_dashboard_configmap_carries_the_sidecar_label_and_valid_json(rendered_e
             expressions.setdefault(panel["title"], []).append(target["expr"])
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     everything = " ".join(e for exprs in expressions.values() for e in exprs)
-    for series in ("rate(streamproc_readings_total", "streamproc_windows_scored_total",
-                   "streamproc_consumer_lag_messages", "streamproc_reading_to_score_seconds_bucket",
-                   "streamproc_reading_to_alert_seconds_bucket", "streamproc_dead_letters_total",
-                   "sum by (severity) (streamproc_open_alerts", "streamproc_channel_score_ratio",
-                   "sum by (sink, outcome) (rate(streamproc_forward_deliveries_total"):
+    for series in (
+        "rate(streamproc_readings_total",
+        "streamproc_windows_scored_total",
+        "streamproc_consumer_lag_messages",
+        "streamproc_reading_to_score_seconds_bucket",
+        "streamproc_reading_to_alert_seconds_bucket",
+        "streamproc_dead_letters_total",
+        "sum by (severity) (streamproc_open_alerts",
+        "streamproc_channel_score_ratio",
+        "sum by (sink, outcome) (rate(streamproc_forward_deliveries_total",
+    ):
         assert series in everything, series
     assert everything.count("histogram_quantile(0.5,") >= 2 and everything.count("histogram_quantile(0.99,") >= 2
     (ratio,) = [exprs for exprs in expressions.values() if any("channel_score_ratio" in e for e in exprs)]
@@ -773,8 +985,10 @@ def test_dashboard_configmap_carries_the_sidecar_label_and_valid_json(rendered_e
 
 
 def test_dashboard_label_and_namespace_follow_the_values(render, minimal_values):
-    values = _with(minimal_values, {"grafana": {"dashboards": {"enabled": True, "labelKey": "dashboards",
-                                                               "labelValue": "streamproc"}}})
+    values = _with(
+        minimal_values,
+        {"grafana": {"dashboards": {"enabled": True, "labelKey": "dashboards", "labelValue": "streamproc"}}},
+    )
     (dashboard_map,) = [cm for cm in of_kind(render(values), "ConfigMap") if "streamproc.json" in cm["data"]]
     assert dashboard_map["metadata"]["labels"]["dashboards"] == "streamproc"
     assert dashboard_map["metadata"]["namespace"] == "streamproc"
@@ -782,12 +996,15 @@ def test_dashboard_label_and_namespace_follow_the_values(render, minimal_values)
 
 
 def test_long_release_names_keep_monitoring_names_distinct_and_valid(render, minimal_values):
-    values = _with(minimal_values, {"fullnameOverride": "a" * 63,
-                                    "metrics": {"serviceMonitor": {"enabled": True},
-                                                "prometheusRule": {"enabled": True}},
-                                    "grafana": {"dashboards": {"enabled": True}},
-                                    "forwarder": {"enabled": True,
-                                                  "alertmanager": {"urlSecret": {"secretName": "am"}}}})
+    values = _with(
+        minimal_values,
+        {
+            "fullnameOverride": "a" * 63,
+            "metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}},
+            "grafana": {"dashboards": {"enabled": True}},
+            "forwarder": {"enabled": True, "alertmanager": {"urlSecret": {"secretName": "am"}}},
+        },
+    )
     objects = render(values)
     names = [(o["kind"], o["metadata"]["name"]) for o in objects]
     assert len(names) == len(set(names))
@@ -799,6 +1016,7 @@ def test_long_release_names_keep_monitoring_names_distinct_and_valid(render, min
 
 
 # --- the alert forwarder -------------------------------------------------------------------------
+
 
 def test_forwarder_runs_streamproc_alerts_forward_like_the_workers(rendered_example):
     objects = rendered_example("monitoring")
@@ -818,9 +1036,12 @@ def test_forwarder_runs_streamproc_alerts_forward_like_the_workers(rendered_exam
     for name in ("KAFKA_BOOTSTRAP", "STREAMPROC_CONFIG"):
         assert env_of(container)[name] == env_of(worker)[name]
     assert config_toml(objects)["forward"] == {
-        "metrics_port": 6067, "labels": {"site": "plant-7", "team": "reliability"},
+        "metrics_port": 6067,
+        "labels": {"site": "plant-7", "team": "reliability"},
         "link_template": "https://grafana.example.com/d/streamproc/streamproc?var-channel={channel}",
-        "resend_interval_s": 60, "retries": 5}
+        "resend_interval_s": 60,
+        "retries": 5,
+    }
 
 
 def test_forwarder_sink_urls_and_key_come_only_from_secret_key_refs(rendered_example):
@@ -830,32 +1051,48 @@ def test_forwarder_sink_urls_and_key_come_only_from_secret_key_refs(rendered_exa
     assert {n: v["valueFrom"]["secretKeyRef"] for n, v in forward_env.items()} == {
         "STREAMPROC_FORWARD__ALERTMANAGER_URL": {"name": "alert-sinks", "key": "alertmanager-url"},
         "STREAMPROC_FORWARD__WEBHOOK_URL": {"name": "alert-sinks", "key": "webhook-url"},
-        "STREAMPROC_FORWARD__WEBHOOK_SECRET": {"name": "alert-sinks", "key": "webhook-key"}}
+        "STREAMPROC_FORWARD__WEBHOOK_SECRET": {"name": "alert-sinks", "key": "webhook-key"},
+    }
     assert all(set(var) == {"name", "valueFrom"} for var in forward_env.values())
     assert not {"alertmanager_url", "webhook_url", "webhook_secret"} & set(config_toml(objects)["forward"])
     # Workers never see the sinks.
     for deployment in workers(objects):
-        assert not any(n.startswith("STREAMPROC_FORWARD__")
-                       for n in env_of(deployment["spec"]["template"]["spec"]["containers"][0]))
+        assert not any(
+            n.startswith("STREAMPROC_FORWARD__")
+            for n in env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+        )
 
 
 def test_forward_table_only_with_the_forwarder(render, minimal_values):
     assert "forward" not in config_toml(render(minimal_values))
-    values = _with(minimal_values, {"forwarder": {"enabled": True, "webhook": {"urlSecret": {"secretName": "hooks"}},
-                                                  "metricsPort": 7071, "timeoutSeconds": 2.5}})
+    values = _with(
+        minimal_values,
+        {
+            "forwarder": {
+                "enabled": True,
+                "webhook": {"urlSecret": {"secretName": "hooks"}},
+                "metricsPort": 7071,
+                "timeoutSeconds": 2.5,
+            }
+        },
+    )
     objects = render(values)
     assert config_toml(objects)["forward"] == {"metrics_port": 7071, "timeout_s": 2.5}
     (container,) = named(objects, "Deployment", "streamproc-forwarder")["spec"]["template"]["spec"]["containers"]
     assert container["ports"][0]["containerPort"] == 7071
     assert set(n for n in env_of(container) if n.startswith("STREAMPROC_FORWARD__")) == {
-        "STREAMPROC_FORWARD__WEBHOOK_URL"}
+        "STREAMPROC_FORWARD__WEBHOOK_URL"
+    }
     service = named(objects, "Service", "streamproc-forwarder-metrics")
     assert service["spec"]["ports"] == [{"name": "metrics", "port": 7071, "targetPort": "metrics", "protocol": "TCP"}]
-    assert selects(service["spec"]["selector"],
-                   named(objects, "Deployment", "streamproc-forwarder")["spec"]["template"]["metadata"]["labels"])
+    assert selects(
+        service["spec"]["selector"],
+        named(objects, "Deployment", "streamproc-forwarder")["spec"]["template"]["metadata"]["labels"],
+    )
 
 
 # --- broken values ---------------------------------------------------------------------------
+
 
 def _set(values: dict, dotted: str, value) -> dict:
     values = copy.deepcopy(values)
@@ -880,8 +1117,7 @@ SCHEMA_VIOLATIONS = {
     "no detector": ("detectors", [], "/detectors"),
     "root user": ("podSecurityContext.runAsUser", 0, "/podSecurityContext/runAsUser"),
     "resources shape": ("window.resources", {"cpu": "1"}, "/window/resources"),
-    "memory quantity": ("window.resources", {"limits": {"memory": "lots"}},
-                        "/window/resources/limits/memory"),
+    "memory quantity": ("window.resources", {"limits": {"memory": "lots"}}, "/window/resources/limits/memory"),
     "web port": ("config.worker.webPort", 80, "/config/worker/webPort"),
     "image models without reference": ("models.source", "image", "/models/image/reference"),
     "strimzi without cluster": ("strimzi.enabled", True, "/strimzi/clusterName"),
@@ -889,8 +1125,11 @@ SCHEMA_VIOLATIONS = {
     "training without data": ("training.enabled", True, "/training/data/existingClaim"),
     "run id with a slash": ("training.runId", "../x", "/training/runId"),
     "scrape interval": ("metrics.serviceMonitor.interval", "30 seconds", "/metrics/serviceMonitor/interval"),
-    "negative threshold": ("metrics.prometheusRule.deadLetterRateThreshold", -1,
-                           "/metrics/prometheusRule/deadLetterRateThreshold"),
+    "negative threshold": (
+        "metrics.prometheusRule.deadLetterRateThreshold",
+        -1,
+        "/metrics/prometheusRule/deadLetterRateThreshold",
+    ),
     "dashboard label value": ("grafana.dashboards.labelValue", 1, "/grafana/dashboards/labelValue"),
     "inline sink URL": ("forwarder.alertmanager.url", "http://alertmanager:9093", "'url' not allowed"),
     "sink secret name": ("forwarder.webhook.urlSecret.secretName", "Hooks!", "/forwarder/webhook/urlSecret/secretName"),
@@ -910,22 +1149,39 @@ TEMPLATE_FAILURES = {
     "no bootstrap secret": ({"kafka.bootstrap.secretName": ""}, "kafka.bootstrap.secretName"),
     "KEDA in all-in-one mode": ({"mode": "all-in-one", "keda.enabled": True}, "mode=split"),
     "KEDA minimum above the partition cap": (
-        {"keda.enabled": True, "keda.minReplicas": 5, "topics.partitions": 4}, "keda.minReplicas"),
+        {"keda.enabled": True, "keda.minReplicas": 5, "topics.partitions": 4},
+        "keda.minReplicas",
+    ),
     "training from an image": (
-        {"training.enabled": True, "training.data.existingClaim": "history",
-         "models.source": "image", "models.image.reference": "models:1"}, "models.source=pvc"),
+        {
+            "training.enabled": True,
+            "training.data.existingClaim": "history",
+            "models.source": "image",
+            "models.image.reference": "models:1",
+        },
+        "models.source=pvc",
+    ),
     "service and pod monitor at once": (
-        {"metrics.serviceMonitor.enabled": True, "metrics.podMonitor.enabled": True}, "are exclusive"),
+        {"metrics.serviceMonitor.enabled": True, "metrics.podMonitor.enabled": True},
+        "are exclusive",
+    ),
     "service monitor without the services": (
         {"metrics.serviceMonitor.enabled": True, "metrics.service.enabled": False},
-        "metrics.serviceMonitor.enabled needs metrics.service.enabled"),
+        "metrics.serviceMonitor.enabled needs metrics.service.enabled",
+    ),
     "rules without a monitor": (
         {"metrics.prometheusRule.enabled": True},
-        "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled or metrics.podMonitor.enabled"),
+        "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled or metrics.podMonitor.enabled",
+    ),
     "forwarder without a sink": ({"forwarder.enabled": True}, "forwarder.enabled needs a sink"),
     "signing key without a webhook": (
-        {"forwarder.enabled": True, "forwarder.alertmanager.urlSecret.secretName": "am",
-         "forwarder.webhook.signingKeySecret.secretName": "key"}, "needs forwarder.webhook.urlSecret.secretName"),
+        {
+            "forwarder.enabled": True,
+            "forwarder.alertmanager.urlSecret.secretName": "am",
+            "forwarder.webhook.signingKeySecret.secretName": "key",
+        },
+        "needs forwarder.webhook.urlSecret.secretName",
+    ),
 }
 
 
@@ -948,6 +1204,7 @@ def test_a_broken_values_file_fails_like_helm_install_f(renderer, tmp_path):
 
 # --- the validators themselves ------------------------------------------------------------------
 
+
 def test_strict_validation_catches_unknown_and_mistyped_fields(rendered_example, validation_errors):
     objects = rendered_example("keda")
     deployment = copy.deepcopy(of_kind(objects, "Deployment")[0])
@@ -965,15 +1222,28 @@ def test_strict_validation_catches_unknown_and_mistyped_fields(rendered_example,
     service_monitor["spec"]["endpoints"][0]["portName"] = "metrics"
     no_selector = copy.deepcopy(of_kind(monitoring, "ServiceMonitor")[0])
     del no_selector["spec"]["selector"]
-    pod_monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-                   "metadata": {"name": "streamproc"},
-                   "spec": {"selector": {}, "podMetricsEndpoints": [{"port": "metrics", "interval": "30 seconds"}]}}
+    pod_monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "streamproc"},
+        "spec": {"selector": {}, "podMetricsEndpoints": [{"port": "metrics", "interval": "30 seconds"}]},
+    }
     rule = copy.deepcopy(of_kind(monitoring, "PrometheusRule")[0])
     del rule["spec"]["groups"][0]["rules"][0]["expr"]
     rule_for = copy.deepcopy(of_kind(monitoring, "PrometheusRule")[0])
     rule_for["spec"]["groups"][0]["rules"][0]["for"] = "five minutes"
-    for obj in (deployment, scaled_object, trigger_auth, topic, bad_name, service_monitor, no_selector,
-                pod_monitor, rule, rule_for):
+    for obj in (
+        deployment,
+        scaled_object,
+        trigger_auth,
+        topic,
+        bad_name,
+        service_monitor,
+        no_selector,
+        pod_monitor,
+        rule,
+        rule_for,
+    ):
         assert validation_errors(obj), obj["kind"]
     pod_monitor["spec"]["podMetricsEndpoints"][0]["interval"] = "30s"
     assert validation_errors(pod_monitor) == []
@@ -983,8 +1253,13 @@ def test_transcribed_crds_are_valid_custom_resource_definitions(validation_error
     crd_dir = Path(__file__).resolve().parent / "crds"
     crds = [yaml.safe_load(path.read_text()) for path in sorted(crd_dir.glob("*.yaml"))]
     assert {crd["spec"]["names"]["kind"] for crd in crds} == {
-        "ScaledObject", "TriggerAuthentication", "KafkaTopic", "ServiceMonitor", "PodMonitor",
-        "PrometheusRule"}
+        "ScaledObject",
+        "TriggerAuthentication",
+        "KafkaTopic",
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+    }
     for crd in crds:
         assert validation_errors(crd) == []
 
@@ -1002,8 +1277,13 @@ def test_the_metrics_the_chart_queries_are_the_ones_the_code_exports():
     worker.channels.score("c", "pca", 1.0, 2.0)
     worker.channels.reading("c", 1.0)
     worker.channels.models("c", {"pca": "v1"})
-    for counter, label in ((worker.readings, "accepted"), (worker.windows_scored, "pca"), (worker.alerts, "OPEN"),
-                           (worker.dead_letters, "malformed"), (worker.feedback, "applied")):
+    for counter, label in (
+        (worker.readings, "accepted"),
+        (worker.windows_scored, "pca"),
+        (worker.alerts, "OPEN"),
+        (worker.dead_letters, "malformed"),
+        (worker.feedback, "applied"),
+    ):
         counter.labels(label).inc()
     worker.dead_letters_repeated.inc()
     worker.scoring_seconds.labels("pca").observe(0.1)

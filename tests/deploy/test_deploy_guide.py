@@ -95,8 +95,11 @@ def test_set_options_name_real_values(chart_defaults):
 
 def test_values_named_in_the_prose_exist(chart_defaults):
     text = GUIDE.read_text()
-    named = {token for token in re.findall(r"`([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+)`", text)
-             if token.split(".")[0] in chart_defaults}
+    named = {
+        token
+        for token in re.findall(r"`([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+)`", text)
+        if token.split(".")[0] in chart_defaults
+    }
     assert len(named) > 20
     missing = sorted(token for token in named if not has_path(chart_defaults, token))
     assert missing == []

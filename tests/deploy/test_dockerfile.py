@@ -169,8 +169,11 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_build_context_holds_only_what_the_image_installs(dockerfile):
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     _, stages = dockerfile
     sources = [src for args in stages[0].all("COPY") for src in args.split()[:-1]]
     for source in sources:
@@ -178,7 +181,13 @@ def test_build_context_holds_only_what_the_image_installs(dockerfile):
         assert (REPO / source).exists(), source
     for kept in ("pyproject.toml", "streamproc/__init__.py", "plugins/pca/__init__.py"):
         assert not _ignored(kept, patterns), kept
-    for dropped in (".git/config", ".venv/bin/python", "tests/deploy/test_dockerfile.py",
-                    "deploy/k8s/chart/streamproc/values.yaml", "streamproc/__pycache__/cli.cpython-311.pyc",
-                    "data/SMAP/train.npy", "streamproc.egg-info/PKG-INFO"):
+    for dropped in (
+        ".git/config",
+        ".venv/bin/python",
+        "tests/deploy/test_dockerfile.py",
+        "deploy/k8s/chart/streamproc/values.yaml",
+        "streamproc/__pycache__/cli.cpython-311.pyc",
+        "data/SMAP/train.npy",
+        "streamproc.egg-info/PKG-INFO",
+    ):
         assert _ignored(dropped, patterns), dropped

@@ -42,8 +42,9 @@ class MagnitudeDetector(Detector):
 
 
 def test_the_suite_rejects_a_score_that_learns_nothing() -> None:
-    spec = DetectorSpec(name="magnitude", summary="|last values|", factory=MagnitudeDetector,
-                        default_config={"window": 16})
+    spec = DetectorSpec(
+        name="magnitude", summary="|last values|", factory=MagnitudeDetector, default_config={"window": 16}
+    )
     failed = []
     for check in yield_checks(spec):
         try:

@@ -91,8 +91,9 @@ def test_spec_name_must_be_identifier():
 
 
 def test_artifact_of_another_detector_is_refused(tmp_path):
-    from streamproc.detection import ArtifactError
     from streamproc_plugins.pca import PCADetector
+
+    from streamproc.detection import ArtifactError
 
     detector = _MeanDetector(window=4)
     detector.fit(np.random.default_rng(0).normal(size=(50, 3)))

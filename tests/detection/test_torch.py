@@ -28,12 +28,34 @@ class _LinearAutoencoder(TorchDetector):
 
     name = "linear_autoencoder"
 
-    def __init__(self, *, window: int = 4, epochs: int = 5, batch_size: int = 16, learning_rate: float = 1e-2,
-                 patience: int = 2, validation_tail: float = 0.0, max_train_windows: int = 10_000,
-                 train_stride: int = 1, score_batch_size: int = 1024, device: str = "cpu", seed: int = 0) -> None:
-        super().__init__(window=window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                         patience=patience, validation_tail=validation_tail, max_train_windows=max_train_windows,
-                         train_stride=train_stride, score_batch_size=score_batch_size, device=device, seed=seed)
+    def __init__(
+        self,
+        *,
+        window: int = 4,
+        epochs: int = 5,
+        batch_size: int = 16,
+        learning_rate: float = 1e-2,
+        patience: int = 2,
+        validation_tail: float = 0.0,
+        max_train_windows: int = 10_000,
+        train_stride: int = 1,
+        score_batch_size: int = 1024,
+        device: str = "cpu",
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            validation_tail=validation_tail,
+            max_train_windows=max_train_windows,
+            train_stride=train_stride,
+            score_batch_size=score_batch_size,
+            device=device,
+            seed=seed,
+        )
         self.batches_seen: list[int] = []
 
     def _build_module(self, n_features: int) -> nn.Module:
@@ -196,8 +218,17 @@ def test_use_device_moves_a_loaded_model_and_checks_the_device(tmp_path) -> None
             loaded.use_device("cuda")
 
 
-@pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 0), ("patience", 0),
-                                        ("learning_rate", 0.0), ("validation_tail", 0.5), ("train_stride", 0)])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("patience", 0),
+        ("learning_rate", 0.0),
+        ("validation_tail", 0.5),
+        ("train_stride", 0),
+    ],
+)
 def test_bad_training_settings_are_rejected(key: str, value: float) -> None:
     with pytest.raises(ValueError, match=key):
         _LinearAutoencoder(**{key: value})

@@ -26,15 +26,34 @@ OPENED_MS = 1_799_999_000_000
 KEY = "s3cret"
 
 
-def alert(state: str = "OPEN", *, alert_id: str = "a1", severity: str = "HIGH", updated_at: int = OPENED_MS,
-          resolved_at: int | None = None, channel: str = "pump-7") -> dict:
-    return {"alert_id": alert_id, "channel": channel, "state": state, "opened_at": OPENED_MS,
-            "updated_at": updated_at, "resolved_at": resolved_at, "severity": severity, "fused_score": 5.25,
-            "detector_scores": [{"detector": "pca", "model_version": "v1", "score": 2.5, "threshold": 0.5},
-                                {"detector": "range", "model_version": "v1", "score": 3.0, "threshold": 1.0}],
-            "top_features": [{"index": 0, "name": "temp", "contribution": 0.41},
-                             {"index": 3, "name": None, "contribution": 0.22}],
-            "record_id": f"rid-{alert_id}-{state}-{updated_at}"}
+def alert(
+    state: str = "OPEN",
+    *,
+    alert_id: str = "a1",
+    severity: str = "HIGH",
+    updated_at: int = OPENED_MS,
+    resolved_at: int | None = None,
+    channel: str = "pump-7",
+) -> dict:
+    return {
+        "alert_id": alert_id,
+        "channel": channel,
+        "state": state,
+        "opened_at": OPENED_MS,
+        "updated_at": updated_at,
+        "resolved_at": resolved_at,
+        "severity": severity,
+        "fused_score": 5.25,
+        "detector_scores": [
+            {"detector": "pca", "model_version": "v1", "score": 2.5, "threshold": 0.5},
+            {"detector": "range", "model_version": "v1", "score": 3.0, "threshold": 1.0},
+        ],
+        "top_features": [
+            {"index": 0, "name": "temp", "contribution": 0.41},
+            {"index": 3, "name": None, "contribution": 0.22},
+        ],
+        "record_id": f"rid-{alert_id}-{state}-{updated_at}",
+    }
 
 
 def message(record: dict | None, *, offset: int = 0, partition: int = 1, value: bytes | None = None) -> RawMessage:
@@ -54,15 +73,17 @@ class Receiver:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         status = self.statuses.pop(0) if self.statuses else 200
-        return httpx.Response(status, headers=self.headers if status != 200 else {}, text="" if status == 200
-                              else "receiver says no")
+        return httpx.Response(
+            status, headers=self.headers if status != 200 else {}, text="" if status == 200 else "receiver says no"
+        )
 
     def bodies(self) -> list:
         return [json.loads(r.content) for r in self.requests]
 
 
-def forwarder(receiver: Receiver, *, alertmanager: bool = True, webhook: bool = False, sleeps: list | None = None,
-              **forward) -> AlertForwarder:
+def forwarder(
+    receiver: Receiver, *, alertmanager: bool = True, webhook: bool = False, sleeps: list | None = None, **forward
+) -> AlertForwarder:
     env = {}
     if alertmanager:
         env["STREAMPROC_FORWARD__ALERTMANAGER_URL"] = "http://am.example:9093/"
@@ -71,21 +92,37 @@ def forwarder(receiver: Receiver, *, alertmanager: bool = True, webhook: bool = 
         env["STREAMPROC_FORWARD__WEBHOOK_SECRET"] = KEY
     settings = Settings.load(env=env, overrides={f"forward.{k}": v for k, v in forward.items()})
     sleeps = sleeps if sleeps is not None else []
-    return AlertForwarder(settings, client=httpx.Client(transport=httpx.MockTransport(receiver)), codec=Codec(),
-                          clock=lambda: NOW_S, sleep=sleeps.append, rng=random.Random(0))
+    return AlertForwarder(
+        settings,
+        client=httpx.Client(transport=httpx.MockTransport(receiver)),
+        codec=Codec(),
+        clock=lambda: NOW_S,
+        sleep=sleeps.append,
+        rng=random.Random(0),
+    )
 
 
 def test_an_open_alert_becomes_one_alertmanager_alert_with_routing_labels_and_explanation() -> None:
     receiver = Receiver()
-    fwd = forwarder(receiver, labels={"site": "plant-1", "asset": "pump"},
-                    link_template="https://grafana.example/d/x?var-channel={channel}&from={opened_at_ms}",
-                    resend_interval_s=30)
+    fwd = forwarder(
+        receiver,
+        labels={"site": "plant-1", "asset": "pump"},
+        link_template="https://grafana.example/d/x?var-channel={channel}&from={opened_at_ms}",
+        resend_interval_s=30,
+    )
     assert fwd.handle(message(alert())) == []
     (request,) = receiver.requests
     assert request.url == "http://am.example:9093/api/v2/alerts"
     ((posted,),) = receiver.bodies()
-    assert posted["labels"] == {"alertname": ALERTNAME, "alert_id": "a1", "channel": "pump-7", "severity": "high",
-                                "detectors": "pca,range", "site": "plant-1", "asset": "pump"}
+    assert posted["labels"] == {
+        "alertname": ALERTNAME,
+        "alert_id": "a1",
+        "channel": "pump-7",
+        "severity": "high",
+        "detectors": "pca,range",
+        "site": "plant-1",
+        "asset": "pump",
+    }
     assert posted["startsAt"] == "2027-01-15T07:43:20.000Z"
     # Firing for four resend intervals from now unless posted again.
     assert posted["endsAt"] == "2027-01-15T08:02:00.000Z"
@@ -179,12 +216,13 @@ def test_an_alert_without_record_id_gets_a_key_from_its_position() -> None:
 def test_transient_failures_are_retried_with_growing_jittered_waits() -> None:
     receiver = Receiver(503, 502, 429)
     sleeps: list[float] = []
-    fwd = forwarder(receiver, alertmanager=False, webhook=True, sleeps=sleeps, retries=4, backoff_s=1.0,
-                    max_backoff_s=3.0)
+    fwd = forwarder(
+        receiver, alertmanager=False, webhook=True, sleeps=sleeps, retries=4, backoff_s=1.0, max_backoff_s=3.0
+    )
     assert fwd.handle(message(alert())) == []
     assert len(receiver.requests) == 4
     # Waits within [half, all] of 1, 2, then 4 capped at 3 seconds.
-    for wait, ceiling in zip(sleeps, (1.0, 2.0, 3.0)):
+    for wait, ceiling in zip(sleeps, (1.0, 2.0, 3.0), strict=False):
         assert ceiling / 2 <= wait <= ceiling
     # The same delivery, same key, every time: the receiver can drop repeats.
     assert len({r.headers[IDEMPOTENCY_HEADER] for r in receiver.requests}) == 1
@@ -252,12 +290,15 @@ def test_a_failed_resend_is_reported_and_left_for_the_next_interval() -> None:
     assert fwd.metrics.registry.get_sample_value("streamproc_forward_resends_total", {"outcome": "failed"}) == 1
 
 
-@pytest.mark.parametrize(("forward", "message_part"), [
-    ({}, "nothing to forward to"),
-    ({"labels": {"severity": "x"}}, "'severity' is set by streamproc itself"),
-    ({"labels": {"bad-name": "x"}}, "'bad-name' is not a label name"),
-    ({"link_template": "https://g/{nope}"}, "forward.link_template"),
-])
+@pytest.mark.parametrize(
+    ("forward", "message_part"),
+    [
+        ({}, "nothing to forward to"),
+        ({"labels": {"severity": "x"}}, "'severity' is set by streamproc itself"),
+        ({"labels": {"bad-name": "x"}}, "'bad-name' is not a label name"),
+        ({"link_template": "https://g/{nope}"}, "forward.link_template"),
+    ],
+)
 def test_configuration_mistakes_are_refused_with_the_key(forward: dict, message_part: str) -> None:
     with pytest.raises(StreamprocError, match=message_part.replace("(", r"\(")):
         forwarder(Receiver(), alertmanager=bool(forward), **forward)

@@ -6,8 +6,8 @@ from streamproc.config import FusionSettings
 from streamproc.fusion import (
     ChannelFusion,
     DetectorVerdict,
-    FusionPolicy,
     Fuser,
+    FusionPolicy,
     FusionStateError,
     WindowVerdicts,
     alert_id,
@@ -46,11 +46,16 @@ def test_nothing_on_a_clean_stream():
 
 
 def test_severity_bands_and_updates_only_on_escalation():
-    fuser = Fuser(open_after=1, resolve_after=1,
-                  severity_bands={"LOW": 1.0, "MEDIUM": 2.0, "HIGH": 4.0, "CRITICAL": 8.0})
+    fuser = Fuser(
+        open_after=1, resolve_after=1, severity_bands={"LOW": 1.0, "MEDIUM": 2.0, "HIGH": 4.0, "CRITICAL": 8.0}
+    )
     _, events = run(fuser, [1.5, 5.0, 3.0, 9.0, 1.2, 0.2])
     assert [(e.state, e.severity) for e in events] == [
-        ("OPEN", "LOW"), ("UPDATE", "HIGH"), ("UPDATE", "CRITICAL"), ("RESOLVED", "LOW")]
+        ("OPEN", "LOW"),
+        ("UPDATE", "HIGH"),
+        ("UPDATE", "CRITICAL"),
+        ("RESOLVED", "LOW"),
+    ]
     assert events[-1].fused_score == pytest.approx(0.2)
 
 
@@ -89,9 +94,16 @@ def test_corrupt_state_is_rejected():
 
 def test_top_features_by_name_and_share():
     fuser = Fuser(open_after=1)
-    w = WindowVerdicts("pump", 1, [DetectorVerdict("pca", "v", 4.0, 1.0, (1.0, 6.0, 3.0)),
-                                   DetectorVerdict("usad", "v", 0.0, 1.0, (9.0, 0.0, 0.0))], NAMES)
-    event, = fuser.fuse(ChannelFusion(), w)
+    w = WindowVerdicts(
+        "pump",
+        1,
+        [
+            DetectorVerdict("pca", "v", 4.0, 1.0, (1.0, 6.0, 3.0)),
+            DetectorVerdict("usad", "v", 0.0, 1.0, (9.0, 0.0, 0.0)),
+        ],
+        NAMES,
+    )
+    (event,) = fuser.fuse(ChannelFusion(), w)
     # usad's score is 0: its contributions carry no weight.
     assert [(f.name, f.index) for f in event.top_features] == [("pressure", 1), ("flow", 2), ("temp", 0)]
     assert sum(f.contribution for f in event.top_features) == pytest.approx(1.0)
@@ -101,14 +113,14 @@ def test_top_features_by_name_and_share():
 def test_top_features_without_names_and_limited():
     fuser = Fuser(open_after=1, top_features=2)
     w = WindowVerdicts("c", 1, [DetectorVerdict("pca", "v", 2.0, 1.0, (0.0, 1.0, 3.0, 2.0))])
-    event, = fuser.fuse(ChannelFusion(), w)
+    (event,) = fuser.fuse(ChannelFusion(), w)
     assert [(f.index, f.name) for f in event.top_features] == [(2, None), (3, None)]
 
 
 def test_k_of_n_needs_agreement():
     fuser = Fuser(FusionPolicy("k_of_n", k=2), open_after=1)
     assert fuser.fuse(ChannelFusion(), window(1, pca=9.0, usad=0.5)) == []
-    event, = fuser.fuse(ChannelFusion(), window(1, pca=9.0, usad=1.2))
+    (event,) = fuser.fuse(ChannelFusion(), window(1, pca=9.0, usad=1.2))
     assert {d.detector for d in event.detector_scores} == {"pca", "usad"}
 
 
@@ -137,8 +149,9 @@ class TestJoin:
         fuser, state = Fuser(), ChannelFusion()
         assert fuser.join(state, "c", 10, self.verdict("pca"), {"pca", "usad"}) == []
         ready = fuser.join(state, "c", 10, self.verdict("usad"), {"pca", "usad"}, ["x"], 3.0)
-        assert [(w.window_end, [v.detector for v in w.verdicts], w.feature_names) for w in ready] == \
-            [(10, ["pca", "usad"], ["x"])]
+        assert [(w.window_end, [v.detector for v in w.verdicts], w.feature_names) for w in ready] == [
+            (10, ["pca", "usad"], ["x"])
+        ]
         assert state.pending == {}
 
     def test_older_incomplete_windows_are_released_first(self):

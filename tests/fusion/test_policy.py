@@ -25,16 +25,19 @@ def test_degenerate_thresholds_stay_finite():
 SCORES = {"pca": 3.0, "usad": 0.5, "tranad": 1.5}
 
 
-@pytest.mark.parametrize("policy, expected", [
-    (FusionPolicy("max"), 3.0),
-    (FusionPolicy("mean"), 5.0 / 3.0),
-    (FusionPolicy("weighted", {"pca": 0.0, "usad": 1.0}), (0.5 + 1.5) / 2.0),
-    (FusionPolicy("weighted", {"pca": 2.0}), (6.0 + 0.5 + 1.5) / 4.0),
-    (FusionPolicy("k_of_n", k=1), 3.0),
-    (FusionPolicy("k_of_n", k=2), 1.5),
-    (FusionPolicy("k_of_n", k=3), 0.5),
-    (FusionPolicy("k_of_n", k=4), 0.0),
-])
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        (FusionPolicy("max"), 3.0),
+        (FusionPolicy("mean"), 5.0 / 3.0),
+        (FusionPolicy("weighted", {"pca": 0.0, "usad": 1.0}), (0.5 + 1.5) / 2.0),
+        (FusionPolicy("weighted", {"pca": 2.0}), (6.0 + 0.5 + 1.5) / 4.0),
+        (FusionPolicy("k_of_n", k=1), 3.0),
+        (FusionPolicy("k_of_n", k=2), 1.5),
+        (FusionPolicy("k_of_n", k=3), 0.5),
+        (FusionPolicy("k_of_n", k=4), 0.0),
+    ],
+)
 def test_policies(policy, expected):
     assert policy.combine(SCORES) == pytest.approx(expected)
 
@@ -51,11 +54,14 @@ def test_empty_input_is_not_anomalous():
     assert FusionPolicy("weighted", {"a": 0.0}).combine({"a": 9.0}) == 0.0
 
 
-@pytest.mark.parametrize("kwargs, key", [
-    ({"name": "median"}, "fusion.policy"),
-    ({"name": "k_of_n", "k": 0}, "fusion.k"),
-    ({"name": "weighted", "weights": {"pca": -1.0}}, "fusion.weights.pca"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        ({"name": "median"}, "fusion.policy"),
+        ({"name": "k_of_n", "k": 0}, "fusion.k"),
+        ({"name": "weighted", "weights": {"pca": -1.0}}, "fusion.weights.pca"),
+    ],
+)
 def test_bad_policies_name_their_key(kwargs, key):
     with pytest.raises(FusionConfigError, match=key):
         FusionPolicy(**kwargs)

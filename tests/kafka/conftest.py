@@ -9,8 +9,7 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 
-def produce(config: dict, topic: str, messages: list[tuple[bytes | None, bytes]],
-            partition: int | None = None) -> None:
+def produce(config: dict, topic: str, messages: list[tuple[bytes | None, bytes]], partition: int | None = None) -> None:
     """Send ``(key, value)`` pairs and wait until every one is acknowledged."""
     producer = Producer(config)
     failures: list[str] = []
@@ -26,8 +25,7 @@ def produce(config: dict, topic: str, messages: list[tuple[bytes | None, bytes]]
     assert not failures, failures
 
 
-def read_all(config: dict, topic: str, partitions: int, expected: int,
-             timeout: float = 10.0) -> list[Message]:
+def read_all(config: dict, topic: str, partitions: int, expected: int, timeout: float = 10.0) -> list[Message]:
     """Read ``expected`` messages from the start of every partition, without a consumer group."""
     consumer = Consumer({**config, "group.id": "unused-assign-only", "enable.auto.commit": False})
     try:

@@ -85,7 +85,7 @@ def test_stop_is_idempotent_and_a_broker_starts_once():
     broker.stop()
     assert not _alive(pid)
     with pytest.raises(BrokerStartError, match="not running"):
-        broker.bootstrap
+        _ = broker.bootstrap
 
 
 @pytest.mark.broker
@@ -141,8 +141,7 @@ _OWNER = textwrap.dedent("""
 @pytest.mark.broker
 @pytest.mark.parametrize("ending", ["exit", "sigkill"])
 def test_no_broker_outlives_its_owner_process(ending):
-    owner = subprocess.Popen([sys.executable, "-c", _OWNER, ending], stdout=subprocess.PIPE,
-                             text=True)
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER, ending], stdout=subprocess.PIPE, text=True)
     pid = None
     try:
         pid = int(owner.stdout.readline())

@@ -31,14 +31,12 @@ def test_no_bootstrap_means_the_embedded_broker(env):
 
 
 def test_bootstrap_lists_are_normalised():
-    assert validate_bootstrap(" k1:9092, k2.example.com:9093,[::1]:9094 ") == \
-        "k1:9092,k2.example.com:9093,[::1]:9094"
+    assert validate_bootstrap(" k1:9092, k2.example.com:9093,[::1]:9094 ") == "k1:9092,k2.example.com:9093,[::1]:9094"
 
 
-@pytest.mark.parametrize("bad", ["kafka", "kafka:", "kafka:port", "kafka:70000", "k1:9092,,k2:9092",
-                                 "kafka://k1:9092"])
+@pytest.mark.parametrize("bad", ["kafka", "kafka:", "kafka:port", "kafka:70000", "k1:9092,,k2:9092", "kafka://k1:9092"])
 def test_malformed_bootstrap_names_its_source(bad):
-    with pytest.raises(BootstrapError, match=f"^KAFKA_BOOTSTRAP: .* is not a host:port address"):
+    with pytest.raises(BootstrapError, match="^KAFKA_BOOTSTRAP: .* is not a host:port address"):
         resolve_bootstrap(None, environ={"KAFKA_BOOTSTRAP": bad})
 
 
@@ -47,9 +45,11 @@ def test_configured_cluster_gets_its_client_config_and_no_workarounds():
     with open_cluster("k1:9092", client_config=security) as cluster:
         assert not cluster.embedded and cluster.overrides is NO_OVERRIDES
         assert cluster.producer_config({"linger.ms": 50}) == {
-            **security, "bootstrap.servers": "k1:9092", "linger.ms": 50}
-        assert cluster.consumer_config("g") == {**security, "bootstrap.servers": "k1:9092",
-                                                "group.id": "g"}
+            **security,
+            "bootstrap.servers": "k1:9092",
+            "linger.ms": 50,
+        }
+        assert cluster.consumer_config("g") == {**security, "bootstrap.servers": "k1:9092", "group.id": "g"}
 
 
 def test_embedded_workarounds_win_over_caller_settings():
@@ -70,8 +70,9 @@ def test_overrides_cannot_be_changed_in_place():
 
 
 def test_faust_accepts_the_embedded_settings():
-    app = faust.App("overrides-check", broker="kafka://127.0.0.1:9",
-                    **EMBEDDED_OVERRIDES.faust_settings({"producer_linger": 0.5}))
+    app = faust.App(
+        "overrides-check", broker="kafka://127.0.0.1:9", **EMBEDDED_OVERRIDES.faust_settings({"producer_linger": 0.5})
+    )
     assert app.conf.producer_linger == 0.0
     assert app.conf.producer_max_batch_size == 1
     assert app.conf.broker_session_timeout == 6.0

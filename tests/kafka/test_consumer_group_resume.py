@@ -7,8 +7,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 
 @pytest.mark.broker
-def test_new_member_resumes_after_the_committed_offsets(kafka_cluster, kafka_io, make_topic,
-                                                        unique_topic_name):
+def test_new_member_resumes_after_the_committed_offsets(kafka_cluster, kafka_io, make_topic, unique_topic_name):
     topic = make_topic(partitions=2)
     values = [f"m{i:02d}".encode() for i in range(20)]
     kafka_io.produce(kafka_cluster.producer_config(), topic, [(None, v) for v in values[0::2]], partition=0)
@@ -22,8 +21,7 @@ def test_new_member_resumes_after_the_committed_offsets(kafka_cluster, kafka_io,
     last = {}
     for message in seen_first:
         last[message.partition()] = message.offset()
-    first.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
-                 asynchronous=False)
+    first.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()], asynchronous=False)
     first.close()
 
     second = Consumer(kafka_cluster.consumer_config(group, settings))
@@ -41,4 +39,5 @@ def test_new_member_resumes_after_the_committed_offsets(kafka_cluster, kafka_io,
         expected_start = last.get(partition, -1) + 1
         assert resumed == list(range(expected_start, 10)), f"partition {partition}"
     assert {tp.partition: tp.offset for tp in committed} == {p: o + 1 for p, o in last.items()} | {
-        p: -1001 for p in (0, 1) if p not in last}
+        p: -1001 for p in (0, 1) if p not in last
+    }

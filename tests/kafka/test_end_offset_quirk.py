@@ -57,9 +57,13 @@ def test_multi_record_batch_end_offset(kafka_cluster, kafka_io, make_topic):
         assert end == BATCH
         return
     if end == BATCH:
-        pytest.fail(f"tansu's end-offset quirk is gone: a {BATCH}-record batch now gives end offset "
-                    f"{BATCH}. Drop the one-record-per-batch producer overrides in "
-                    "streamproc/kafka/_overrides.py and update this test.")
-    assert end == 1, (f"the end-offset quirk changed shape: a {BATCH}-record batch at offset 0 gives "
-                      f"end offset {end}, expected {BATCH} (fixed) or 1 (known quirk)")
+        pytest.fail(
+            f"tansu's end-offset quirk is gone: a {BATCH}-record batch now gives end offset "
+            f"{BATCH}. Drop the one-record-per-batch producer overrides in "
+            "streamproc/kafka/_overrides.py and update this test."
+        )
+    assert end == 1, (
+        f"the end-offset quirk changed shape: a {BATCH}-record batch at offset 0 gives "
+        f"end offset {end}, expected {BATCH} (fixed) or 1 (known quirk)"
+    )
     pytest.xfail(f"quirk present: {BATCH} records in one batch, end offset reported as {end}")

@@ -14,8 +14,7 @@ def _partitions(cluster, name):
 
 
 @pytest.mark.broker
-def test_topics_get_their_partition_counts_and_a_second_call_changes_nothing(
-        kafka_cluster, unique_topic_name):
+def test_topics_get_their_partition_counts_and_a_second_call_changes_nothing(kafka_cluster, unique_topic_name):
     wanted = {unique_topic_name("three"): 3, unique_topic_name("one"): 1}
     created = create_topics(kafka_cluster.bootstrap, wanted, client_config=kafka_cluster.client_config)
     assert created == list(wanted)

@@ -12,17 +12,19 @@ def labelled(n: int, *segments: tuple[int, int]) -> np.ndarray:
     """``n`` steps with the inclusive ``(start, end)`` segments labelled."""
     labels = np.zeros(n, bool)
     for start, end in segments:
-        labels[start:end + 1] = True
+        labels[start : end + 1] = True
     return labels
 
 
 def test_caught_incidents_precision_false_alerts_and_delays():
     # 100 steps, incidents 10-19, 40-44 and 80-89.
     labels = labelled(100, (10, 19), (40, 44), (80, 89))
-    spans = [AlertSpan(12, 25),   # catches 10-19, 2 steps late
-             AlertSpan(30, 33),   # false
-             AlertSpan(43, 50),   # catches 40-44, 3 steps late
-             AlertSpan(60, 61)]   # false; 80-89 is missed
+    spans = [
+        AlertSpan(12, 25),  # catches 10-19, 2 steps late
+        AlertSpan(30, 33),  # false
+        AlertSpan(43, 50),  # catches 40-44, 3 steps late
+        AlertSpan(60, 61),
+    ]  # false; 80-89 is missed
     counts = alert_counts(spans, labels).to_json()
     assert (counts["incidents"], counts["incidents_caught"]) == (3, 2)
     assert counts["recall"] == pytest.approx(2 / 3)
@@ -76,8 +78,9 @@ def test_no_alerts_and_no_incidents():
 
 
 def test_totals_add_counts_and_pool_delays():
-    a = alert_counts([AlertSpan(12, 25), AlertSpan(30, 33)], labelled(100, (10, 19)),
-                     timestamps_ms=np.arange(100) * 1000)
+    a = alert_counts(
+        [AlertSpan(12, 25), AlertSpan(30, 33)], labelled(100, (10, 19)), timestamps_ms=np.arange(100) * 1000
+    )
     b = alert_counts([AlertSpan(7, 9)], labelled(20, (5, 8)), timestamps_ms=np.arange(20) * 1000)
     total = total_alert_counts([a, b])
     assert (total.n_steps, total.n_incidents, total.caught, total.n_alerts, total.true_alerts) == (120, 2, 2, 3, 2)

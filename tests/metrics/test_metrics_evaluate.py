@@ -24,8 +24,10 @@ def test_micro_sums_counts_and_macro_averages_channels() -> None:
     for key in ("tp", "fp", "fn"):
         assert micro["point_wise"][key] == a["point_wise"][key] + b["point_wise"][key]
         assert micro["event_wise"][key] == a["event_wise"][key] + b["event_wise"][key]
-    joined = point_wise(np.concatenate([channels["a"].labels, channels["b"].labels]),
-                        np.concatenate([channels["a"].alarms, channels["b"].alarms]))
+    joined = point_wise(
+        np.concatenate([channels["a"].labels, channels["b"].labels]),
+        np.concatenate([channels["a"].alarms, channels["b"].alarms]),
+    )
     assert micro["point_wise"]["f1"] == pytest.approx(joined.f1)
     assert macro["point_wise"]["f1"] == pytest.approx((a["point_wise"]["f1"] + b["point_wise"]["f1"]) / 2)
     assert micro["n_steps"] == 1500
@@ -46,8 +48,15 @@ def test_normalised_scores_put_the_threshold_at_one() -> None:
 def test_channel_evaluation_is_json_ready_and_names_oracles() -> None:
     series = _channel(2)
     result = evaluate(series.labels, series.scores, series.alarms, max_buffer=5).to_json()
-    assert set(result) >= {"point_adjusted", "point_wise", "event_wise", "vus_pr", "oracle_best_f1",
-                           "oracle_best_f1_point_adjusted", "alarm_rate"}
+    assert set(result) >= {
+        "point_adjusted",
+        "point_wise",
+        "event_wise",
+        "vus_pr",
+        "oracle_best_f1",
+        "oracle_best_f1_point_adjusted",
+        "alarm_rate",
+    }
     assert result["n_segments"] == 2
 
 

@@ -29,7 +29,7 @@ def test_oracles_agree_with_a_sweep_over_every_threshold() -> None:
     rng = np.random.default_rng(4)
     labels = np.zeros(400, bool)
     for start in (30, 120, 250, 390):
-        labels[start:start + int(rng.integers(1, 12))] = True
+        labels[start : start + int(rng.integers(1, 12))] = True
     scores = np.round(rng.random(400) + 0.4 * labels, 2)  # rounding makes ties
     sweep_pw = max(point_wise(labels, scores >= t).f1 for t in np.unique(scores))
     sweep_pa = max(point_adjusted(labels, scores >= t).f1 for t in np.unique(scores))

@@ -14,7 +14,8 @@ def test_metric_cell_tells_missing_from_undefined():
 
 
 def test_markdown_table_aligns_text_left_and_numbers_right():
-    lines = markdown_table(["detector", "level", "F1"], [["pca", "2%", "0.500"], ["range", "5%", "n/a"]],
-                           text_columns=2)
+    lines = markdown_table(
+        ["detector", "level", "F1"], [["pca", "2%", "0.500"], ["range", "5%", "n/a"]], text_columns=2
+    )
     assert lines == ["| detector | level | F1 |", "|---|---|---:|", "| pca | 2% | 0.500 |", "| range | 5% | n/a |"]
     assert markdown_table(["a", "b"], [], text_columns=0) == ["| a | b |", "|---:|---:|"]

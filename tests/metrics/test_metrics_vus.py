@@ -50,7 +50,7 @@ def _reference_range_pr_auc(labels: np.ndarray, scores: np.ndarray, buffer: int,
     soft = range_labels(labels, buffer)
     positive = soft > 0
     edges = np.diff(np.concatenate([[0], positive.astype(int), [0]]))
-    ranges = list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    ranges = list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=False))
     p = (labels.sum() + soft.sum()) / 2
     thresholds = np.sort(scores)[::-1][np.linspace(0, len(scores) - 1, n).astype(int)]
     recall, precision = [0.0], [1.0]
@@ -70,7 +70,7 @@ def test_vus_pr_matches_the_reference_loop_on_random_series() -> None:
     rng = np.random.default_rng(0)
     labels = np.zeros(900, bool)
     for start in (50, 60, 300, 610, 880):  # 50 and 60 overlap once widened; 880 runs to the end
-        labels[start:start + int(rng.integers(2, 30))] = True
+        labels[start : start + int(rng.integers(2, 30))] = True
     scores = np.round(rng.random(900) + 0.5 * labels, 2)
     for buffer in (0, 1, 5, 40):
         assert range_pr_auc(labels, scores, buffer) == pytest.approx(_reference_range_pr_auc(labels, scores, buffer))

@@ -60,8 +60,7 @@ def test_channel_series_are_bounded_and_say_what_they_left_out():
 
 
 def test_every_metric_name_states_its_unit_or_what_it_counts():
-    units = ("_seconds", "_messages", "_total", "_bytes", "_ratio", "_info", "_count", "_sum", "_bucket",
-             "_created")
+    units = ("_seconds", "_messages", "_total", "_bytes", "_ratio", "_info", "_count", "_sum", "_bucket", "_created")
     counted = {"streamproc_open_alerts", "streamproc_channel_threshold", "streamproc_channel_metrics_skipped"}
     metrics = WorkerMetrics()
     metrics.track_open_alerts(dict)
@@ -82,9 +81,19 @@ TP = namedtuple("TP", "topic partition")
 
 def fake_app(**state):
     tp = TP
-    defaults = {"crashed": False, "started": True, "rebalancing": False, "in_recovery": False,
-                "consumer": SimpleNamespace(assignment=lambda: {tp(topic="r", partition=1), tp(topic="r", partition=0),
-                                                                tp(topic="app-windows-changelog", partition=0)})}
+    defaults = {
+        "crashed": False,
+        "started": True,
+        "rebalancing": False,
+        "in_recovery": False,
+        "consumer": SimpleNamespace(
+            assignment=lambda: {
+                tp(topic="r", partition=1),
+                tp(topic="r", partition=0),
+                tp(topic="app-windows-changelog", partition=0),
+            }
+        ),
+    }
     return SimpleNamespace(**{**defaults, **state})
 
 

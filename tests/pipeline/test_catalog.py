@@ -1,5 +1,4 @@
 import shutil
-
 from types import SimpleNamespace
 
 import pytest
@@ -58,8 +57,12 @@ class _StubStore:
                 raise StreamprocError(f"no {device} device here")
             self.placed.append((detector, device))
 
-        return SimpleNamespace(window=self.window, n_features=self.features[detector], feature_names=None,
-                               detector=SimpleNamespace(use_device=use_device))
+        return SimpleNamespace(
+            window=self.window,
+            n_features=self.features[detector],
+            feature_names=None,
+            detector=SimpleNamespace(use_device=use_device),
+        )
 
 
 def test_models_must_agree_on_features():

@@ -16,17 +16,23 @@ from streamproc.serde import Codec, DecodeError, load_schemas
 from streamproc.windows import ChannelWindow, WindowAssembler
 
 CODEC = Codec()
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                          HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 # Single-object headers of every schema the decoder knows, earlier versions included.
-HEADERS = [b"\xc3\x01" + schema.fingerprint for schema in [*load_schemas().values(), *load_schemas().previous()]] \
-    + [b"\xc3\x01", b"\x00"]
+HEADERS = [b"\xc3\x01" + schema.fingerprint for schema in [*load_schemas().values(), *load_schemas().previous()]] + [
+    b"\xc3\x01",
+    b"\x00",
+]
 
 # Values a historian or a broken sensor can send: the float extremes, NaN, infinities, zero.
-extreme_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
-                           st.sampled_from([0.0, -0.0, 1e308, -1e308, 3.5e38, 5e-324, math.nan, math.inf]))
-timestamps = st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1),
-                       st.integers(min_value=1_000_000, max_value=1_000_000 + 10**6))
+extreme_floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 1e308, -1e308, 3.5e38, 5e-324, math.nan, math.inf]),
+)
+timestamps = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1), st.integers(min_value=1_000_000, max_value=1_000_000 + 10**6)
+)
 channel_names = st.one_of(st.sampled_from(["a0", "a2", "clean0", ""]), st.text(max_size=40))
 
 
@@ -47,12 +53,20 @@ def readings(draw) -> tuple[bytes | None, bytes | None]:
     values = st.lists(extreme_floats, min_size=width, max_size=width)
     names = draw(st.one_of(st.none(), st.lists(st.text(max_size=5), max_size=5)))
     if kind == "reading":
-        return key, CODEC.encode("SensorReading", {"channel": channel, "timestamp": draw(timestamps),
-                                                   "values": draw(values), "feature_names": names})
+        return key, CODEC.encode(
+            "SensorReading",
+            {"channel": channel, "timestamp": draw(timestamps), "values": draw(values), "feature_names": names},
+        )
     count = draw(st.integers(min_value=0, max_value=4))
-    return key, CODEC.encode("SensorReadingBatch", {
-        "channel": channel, "timestamps": draw(st.lists(timestamps, min_size=count, max_size=count)),
-        "values": draw(st.lists(values, min_size=count, max_size=count)), "feature_names": names})
+    return key, CODEC.encode(
+        "SensorReadingBatch",
+        {
+            "channel": channel,
+            "timestamps": draw(st.lists(timestamps, min_size=count, max_size=count)),
+            "values": draw(st.lists(values, min_size=count, max_size=count)),
+            "feature_names": names,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +94,19 @@ def test_the_ingest_stage_accounts_for_every_message_and_never_raises(stage, str
     raw = []
     for t, row in enumerate(clean):
         offset += 1
-        raw.append(RawMessage(b"a0", CODEC.encode("SensorReading", {
-            "channel": "a0", "timestamp": 1_000_000 + t * 1000, "values": [float(v) for v in row]}),
-            "readings", 0, offset, 0.0))
+        raw.append(
+            RawMessage(
+                b"a0",
+                CODEC.encode(
+                    "SensorReading",
+                    {"channel": "a0", "timestamp": 1_000_000 + t * 1000, "values": [float(v) for v in row]},
+                ),
+                "readings",
+                0,
+                offset,
+                0.0,
+            )
+        )
     for key, value in messages:
         offset += 1
         raw.append(RawMessage(key, value, "readings", 0, offset, 0.0))

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts, alert_id
-from streamproc.serde import Codec
 from streamproc.pipeline import (
     KEY_MISMATCH,
     NO_MODEL,
@@ -20,6 +19,7 @@ from streamproc.pipeline import (
     score_record,
     score_windows,
 )
+from streamproc.serde import Codec
 from streamproc.windows import ChannelWindow, WindowAssembler
 
 CODEC = Codec()
@@ -27,8 +27,15 @@ STEP_MS = 1000
 
 
 def reading(channel: str, t: int, values, key: str | None = None, names=None) -> bytes:
-    return CODEC.encode("SensorReading", {"channel": channel, "timestamp": 1_000_000 + t * STEP_MS,
-                                          "values": [float(v) for v in values], "feature_names": names})
+    return CODEC.encode(
+        "SensorReading",
+        {
+            "channel": channel,
+            "timestamp": 1_000_000 + t * STEP_MS,
+            "values": [float(v) for v in values],
+            "feature_names": names,
+        },
+    )
 
 
 class Stream:
@@ -46,14 +53,21 @@ class Stream:
 
     def batches(self, channel: str, values: np.ndarray, size: int, start: int = 0) -> list[RawMessage]:
         """SensorReadingBatch messages of ``size`` consecutive samples each."""
-        return [self.message(batch(channel, start + t, values[t:t + size]), channel.encode())
-                for t in range(0, len(values), size)]
+        return [
+            self.message(batch(channel, start + t, values[t : t + size]), channel.encode())
+            for t in range(0, len(values), size)
+        ]
 
 
 def batch(channel: str, t: int, rows) -> bytes:
-    return CODEC.encode("SensorReadingBatch", {
-        "channel": channel, "timestamps": [1_000_000 + (t + i) * STEP_MS for i in range(len(rows))],
-        "values": [[float(v) for v in row] for row in rows]})
+    return CODEC.encode(
+        "SensorReadingBatch",
+        {
+            "channel": channel,
+            "timestamps": [1_000_000 + (t + i) * STEP_MS for i in range(len(rows))],
+            "values": [[float(v) for v in row] for row in rows],
+        },
+    )
 
 
 @pytest.fixture
@@ -121,9 +135,20 @@ def test_every_kind_of_bad_input_is_a_dead_letter(ingest, stream_models):
     more = stream.readings("a2", test[20:40], start=20)
     result = run(ingest, good + bad + more, {})
     reasons = [record["reason"] for _, record in result.dead_letters]
-    assert sorted(reasons) == sorted(["unknown-magic", "truncated", "truncated", "wrong-length", "non-finite",
-                                      "non-finite", "timestamp-repeated", "timestamp-backwards", NO_MODEL,
-                                      KEY_MISMATCH])
+    assert sorted(reasons) == sorted(
+        [
+            "unknown-magic",
+            "truncated",
+            "truncated",
+            "wrong-length",
+            "non-finite",
+            "non-finite",
+            "timestamp-repeated",
+            "timestamp-backwards",
+            NO_MODEL,
+            KEY_MISMATCH,
+        ]
+    )
     assert result.outcomes == {"accepted": 40, "rejected": 10}
     by_reason = {record["reason"]: (message, record) for message, record in result.dead_letters}
     message, record = by_reason["wrong-length"]
@@ -157,7 +182,7 @@ def test_a_bad_sample_of_a_batch_is_a_dead_letter_and_the_others_are_used(ingest
     stream = Stream()
     result = run(ingest, stream.batches("a3", test, size=10), {})
     assert result.outcomes == {"accepted": 19, "rejected": 1}
-    (message, record), = result.dead_letters
+    ((message, record),) = result.dead_letters
     assert record["reason"] == "non-finite" and record["payload"] == message.value
     assert record["detail"].startswith("sample 3 of 10: values at positions [1]")
     uneven = CODEC.encode("SensorReadingBatch", {"channel": "a3", "timestamps": [1, 2], "values": [[1, 2, 3, 4]]})
@@ -166,8 +191,9 @@ def test_a_bad_sample_of_a_batch_is_a_dead_letter_and_the_others_are_used(ingest
     assert [r["reason"] for _, r in result.dead_letters] == ["malformed", "malformed"]
     assert "2 timestamps but 1 value arrays" in result.dead_letters[0][1]["detail"]
     assert "without samples" in result.dead_letters[1][1]["detail"]
-    nomodel = CODEC.encode("SensorReadingBatch", {"channel": "nomodel", "timestamps": [1, 2, 3],
-                                                  "values": [[1.0, 2.0]] * 3})
+    nomodel = CODEC.encode(
+        "SensorReadingBatch", {"channel": "nomodel", "timestamps": [1, 2, 3], "values": [[1.0, 2.0]] * 3}
+    )
     result = run(ingest, [stream.message(nomodel, b"nomodel")], {})
     assert [r["reason"] for _, r in result.dead_letters] == [NO_MODEL]  # one per message
     assert result.outcomes == {"rejected": 3}
@@ -181,9 +207,14 @@ def test_a_batchs_later_samples_are_judged_as_readings_not_as_replays(ingest, st
     # Two late within the grace (1.5 s here), then the newest timestamp again: what single readings
     # would get.
     newest = 1_000_000 + 9 * STEP_MS
-    late = CODEC.encode("SensorReadingBatch", {
-        "channel": "a3", "timestamps": [newest - 700, newest - 600, newest],
-        "values": [[float(v) for v in row] for row in test[10:13]]})
+    late = CODEC.encode(
+        "SensorReadingBatch",
+        {
+            "channel": "a3",
+            "timestamps": [newest - 700, newest - 600, newest],
+            "values": [[float(v) for v in row] for row in test[10:13]],
+        },
+    )
     message = stream.message(late, b"a3")
     result = run(ingest, [message], store)
     assert result.outcomes == {"accepted": 2, "rejected": 1}
@@ -231,7 +262,7 @@ def test_fusion_stage_joins_scores_from_the_scores_topic():
         return RawMessage(b"c", CODEC.encode("AnomalyScore", record), "scores", 1, 0, 2.0), record
 
     assert stage.join(*message("pca", 3.0), ["pca", "usad"], states) == []
-    event, = stage.join(*message("usad", 0.5), ["pca", "usad"], states)
+    (event,) = stage.join(*message("usad", 0.5), ["pca", "usad"], states)
     assert {d.detector for d in event.detector_scores} == {"pca", "usad"}
     assert event.top_features[0].name == "f" and event.produced_at == 2.0
 
@@ -245,16 +276,19 @@ def test_fusion_stage_applies_feedback_to_the_owned_channel_that_remembers_the_a
         list(states.changes())
 
     def verdict(channel: str, verdict: str = "FALSE_POSITIVE") -> RawMessage:
-        value = CODEC.encode("Feedback", {"alert_id": alert_id(channel, 10), "verdict": verdict, "author": "op",
-                                          "submitted_at": 1, "note": None})
+        value = CODEC.encode(
+            "Feedback",
+            {"alert_id": alert_id(channel, 10), "verdict": verdict, "author": "op", "submitted_at": 1, "note": None},
+        )
         return RawMessage(alert_id(channel, 10).encode(), value, "alerts.feedback", 0, 7, 1.0)
 
     states = StateBuffer(store, ChannelFusion)
     junk = [RawMessage(b"x", b"\x07junk", "alerts.feedback", partition, 8, 1.0) for partition in (3, 1)]
     # d's partition belongs to another worker, which applies d's verdict there; the junk on
     # partition 1 is that worker's to dead-letter.
-    result = stage.feedback([verdict("c"), verdict("d"), verdict("c", "TRUE_POSITIVE"), *junk], CODEC, states,
-                            owned_partitions={3})
+    result = stage.feedback(
+        [verdict("c"), verdict("d"), verdict("c", "TRUE_POSITIVE"), *junk], CODEC, states, owned_partitions={3}
+    )
     assert result.outcomes == ["applied", "not-here", "repeated", "rejected", None]
     assert [(k, p) for k, p, _ in states.changes()] == [(b"c", 3)]
     assert ChannelFusion.from_bytes(store[b"c"]).scales == {"pca": pytest.approx(1.1)}
@@ -276,7 +310,7 @@ def test_each_rejected_sample_of_a_batch_message_is_its_own_dead_letter(ingest, 
     rows[3, 0] = math.inf
     result = run(ingest, Stream().batches("a0", rows, size=4), {})
     letters = [record for _, record in result.dead_letters]
-    assert [r["detail"][:len("sample 2 of 4")] for r in letters] == ["sample 2 of 4", "sample 4 of 4"]
+    assert [r["detail"][: len("sample 2 of 4")] for r in letters] == ["sample 2 of 4", "sample 4 of 4"]
     assert len({r["record_id"] for r in letters}) == 2, "two dead letters of one message share an id"
     again = run(ingest, Stream().batches("a0", rows, size=4), {})
     assert [r["record_id"] for _, r in again.dead_letters] == [r["record_id"] for r in letters]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from streamproc.detection import sliding_windows
 from streamproc_plugins.mscred import MSCREDDetector
 from streamproc_plugins.mscred._network import AttentiveConvLSTM, MSCREDNetwork
 from streamproc_plugins.mscred._signature import signature_matrices, signature_span
+
+from streamproc.detection import sliding_windows
 
 
 def _naive_signatures(window: np.ndarray, steps: int, gap: int, scales: list[int]) -> np.ndarray:
@@ -64,8 +64,9 @@ def test_reconstruction_has_the_shape_of_the_matrices_for_any_feature_count(feat
 def test_contributions_are_row_sums_of_squared_residuals() -> None:
     rng = np.random.default_rng(1)
     train = rng.standard_normal((200, 3)).astype(np.float32)
-    detector = MSCREDDetector(window=12, scales=[3, 6], steps=3, gap=3, filters=2, epochs=1,
-                              device="cpu", validation_tail=0.0, train_stride=2)
+    detector = MSCREDDetector(
+        window=12, scales=[3, 6], steps=3, gap=3, filters=2, epochs=1, device="cpu", validation_tail=0.0, train_stride=2
+    )
     detector.fit(train)
     windows = np.ascontiguousarray(sliding_windows(rng.standard_normal((40, 3)).astype(np.float32), 12))
     with torch.inference_mode():
@@ -73,7 +74,7 @@ def test_contributions_are_row_sums_of_squared_residuals() -> None:
         matrices = signature_matrices(tensor, 3, 3, [3, 6])
         residual = matrices[:, -1] - detector.module(matrices)
     scores, contributions = detector.score(windows)
-    np.testing.assert_allclose(contributions, (residual ** 2).sum(dim=(1, 3)).numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(contributions, (residual**2).sum(dim=(1, 3)).numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scores, contributions.sum(axis=1), rtol=1e-5)
 
 

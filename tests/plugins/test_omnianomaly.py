@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from streamproc.detection import sliding_windows
 from streamproc_plugins.omnianomaly import OmniAnomalyDetector
 from streamproc_plugins.omnianomaly._flow import PlanarFlow
 from streamproc_plugins.omnianomaly._network import OmniAnomalyNetwork, gaussian_log_prob
+
+from streamproc.detection import sliding_windows
 
 
 def _series(steps: int = 300, features: int = 3, seed: int = 0) -> np.ndarray:
@@ -22,8 +22,18 @@ def _series(steps: int = 300, features: int = 3, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def detector() -> OmniAnomalyDetector:
-    detector = OmniAnomalyDetector(window=8, hidden=8, dense=8, latent=2, flows=3, samples=3, epochs=1,
-                                   batch_size=64, device="cpu", validation_tail=0.0)
+    detector = OmniAnomalyDetector(
+        window=8,
+        hidden=8,
+        dense=8,
+        latent=2,
+        flows=3,
+        samples=3,
+        epochs=1,
+        batch_size=64,
+        device="cpu",
+        validation_tail=0.0,
+    )
     detector.fit(_series())
     return detector
 
@@ -97,7 +107,7 @@ def test_score_is_the_monte_carlo_negative_reconstruction_log_likelihood(detecto
     per_sample = []
     with torch.inference_mode():
         for s in range(detector.samples):
-            rows = noise[s:s + 1].expand(len(windows), -1, -1)
+            rows = noise[s : s + 1].expand(len(windows), -1, -1)
             log_px, _ = net(torch.from_numpy(windows), rows)
             per_sample.append(-log_px[:, -1])
     nll = torch.stack(per_sample).mean(dim=0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from streamproc_plugins.range import RangeDetector
 
 # Feature 0 spans [0, 2] (unit 2); feature 1 spans [10, 10.5] (unit floored at min_range = 1).
@@ -21,11 +20,14 @@ def _window(last: list[float], earlier: list[float] | None = None) -> np.ndarray
     return np.array([[earlier or [1.0, 10.2], last]], np.float32)
 
 
-@pytest.mark.parametrize("last, excess", [
-    ([3.0, 10.2], [0.5, 0.0]),    # one unit-2 range above by 1
-    ([-1.0, 12.5], [0.5, 2.0]),   # below feature 0 by 1, above feature 1 by 2 (unit 1)
-    ([2.0, 10.0], [0.0, 0.0]),    # on the bounds: inside
-])
+@pytest.mark.parametrize(
+    "last, excess",
+    [
+        ([3.0, 10.2], [0.5, 0.0]),  # one unit-2 range above by 1
+        ([-1.0, 12.5], [0.5, 2.0]),  # below feature 0 by 1, above feature 1 by 2 (unit 1)
+        ([2.0, 10.0], [0.0, 0.0]),  # on the bounds: inside
+    ],
+)
 def test_contributions_are_excesses_in_range_units(last, excess) -> None:
     scores, contributions = _fitted().score(_window(last))
     np.testing.assert_allclose(contributions[0], excess, rtol=1e-6)
@@ -47,8 +49,9 @@ def test_features_constant_in_training_do_not_pin_the_in_range_score_to_zero() -
     train = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 0.0]], np.float32)  # feature 1 never moves
     detector = RangeDetector()
     detector.fit(train)
-    near_edge, centre, flag_set = detector.score(np.array(
-        [[[2.0, 0.0], [3.0, 0.0]], [[2.0, 0.0], [2.0, 0.0]], [[2.0, 0.0], [2.0, 1.0]]], np.float32)).scores
+    near_edge, centre, flag_set = detector.score(
+        np.array([[[2.0, 0.0], [3.0, 0.0]], [[2.0, 0.0], [2.0, 0.0]], [[2.0, 0.0], [2.0, 1.0]]], np.float32)
+    ).scores
     assert near_edge == pytest.approx(-0.25) and centre == pytest.approx(-0.5)
     assert flag_set == pytest.approx(1.0)  # the constant feature leaving its value: one scaler unit
 

@@ -7,18 +7,29 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
-from streamproc.errors import StreamprocError
 from streamproc_plugins.structure_aware import (
     StructureAwareConfigError,
     StructureAwareDetector,
     StructureAwareNetwork,
 )
 
+from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
+from streamproc.errors import StreamprocError
+
 WINDOW = 12
-TINY = {"window": WINDOW, "d_model": 8, "layers": 3, "kernel_sizes": [3, 5], "dilations": [1, 2],
-        "dropout": 0.0, "epochs": 6, "batch_size": 32, "max_train_windows": 600, "device": "cpu", "seed": 3}
+TINY = {
+    "window": WINDOW,
+    "d_model": 8,
+    "layers": 3,
+    "kernel_sizes": [3, 5],
+    "dilations": [1, 2],
+    "dropout": 0.0,
+    "epochs": 6,
+    "batch_size": 32,
+    "max_train_windows": 600,
+    "device": "cpu",
+    "seed": 3,
+}
 
 
 def _series(steps: int, seed: int) -> np.ndarray:
@@ -51,8 +62,9 @@ def _twin(detector: StructureAwareDetector, **overrides) -> StructureAwareDetect
 
 def test_network_output_shapes_and_attention_ranges() -> None:
     torch.manual_seed(0)
-    net = StructureAwareNetwork(n_features=5, d_model=16, layers=3, kernel_sizes=[3, 3, 3],
-                                dilations=[1, 2, 4], dropout=0.0)
+    net = StructureAwareNetwork(
+        n_features=5, d_model=16, layers=3, kernel_sizes=[3, 3, 3], dilations=[1, 2, 4], dropout=0.0
+    )
     out = net(torch.randn(7, 30, 5))
     assert out.reconstruction.shape == (7, 30, 5)
     assert out.prediction.shape == (7, 5)
@@ -90,8 +102,7 @@ def test_gradient_reaches_each_head_only_from_its_own_loss() -> None:
     assert all(v == 0 for k, v in from_pred.items() if k.startswith("reconstruct."))
     # The shared trunk (embedding, every block's convolutions and gate, the structural
     # attention) learns from both heads.
-    shared = ("embed.weight", "blocks.0.branches.1.weight", "blocks.2.gate.weight",
-              "attention.channel_gate.weight")
+    shared = ("embed.weight", "blocks.0.branches.1.weight", "blocks.2.gate.weight", "attention.channel_gate.weight")
     for name in shared:
         assert from_rec[name] > 0 and from_pred[name] > 0, name
     # Time attention pools the window for the prediction head only.
@@ -99,8 +110,9 @@ def test_gradient_reaches_each_head_only_from_its_own_loss() -> None:
     assert from_rec["attention.time_score.0.weight"] == 0
 
 
-@pytest.mark.parametrize("rec_loss_weight, frozen, trained", [(1.0, "predict.", "reconstruct."),
-                                                              (0.0, "reconstruct.", "predict.")])
+@pytest.mark.parametrize(
+    "rec_loss_weight, frozen, trained", [(1.0, "predict.", "reconstruct."), (0.0, "reconstruct.", "predict.")]
+)
 def test_rec_loss_weight_selects_which_head_is_trained(rec_loss_weight: float, frozen: str, trained: str) -> None:
     config = {**TINY, "epochs": 1, "rec_loss_weight": rec_loss_weight, "validation_tail": 0.0}
     detector = StructureAwareDetector(**config)
@@ -116,8 +128,9 @@ def test_alpha_mixes_reconstruction_and_prediction_errors(fitted, test_windows) 
     rec = _twin(fitted, alpha=1.0).score(test_windows)
     pred = _twin(fitted, alpha=0.0).score(test_windows)
     mixed = _twin(fitted, alpha=0.25).score(test_windows)
-    np.testing.assert_allclose(mixed.contributions, 0.25 * rec.contributions + 0.75 * pred.contributions,
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        mixed.contributions, 0.25 * rec.contributions + 0.75 * pred.contributions, rtol=1e-5, atol=1e-7
+    )
     np.testing.assert_allclose(mixed.scores, mixed.contributions.sum(axis=1), rtol=1e-5)
     assert not np.allclose(rec.scores, pred.scores)
 
@@ -133,8 +146,9 @@ def test_recency_halflife_weights_recent_reconstruction_errors(fitted) -> None:
 def test_error_scale_is_measured_on_training_windows_and_floored(fitted) -> None:
     # The fixture's 789 training windows exceed max_train_windows=600: every second one is used.
     windows = np.ascontiguousarray(sliding_windows(_series(800, seed=0), WINDOW)[::2])
-    raw = np.stack([_twin(fitted, normalize_errors=False, alpha=a).score(windows).contributions.mean(axis=0)
-                    for a in (1.0, 0.0)])
+    raw = np.stack(
+        [_twin(fitted, normalize_errors=False, alpha=a).score(windows).contributions.mean(axis=0) for a in (1.0, 0.0)]
+    )
     expected = np.maximum(raw, fitted.error_scale_floor * raw.mean(axis=1, keepdims=True))
     np.testing.assert_allclose(fitted.module.error_scale.numpy(), expected, rtol=1e-4)
     unscaled = StructureAwareDetector(**{**TINY, "epochs": 1, "normalize_errors": False})
@@ -185,7 +199,9 @@ def test_explain_survives_save_and_load(fitted, test_windows, tmp_path) -> None:
 def test_fit_reports_progress_with_training_and_validation_loss() -> None:
     calls = []
     detector = StructureAwareDetector(**{**TINY, "epochs": 3, "patience": 5})
-    report = detector.fit(_series(400, seed=0), progress=lambda step, total, values: calls.append((step, total, values)))
+    report = detector.fit(
+        _series(400, seed=0), progress=lambda step, total, values: calls.append((step, total, values))
+    )
     assert [(step, total) for step, total, _ in calls] == [(1, 3), (2, 3), (3, 3)]
     assert all({"loss", "val_loss", "rec_loss", "pred_loss"} <= set(values) for _, _, values in calls)
     assert calls[-1][2]["loss"] < calls[0][2]["loss"]
@@ -208,8 +224,9 @@ def test_cpu_device_and_auto_without_cuda(monkeypatch) -> None:
 def test_auto_device_uses_cuda_and_scores_like_the_cpu(fitted, test_windows) -> None:
     on_gpu = _twin(fitted, device="auto")
     assert next(on_gpu.module.parameters()).device.type == "cuda"
-    np.testing.assert_allclose(on_gpu.score(test_windows).scores, fitted.score(test_windows).scores,
-                               rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        on_gpu.score(test_windows).scores, fitted.score(test_windows).scores, rtol=1e-3, atol=1e-5
+    )
 
 
 def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
@@ -223,26 +240,29 @@ def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
     assert torch.get_num_threads() == before
 
 
-@pytest.mark.parametrize("overrides, key", [
-    ({"window": 2}, "window"),
-    ({"d_model": 0}, "d_model"),
-    ({"layers": 0}, "layers"),
-    ({"kernel_sizes": []}, "kernel_sizes"),
-    ({"kernel_sizes": 3}, "kernel_sizes"),
-    ({"dilations": ["a", 1]}, "dilations"),
-    ({"kernel_sizes": [3, 3], "dilations": [1]}, "dilations"),
-    ({"kernel_sizes": [4, 3]}, "kernel_sizes"),
-    ({"dilations": [1, 0]}, "dilations"),
-    ({"dropout": 1.0}, "dropout"),
-    ({"alpha": 1.5}, "alpha"),
-    ({"rec_loss_weight": -0.1}, "rec_loss_weight"),
-    ({"recency_halflife": -1}, "recency_halflife"),
-    ({"threads": -1}, "threads"),
-    ({"normalize_errors": "yes"}, "normalize_errors"),
-    ({"error_scale_floor": 0.0}, "error_scale_floor"),
-    ({"epochs": 0}, "epochs"),
-    ({"learning_rate": 0}, "learning_rate"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"window": 2}, "window"),
+        ({"d_model": 0}, "d_model"),
+        ({"layers": 0}, "layers"),
+        ({"kernel_sizes": []}, "kernel_sizes"),
+        ({"kernel_sizes": 3}, "kernel_sizes"),
+        ({"dilations": ["a", 1]}, "dilations"),
+        ({"kernel_sizes": [3, 3], "dilations": [1]}, "dilations"),
+        ({"kernel_sizes": [4, 3]}, "kernel_sizes"),
+        ({"dilations": [1, 0]}, "dilations"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"rec_loss_weight": -0.1}, "rec_loss_weight"),
+        ({"recency_halflife": -1}, "recency_halflife"),
+        ({"threads": -1}, "threads"),
+        ({"normalize_errors": "yes"}, "normalize_errors"),
+        ({"error_scale_floor": 0.0}, "error_scale_floor"),
+        ({"epochs": 0}, "epochs"),
+        ({"learning_rate": 0}, "learning_rate"),
+    ],
+)
 def test_invalid_settings_name_the_key(overrides: dict, key: str) -> None:
     with pytest.raises(StructureAwareConfigError, match=f"^{key} "):
         StructureAwareDetector(**{**TINY, **overrides})
@@ -264,12 +284,19 @@ def test_spec_defaults_build_and_round_trip_through_json() -> None:
     assert set(detector.config) == set(spec.default_config)
 
 
-@pytest.mark.parametrize("variant", [{"bottleneck_steps": 4}, {"mask_steps": 3},
-                                     {"mask_steps": 3, "error_scale_source": "validation"}])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"bottleneck_steps": 4},
+        {"mask_steps": 3},
+        {"mask_steps": 3, "error_scale_source": "validation"},
+        {"context_weight": 0.5},
+    ],
+)
 def test_variants_that_cannot_copy_what_they_score(variant, test_windows, tmp_path) -> None:
     detector = StructureAwareDetector(**{**TINY, **variant})
     series = _series(800, seed=0)
-    detector.fit(series[:700], validation=series[700 - (WINDOW - 1):])
+    detector.fit(series[:700], validation=series[700 - (WINDOW - 1) :])
     scores, contributions = detector.score(test_windows)
     assert scores.shape == (len(test_windows),) and np.isfinite(scores).all() and (contributions >= 0).all()
     rec, _ = detector._squared_errors(torch.from_numpy(test_windows[:4]))
@@ -284,9 +311,54 @@ def test_masked_steps_are_what_is_scored(fitted) -> None:
     assert weights[-3:].sum().item() == pytest.approx(1.0) and weights[:-3].sum().item() == 0.0
 
 
-@pytest.mark.parametrize("settings, key", [({"mask_steps": WINDOW}, "mask_steps"),
-                                           ({"bottleneck_steps": 3, "mask_steps": 2}, "bottleneck_steps"),
-                                           ({"error_scale_source": "test"}, "error_scale_source")])
+@pytest.mark.parametrize(
+    "settings, key",
+    [
+        ({"mask_steps": WINDOW}, "mask_steps"),
+        ({"bottleneck_steps": 3, "mask_steps": 2}, "bottleneck_steps"),
+        ({"error_scale_source": "test"}, "error_scale_source"),
+        ({"known_covariates": "yes"}, "known_covariates"),
+        ({"context_weight": -1.0}, "context_weight"),
+    ],
+)
 def test_variant_settings_are_checked(settings, key) -> None:
     with pytest.raises(StructureAwareConfigError, match=f"^{key}"):
         StructureAwareDetector(**{**TINY, **settings})
+
+
+def _commanded(steps: int, seed: int) -> np.ndarray:
+    """A command (feature 1, a covariate switched from outside) and the sensor it drives (feature 0:
+    it follows the command one step later), plus a free sine (feature 2)."""
+    rng = np.random.default_rng(seed)
+    command = (rng.random(steps) < 0.1).cumsum() % 2  # switches now and then
+    sensor = np.roll(command, 1) * 2.0 - 1.0 + 0.05 * rng.standard_normal(steps)
+    free = np.sin(2 * np.pi * np.arange(steps) / 25) + 0.05 * rng.standard_normal(steps)
+    return np.stack([sensor, command, free], axis=1).astype(np.float32)
+
+
+def test_known_covariates_are_read_at_the_scored_step_and_its_scored_values_are_not() -> None:
+    detector = StructureAwareDetector(**{**TINY, "known_covariates": True, "epochs": 1})
+    detector.fit(_commanded(300, seed=0), covariates=[1])
+    windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(_commanded(60, seed=1), WINDOW)[:8]))
+    detector.module.eval()
+    with torch.inference_mode():
+        _, pred = detector._squared_errors(windows)
+        flipped = windows.clone()
+        flipped[:, -1, 1] = 1.0 - flipped[:, -1, 1]  # the scored step's command
+        _, pred_flipped = detector._squared_errors(flipped)
+        moved = windows.clone()
+        moved[:, -1, 0] += 5.0  # the scored step's own value: the target, never an input
+        _, pred_moved = detector._squared_errors(moved)
+    assert not torch.allclose(pred[:, 0], pred_flipped[:, 0]), "the command at the scored step is read"
+    # Only the error moves with the target, as if the prediction p were the same: with d = t - p,
+    # the moved error is (d + 5)^2 for one of the two signs of d.
+    d = pred[:, 0].sqrt()
+    gap = torch.minimum(
+        (pred_moved[:, 0].sqrt() - (d + 5).abs()).abs(), (pred_moved[:, 0].sqrt() - (5 - d).abs()).abs()
+    )
+    assert gap.max().item() < 1e-3, "the scored step's own value reached the network"
+    plain = StructureAwareDetector(**{**TINY, "epochs": 1})
+    plain.fit(_commanded(300, seed=0), covariates=[1])
+    plain.module.eval()
+    with torch.inference_mode():
+        assert torch.allclose(plain._squared_errors(windows)[1][:, 0], plain._squared_errors(flipped)[1][:, 0])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from streamproc_plugins.tranad import TranADDetector
 
 from streamproc.detection import sliding_windows
-from streamproc_plugins.tranad import TranADDetector
 
 
 def _series(steps: int = 300, features: int = 3, seed: int = 0) -> np.ndarray:
@@ -18,8 +18,9 @@ def _series(steps: int = 300, features: int = 3, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture()
 def detector() -> TranADDetector:
-    detector = TranADDetector(window=6, d_model=8, heads=2, feedforward=16, epochs=1, batch_size=64,
-                              device="cpu", validation_tail=0.0)
+    detector = TranADDetector(
+        window=6, d_model=8, heads=2, feedforward=16, epochs=1, batch_size=64, device="cpu", validation_tail=0.0
+    )
     detector.fit(_series())
     return detector
 
@@ -39,7 +40,7 @@ def _snapshot(*modules: torch.nn.Module) -> list[torch.Tensor]:
 
 def _changed(before: list[torch.Tensor], *modules: torch.nn.Module) -> bool:
     after = [p for m in modules for p in m.parameters()]
-    return any(not torch.equal(b, a) for b, a in zip(before, after))
+    return any(not torch.equal(b, a) for b, a in zip(before, after, strict=False))
 
 
 def test_phase_two_decodes_with_the_phase_one_error_as_focus(detector: TranADDetector) -> None:

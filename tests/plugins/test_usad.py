@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from streamproc.detection import TrainStep, sliding_windows
 from streamproc_plugins.usad import USADDetector
+
+from streamproc.detection import sliding_windows
 
 
 def _series(steps: int = 400, features: int = 3, seed: int = 0) -> np.ndarray:
@@ -32,7 +32,7 @@ def _parameters(module: torch.nn.Module) -> list[torch.Tensor]:
 
 
 def _changed(before: list[torch.Tensor], module: torch.nn.Module) -> bool:
-    return any(not torch.equal(b, p) for b, p in zip(before, module.parameters()))
+    return any(not torch.equal(b, p) for b, p in zip(before, module.parameters(), strict=False))
 
 
 def _batch(seed: int = 1) -> torch.Tensor:
@@ -40,8 +40,9 @@ def _batch(seed: int = 1) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("epoch", [1, 2, 5])
-def test_phase_one_minimises_the_epoch_weighted_ae1_loss_and_leaves_decoder2(detector: USADDetector,
-                                                                          epoch: int) -> None:
+def test_phase_one_minimises_the_epoch_weighted_ae1_loss_and_leaves_decoder2(
+    detector: USADDetector, epoch: int
+) -> None:
     net = detector.module
     flat = net.inputs(_batch())
     weight = 1.0 / epoch
@@ -56,8 +57,9 @@ def test_phase_one_minimises_the_epoch_weighted_ae1_loss_and_leaves_decoder2(det
 
 
 @pytest.mark.parametrize("epoch", [1, 2, 5])
-def test_phase_two_minimises_the_epoch_weighted_ae2_loss_and_leaves_decoder1(detector: USADDetector,
-                                                                          epoch: int) -> None:
+def test_phase_two_minimises_the_epoch_weighted_ae2_loss_and_leaves_decoder1(
+    detector: USADDetector, epoch: int
+) -> None:
     net = detector.module
     flat = net.inputs(_batch())
     weight = 1.0 / epoch

@@ -24,10 +24,12 @@ def test_alerts_are_those_of_fusing_each_strided_window(stream_models):
     scores, contributions = channel.model.score_series(channel.test)
     fuser, state, expected = Fuser.from_settings(Settings().fusion), ChannelFusion(), []
     for i in stream_models.window_steps(len(channel.test)):
-        verdict = DetectorVerdict("pca", channel.model.version, float(scores[i]), channel.model.threshold,
-                                  contributions[i])
-        expected += fuser.fuse(state, WindowVerdicts("a0", stream_models.window_end(i), [verdict],
-                                                     channel.feature_names))
+        verdict = DetectorVerdict(
+            "pca", channel.model.version, float(scores[i]), channel.model.threshold, contributions[i]
+        )
+        expected += fuser.fuse(
+            state, WindowVerdicts("a0", stream_models.window_end(i), [verdict], channel.feature_names)
+        )
     result = stream_models.backtest(channel)
     assert expected, "the planted anomalies should raise alerts"
     assert [key(e) for e in result.events] == [key(e) for e in expected]
@@ -38,8 +40,9 @@ def test_alerts_are_those_of_fusing_each_strided_window(stream_models):
 
 def test_batch_boundaries_do_not_change_the_alerts(stream_models):
     channel = stream_models.channels["a1"]
-    settings = Settings.load(env={}, overrides={"window.size": stream_models.window,
-                                                "window.stride": stream_models.stride})
+    settings = Settings.load(
+        env={}, overrides={"window.size": stream_models.window, "window.stride": stream_models.stride}
+    )
     timestamps = stream_models.start_ms + 1000 * np.arange(len(channel.test))
     recording = Recording("a1", channel.test, timestamps, 0, channel.feature_names)
     whole = Backtest(settings, stream_models.store, ["pca"]).run(recording)
@@ -69,8 +72,9 @@ def test_unusable_readings_are_counted_and_explained(stream_models):
     channel = stream_models.channels["clean0"]
     values = channel.test.copy()
     values[50, 1] = np.nan
-    settings = Settings.load(env={}, overrides={"window.size": stream_models.window,
-                                                "window.stride": stream_models.stride})
+    settings = Settings.load(
+        env={}, overrides={"window.size": stream_models.window, "window.stride": stream_models.stride}
+    )
     recording = Recording("clean0", values, 1000 * np.arange(len(values)), 0, channel.feature_names)
     result = Backtest(settings, stream_models.store, ["pca"]).run(recording)
     assert result.outcomes == {"rejected": 1, "accepted": len(values) - 1}
@@ -99,8 +103,9 @@ def test_false_alerts_on_clean_streams_stay_below_the_thresholds_risk(tmp_path):
     settings = Settings.load(env={}, overrides={"window.size": 16, "window.stride": STRIDE})
     alerts = steps = 0
     for seed in range(30):
-        data = generate_synthetic(SyntheticConfig(n_features=4, train_steps=4000, test_steps=2000,
-                                                  anomaly_ratio=0.0, seed=1000 + seed))
+        data = generate_synthetic(
+            SyntheticConfig(n_features=4, train_steps=4000, test_steps=2000, anomaly_ratio=0.0, seed=1000 + seed)
+        )
         name = f"clean{seed}"
         store.save(train_channel("pca", name, data.train, config={"window": 16}, feature_names=data.feature_names))
         channel = ChannelData(name, data.train, data.test, np.zeros(len(data.test), bool), [], data.feature_names)

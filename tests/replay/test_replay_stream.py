@@ -11,8 +11,9 @@ from streamproc.training import TrainingOptions, train_channel
 
 @pytest.fixture(scope="module")
 def data():
-    return generate_synthetic(SyntheticConfig(n_features=3, train_steps=900, test_steps=800, anomaly_ratio=0.05,
-                                              seed=8))
+    return generate_synthetic(
+        SyntheticConfig(n_features=3, train_steps=900, test_steps=800, anomaly_ratio=0.05, seed=8)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,17 @@ from streamproc.training import ModelStore, train_channel
 
 TABLE1 = {
     "detectors": {
-        "structure_aware": {"pa_f1": 0.812, "pa_precision": 0.75, "pa_recall": 0.885, "pw_f1": 0.41,
-                            "event_f1": 0.52, "vus_pr": 0.334, "train_seconds": 125.5, "windows_per_s": 15234.0,
-                            "brand_new_metric": 0.777},
+        "structure_aware": {
+            "pa_f1": 0.812,
+            "pa_precision": 0.75,
+            "pa_recall": 0.885,
+            "pw_f1": 0.41,
+            "event_f1": 0.52,
+            "vus_pr": 0.334,
+            "train_seconds": 125.5,
+            "windows_per_s": 15234.0,
+            "brand_new_metric": 0.777,
+        },
         "pca": {"pa_f1": 0.7, "pw_f1": 0.3, "vus_pr": None},
         "random_2pct": {"pa_f1": 0.69, "pw_f1": 0.03, "sanity": True},
     },
@@ -35,21 +43,37 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
     from streamproc.datasets import load_telemanom
 
     for channel in load_telemanom(data):
-        store.save(train_channel("pca", channel.name, channel.train, config={"window": 8},
-                                 feature_names=channel.feature_names))
+        store.save(
+            train_channel("pca", channel.name, channel.train, config={"window": 8}, feature_names=channel.feature_names)
+        )
     replay(data, root / "models", ["pca"], root / "replay", settings=ReplaySettings(vus_max_buffer=20))
 
-    settings = SensitivitySettings(detectors=("pca",), seeds=1, ratios=(0.02, 0.1), noise_levels=(0.0, 0.2),
-                                   windows=(8, 12), overrides={"pca": {"window": 8}}, min_length=300,
-                                   vus_max_buffer=20)
+    settings = SensitivitySettings(
+        detectors=("pca",),
+        seeds=1,
+        ratios=(0.02, 0.1),
+        noise_levels=(0.0, 0.2),
+        windows=(8, 12),
+        overrides={"pca": {"window": 8}},
+        min_length=300,
+        vus_max_buffer=20,
+    )
     run_sensitivity(data, root / "sensitivity", settings)
 
-    run_table1(data, root / "table1-run", Table1Settings(detectors=("pca",), overrides={"pca": {"window": 8}},
-                                                         vus_max_buffer=20))
+    run_table1(
+        data,
+        root / "table1-run",
+        Table1Settings(detectors=("pca",), overrides={"pca": {"window": 8}}, vus_max_buffer=20),
+    )
 
     table1 = root / "table1"
     table1.mkdir()
     (table1 / "table1.json").write_text(json.dumps(TABLE1))
     (table1 / "table1.md").write_text("| detector | PA F1 |\n|---|---:|\n| pca | 0.700 |\n")
-    return {"data": data, "replay": root / "replay", "sensitivity": root / "sensitivity", "table1": table1,
-            "table1_run": root / "table1-run"}
+    return {
+        "data": data,
+        "replay": root / "replay",
+        "sensitivity": root / "sensitivity",
+        "table1": table1,
+        "table1_run": root / "table1-run",
+    }

@@ -13,9 +13,17 @@ from PIL import Image
 from streamproc.report import write_html_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--virtual-time-budget=10000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+]
 # Appended to a copy of the page only: counts images and how many the browser decoded.
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -25,15 +33,21 @@ window.addEventListener("load", () => {
 });
 </script></body>"""
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="headless rendering needs Debian's chromium at /usr/bin/chromium "
-                                       "(apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="headless rendering needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+)
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=120, check=True)
+    return subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ IMG = re.compile(r'<img[^>]*src="([^"]*)"')
 
 def section(page: str, anchor: str) -> str:
     start = page.index(f'<section id="{anchor}">')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,10 @@ def test_replay_tables_and_gallery(page, outputs):
     # Alerts first: the detector alone through the worker's pipeline, and its alerts by channel.
     assert replay.index("Alerts: what operators would have received") < replay.index("Point level")
     assert ">pca alone</th>" in replay and ">alert F1</th>" in replay
-    assert "The pipeline&#x27;s alerts, channel by channel (2)" in replay or "The pipeline's alerts, channel by channel (2)" in replay
+    assert (
+        "The pipeline&#x27;s alerts, channel by channel (2)" in replay
+        or "The pipeline's alerts, channel by channel (2)" in replay
+    )
     assert "<b>S-1</b> &middot; PA F1" in replay
 
 
@@ -90,8 +93,7 @@ def test_unusable_directories_are_one_line_errors(outputs, tmp_path, run_cli):
 
 def test_cli_writes_the_page(outputs, tmp_path, run_cli):
     target = tmp_path / "sub" / "report.html"
-    code, out, err = run_cli("report", str(outputs["sensitivity"]), "--html", str(target),
-                             "--title", "SMAP <study>")
+    code, out, err = run_cli("report", str(outputs["sensitivity"]), "--html", str(target), "--title", "SMAP <study>")
     assert code == 0, err
     assert f"report: {target}" in out
     html = target.read_text()

@@ -24,6 +24,9 @@ def registry_codec(registry):
 
 @pytest.fixture
 def reading():
-    return {"channel": "P-1", "timestamp": 1_700_000_000_123, "values": [0.5, -1.25, float("inf")],
-            "feature_names": ["a", "b", "c"]}
-
+    return {
+        "channel": "P-1",
+        "timestamp": 1_700_000_000_123,
+        "values": [0.5, -1.25, float("inf")],
+        "feature_names": ["a", "b", "c"],
+    }

@@ -19,7 +19,6 @@ from streamproc.serde import (
 )
 
 
-
 def samples():
     """(schema name, sample record) for every schema of the contract."""
     return [(name, sample_record(schema)) for name, schema in load_schemas().items()]
@@ -62,7 +61,7 @@ def test_single_object_header_is_marker_and_little_endian_crc64_fingerprint(plai
 
 
 def test_confluent_header_is_magic_zero_and_registered_big_endian_id(registry, registry_codec, reading):
-    registry.register_schema("unrelated", Schema('{"type": "string"}', "AVRO"))   # so the id is not 1
+    registry.register_schema("unrelated", Schema('{"type": "string"}', "AVRO"))  # so the id is not 1
     data = registry_codec.encode("SensorReading", reading)
     registered = registry.get_latest_version("io.streamproc.SensorReading")
     assert data[0] == 0
@@ -80,7 +79,7 @@ def test_without_auto_register_an_unregistered_schema_is_a_registry_error(regist
     codec = Codec(registry=registry, auto_register=False)
     with pytest.raises(StreamprocError, match="look up SensorReading"):
         codec.encode("SensorReading", reading)
-    Codec(registry=registry).encode("SensorReading", reading)   # registers it
+    Codec(registry=registry).encode("SensorReading", reading)  # registers it
     assert codec.decode(codec.encode("SensorReading", reading)).record == reading
 
 
@@ -102,22 +101,25 @@ def test_confluent_message_without_a_registry_is_unknown_schema_id(registry_code
 
 
 def test_timestamps_accept_datetimes_and_decode_as_epoch_millis(plain_codec):
-    when = dt.datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=dt.UTC)
     record = {"channel": "c", "timestamp": when, "values": [1.0]}
     decoded = plain_codec.decode(plain_codec.encode("SensorReading", record)).record
     assert decoded["timestamp"] == int(when.timestamp() * 1000)
-    assert decoded["feature_names"] is None   # defaulted optional field
+    assert decoded["feature_names"] is None  # defaulted optional field
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "truncated"),
-    (b"\x7b\x22json\x22", "unknown-magic"),
-    (b"\xc3\x02" + bytes(12), "unknown-magic"),
-    (b"\xc3\x01\x00\x01", "truncated"),
-    (b"\xc3\x01" + bytes(8) + b"\x02", "unknown-fingerprint"),
-    (b"\x00\x00\x00", "truncated"),
-    (b"\x00\x00\x00\x30\x39\x00", "unknown-schema-id"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "truncated"),
+        (b"\x7b\x22json\x22", "unknown-magic"),
+        (b"\xc3\x02" + bytes(12), "unknown-magic"),
+        (b"\xc3\x01\x00\x01", "truncated"),
+        (b"\xc3\x01" + bytes(8) + b"\x02", "unknown-fingerprint"),
+        (b"\x00\x00\x00", "truncated"),
+        (b"\x00\x00\x00\x30\x39\x00", "unknown-schema-id"),
+    ],
+)
 def test_garbage_is_rejected_with_a_reason(registry_codec, data, reason):
     with pytest.raises(DecodeError) as caught:
         registry_codec.decode(data)
@@ -142,8 +144,7 @@ def test_expecting_another_schema_is_a_schema_mismatch(plain_codec, reading):
 
 
 def test_registry_schema_outside_the_contract_is_a_schema_mismatch(registry, registry_codec):
-    foreign = {"type": "record", "name": "Other", "namespace": "elsewhere",
-               "fields": [{"name": "x", "type": "long"}]}
+    foreign = {"type": "record", "name": "Other", "namespace": "elsewhere", "fields": [{"name": "x", "type": "long"}]}
     schema_id = registry.register_schema("other", Schema(json.dumps(foreign), "AVRO"))
     with pytest.raises(DecodeError) as caught:
         registry_codec.decode(b"\x00" + schema_id.to_bytes(4, "big") + b"\x02")
@@ -158,8 +159,7 @@ def test_older_writer_schema_from_the_registry_is_resolved_to_the_current_one(re
     # encode the old layout by hand: channel "c", timestamp 5, values [] (zig-zag varints)
     body = b"\x02c" + b"\x0a" + b"\x00"
     decoded = registry_codec.decode(b"\x00" + schema_id.to_bytes(4, "big") + body)
-    assert decoded == ("SensorReading", {"channel": "c", "timestamp": 5, "values": [],
-                                         "feature_names": None})
+    assert decoded == ("SensorReading", {"channel": "c", "timestamp": 5, "values": [], "feature_names": None})
 
 
 def test_mutated_messages_never_escape_as_untyped_errors(plain_codec):
@@ -179,13 +179,16 @@ def test_mutated_messages_never_escape_as_untyped_errors(plain_codec):
 
 
 @pytest.mark.parametrize("validate", [True, False])
-@pytest.mark.parametrize(("record", "field", "message"), [
-    ({"channel": "c", "timestamp": "yesterday", "values": []}, "timestamp", "expected timestamp-millis long"),
-    ({"channel": "c", "values": []}, "timestamp", "missing"),
-    ({"channel": "c", "timestamp": 1, "values": ["x"]}, "values", "expected double"),
-    ({"channel": "c", "timestamp": 1, "values": [], "colour": "red"}, "colour", "not a field"),
-    ({"channel": 5, "timestamp": 1, "values": []}, "channel", "expected string"),
-])
+@pytest.mark.parametrize(
+    ("record", "field", "message"),
+    [
+        ({"channel": "c", "timestamp": "yesterday", "values": []}, "timestamp", "expected timestamp-millis long"),
+        ({"channel": "c", "values": []}, "timestamp", "missing"),
+        ({"channel": "c", "timestamp": 1, "values": ["x"]}, "values", "expected double"),
+        ({"channel": "c", "timestamp": 1, "values": [], "colour": "red"}, "colour", "not a field"),
+        ({"channel": 5, "timestamp": 1, "values": []}, "channel", "expected string"),
+    ],
+)
 def test_bad_records_raise_encode_errors_naming_the_field(validate, record, field, message):
     codec = Codec(validate=validate)
     with pytest.raises(EncodeError, match=message) as caught:

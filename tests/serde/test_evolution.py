@@ -8,10 +8,17 @@ import pytest
 
 from streamproc.serde import SchemaError, check_compatibility, load_schemas, parse_schema
 
-V1 = {"type": "record", "name": "Reading", "namespace": "io.streamproc.test", "doc": "d",
-      "fields": [{"name": "channel", "type": "string", "doc": "d"},
-                 {"name": "value", "type": "double", "doc": "d"},
-                 {"name": "unit", "type": ["null", "string"], "default": None, "doc": "d"}]}
+V1 = {
+    "type": "record",
+    "name": "Reading",
+    "namespace": "io.streamproc.test",
+    "doc": "d",
+    "fields": [
+        {"name": "channel", "type": "string", "doc": "d"},
+        {"name": "value", "type": "double", "doc": "d"},
+        {"name": "unit", "type": ["null", "string"], "default": None, "doc": "d"},
+    ],
+}
 
 
 def evolve(*, add=(), drop=(), change=None):
@@ -51,7 +58,7 @@ def test_removing_a_field_is_backward_but_not_forward_compatible_without_a_defau
 def test_changing_a_field_type_incompatibly_is_detected_and_promotions_are_allowed():
     assert not check_compatibility(reader=evolve(change={"value": "string"}), writer=V1)
     promoted_writer = evolve(change={"value": "float"})
-    assert check_compatibility(reader=V1, writer=promoted_writer)   # float -> double promotes
+    assert check_compatibility(reader=V1, writer=promoted_writer)  # float -> double promotes
 
 
 def test_every_contract_schema_is_compatible_with_itself_in_every_form():
@@ -70,8 +77,9 @@ def test_records_of_an_earlier_version_are_read_as_the_current_one(tmp_path):
 
     (tmp_path / "previous").mkdir()
     (tmp_path / "previous" / "thing-1.avsc").write_text(json.dumps(V1))
-    (tmp_path / "thing.avsc").write_text(json.dumps(evolve(add=[{"name": "site", "type": "string",
-                                                                    "default": "m", "doc": "Site."}])))
+    (tmp_path / "thing.avsc").write_text(
+        json.dumps(evolve(add=[{"name": "site", "type": "string", "default": "m", "doc": "Site."}]))
+    )
     current = SchemaSet.from_directory(tmp_path)
     assert [s.source for s in current.previous()] == ["thing-1.avsc"]
     old_writer = Codec(SchemaSet([parse_schema(json.dumps(V1), source="v1")]))
@@ -114,11 +122,14 @@ def test_the_installed_contract_reads_every_earlier_version_it_ships():
         assert set(decoded.record) == set(schemas[earlier.name].field_names)
 
 
-@pytest.mark.parametrize("schema_name, field, added, default", [
-    ("Alert", "state", "ACKNOWLEDGED", "UPDATE"),
-    ("Alert", "severity", "EMERGENCY", "HIGH"),
-    ("Feedback", "verdict", "DUPLICATE", "UNSURE"),
-])
+@pytest.mark.parametrize(
+    "schema_name, field, added, default",
+    [
+        ("Alert", "state", "ACKNOWLEDGED", "UPDATE"),
+        ("Alert", "severity", "EMERGENCY", "HIGH"),
+        ("Feedback", "verdict", "DUPLICATE", "UNSURE"),
+    ],
+)
 def test_a_symbol_added_to_an_enum_is_read_as_the_enums_default(schema_name, field, added, default):
     """Forward compatibility: today's readers read records of a writer that added an enum symbol."""
     from streamproc.serde import Codec, SchemaSet, sample_record

@@ -8,10 +8,14 @@ from streamproc.config import SEVERITIES
 from streamproc.serde import SchemaError, SchemaSet, check_schemas, load_schemas, undocumented_fields
 
 EXPECTED = {"SensorReading", "SensorReadingBatch", "AnomalyScore", "Alert", "Feedback", "DeadLetter"}
-TIMESTAMP_FIELDS = {"SensorReading": ["timestamp"], "AnomalyScore": ["window_end"],
-                    "SensorReadingBatch": ["timestamps"],
-                    "Alert": ["opened_at", "updated_at", "resolved_at"], "Feedback": ["submitted_at"],
-                    "DeadLetter": ["failed_at"]}
+TIMESTAMP_FIELDS = {
+    "SensorReading": ["timestamp"],
+    "AnomalyScore": ["window_end"],
+    "SensorReadingBatch": ["timestamps"],
+    "Alert": ["opened_at", "updated_at", "resolved_at"],
+    "Feedback": ["submitted_at"],
+    "DeadLetter": ["failed_at"],
+}
 
 
 def fields_of(name):
@@ -52,8 +56,13 @@ def write(folder, name, schema):
     (folder / name).write_text(json.dumps(schema))
 
 
-RECORD = {"type": "record", "name": "R", "namespace": "t", "doc": "d",
-          "fields": [{"name": "a", "type": "long", "doc": "d"}]}
+RECORD = {
+    "type": "record",
+    "name": "R",
+    "namespace": "t",
+    "doc": "d",
+    "fields": [{"name": "a", "type": "long", "doc": "d"}],
+}
 
 
 def test_duplicate_names_are_rejected(tmp_path):
@@ -76,7 +85,7 @@ def test_check_passes_the_installed_contract_and_reports_each_schema():
     schemas = load_schemas()
     report = check_schemas(schemas, against=schemas)
     assert len(report) == len(EXPECTED) + len(schemas.previous())
-    assert all("ok" in line and "backward compatible" in line for line in report[:len(EXPECTED)])
+    assert all("ok" in line and "backward compatible" in line for line in report[: len(EXPECTED)])
 
 
 def test_check_rejects_undocumented_fields(tmp_path):
@@ -92,8 +101,9 @@ def test_check_against_a_previous_contract_rejects_breaking_changes(tmp_path):
     write(new, "r.avsc", {**RECORD, "fields": RECORD["fields"] + [{"name": "b", "type": "int", "doc": "d"}]})
     with pytest.raises(SchemaError, match="cannot read data written with the previous R"):
         check_schemas(SchemaSet.from_directory(new), against=SchemaSet.from_directory(old))
-    write(new, "r.avsc", {**RECORD, "fields": RECORD["fields"] + [{"name": "b", "type": "int", "doc": "d",
-                                                                   "default": 0}]})
+    write(
+        new, "r.avsc", {**RECORD, "fields": RECORD["fields"] + [{"name": "b", "type": "int", "doc": "d", "default": 0}]}
+    )
     assert check_schemas(SchemaSet.from_directory(new), against=SchemaSet.from_directory(old))
     write(old, "s.avsc", {**RECORD, "name": "S"})
     with pytest.raises(SchemaError, match="removed from the contract: S"):

@@ -92,10 +92,12 @@ class Pipeline:
         self.workdir = workdir
         suffix = uuid.uuid4().hex[:8]
         self.app_id = f"test-{name}-{suffix}"
-        self.topics = {key: f"test.{name}.{key}.{suffix}"
-                       for key in ("readings", "scores", "alerts", "dead_letter", "feedback")}
-        create_topics(cluster.bootstrap, dict.fromkeys(self.topics.values(), 4),
-                      client_config=dict(cluster.client_config))
+        self.topics = {
+            key: f"test.{name}.{key}.{suffix}" for key in ("readings", "scores", "alerts", "dead_letter", "feedback")
+        }
+        create_topics(
+            cluster.bootstrap, dict.fromkeys(self.topics.values(), 4), client_config=dict(cluster.client_config)
+        )
         self.workers: list[WorkerProcess] = []
         self._records: list = []
         self._reader = None
@@ -103,20 +105,38 @@ class Pipeline:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")}
         env.update({f"STREAMPROC_TOPICS__{k.upper()}": v for k, v in self.topics.items()})
-        env.update({"KAFKA_BOOTSTRAP": self.cluster.bootstrap, "OMP_NUM_THREADS": "1",
-                    "STREAMPROC_WINDOW__SIZE": str(self.models.window),
-                    "STREAMPROC_WINDOW__STRIDE": str(self.models.stride),
-                    "STREAMPROC_DETECTORS__MODELS_DIR": str(self.models.root)})
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP": self.cluster.bootstrap,
+                "OMP_NUM_THREADS": "1",
+                "STREAMPROC_WINDOW__SIZE": str(self.models.window),
+                "STREAMPROC_WINDOW__STRIDE": str(self.models.stride),
+                "STREAMPROC_DETECTORS__MODELS_DIR": str(self.models.root),
+            }
+        )
         return env
 
     def start_worker(self, role: str = "all", *, wait: bool = True, env: dict[str, str] | None = None) -> WorkerProcess:
         port = _free_port()
-        command = [sys.executable, "-m", "streamproc", "run", "--role", role, "--app-id", self.app_id,
-                   "--web-port", str(port), "--log-level", "info"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamproc",
+            "run",
+            "--role",
+            role,
+            "--app-id",
+            self.app_id,
+            "--web-port",
+            str(port),
+            "--log-level",
+            "info",
+        ]
         if self.cluster.embedded:
             command.append("--embedded-broker")
-        worker = WorkerProcess(command, {**self.env(), **(env or {})}, port,
-                               self.workdir / f"worker-{role}-{len(self.workers)}.log")
+        worker = WorkerProcess(
+            command, {**self.env(), **(env or {})}, port, self.workdir / f"worker-{role}-{len(self.workers)}.log"
+        )
         self.workers.append(worker)
         if wait:
             worker.wait_ready()
@@ -127,13 +147,19 @@ class Pipeline:
 
         return ReadingFeed(self.cluster.producer_config(), self.topics["readings"])
 
-    def produce(self, channels, start: int = 0, stop: int | None = None,
-                rate: float | None = None, per_message: int = 1) -> None:
+    def produce(
+        self, channels, start: int = 0, stop: int | None = None, rate: float | None = None, per_message: int = 1
+    ) -> None:
         from streamproc.stream import ChannelSeries
 
         series = [ChannelSeries(c.name, c.test[start:stop], c.feature_names) for c in channels]
-        self.feed().produce(series, rate=rate, start_ms=self.models.window_end(start), step_ms=self.models.step_ms,
-                            per_message=per_message)
+        self.feed().produce(
+            series,
+            rate=rate,
+            start_ms=self.models.window_end(start),
+            step_ms=self.models.step_ms,
+            per_message=per_message,
+        )
 
     def records(self, topic: str) -> list:
         """Everything read so far from one of the pipeline's topics (``scores``, ``alerts``, ...)."""
@@ -144,8 +170,10 @@ class Pipeline:
         from streamproc.stream import TopicReader
 
         if self._reader is None:
-            self._reader = TopicReader(self.cluster.consumer_config(f"{self.app_id}-reader"),
-                                       [self.topics[k] for k in ("scores", "alerts", "dead_letter")])
+            self._reader = TopicReader(
+                self.cluster.consumer_config(f"{self.app_id}-reader"),
+                [self.topics[k] for k in ("scores", "alerts", "dead_letter")],
+            )
         self._records.extend(self._reader.poll(timeout))
 
     def wait_for(self, condition, timeout: float = 60.0, what: str = "condition") -> None:

@@ -15,17 +15,22 @@ from streamproc.stream import PipelineApp, WorkerOptions, faust_settings
 
 @pytest.fixture
 def settings(stream_models) -> Settings:
-    return Settings.load(env={}, overrides={"kafka.bootstrap": "broker-1:9092,broker-2:9092",
-                                            "detectors.models_dir": str(stream_models.root)})
+    return Settings.load(
+        env={},
+        overrides={"kafka.bootstrap": "broker-1:9092,broker-2:9092", "detectors.models_dir": str(stream_models.root)},
+    )
 
 
-@pytest.mark.parametrize("options, group", [
-    (WorkerOptions(), "streamproc"),
-    (WorkerOptions(role="window", app_id="plant"), "plant-window"),
-    (WorkerOptions(role="detect"), "streamproc-detect"),
-    (WorkerOptions(role="detect", detectors=("usad",)), "streamproc-detect-usad"),
-    (WorkerOptions(role="fuse"), "streamproc-fuse"),
-])
+@pytest.mark.parametrize(
+    "options, group",
+    [
+        (WorkerOptions(), "streamproc"),
+        (WorkerOptions(role="window", app_id="plant"), "plant-window"),
+        (WorkerOptions(role="detect"), "streamproc-detect"),
+        (WorkerOptions(role="detect", detectors=("usad",)), "streamproc-detect-usad"),
+        (WorkerOptions(role="fuse"), "streamproc-fuse"),
+    ],
+)
 def test_each_role_is_its_own_consumer_group(options, group):
     assert options.group() == group
     assert options.windows_topic() == f"{options.app_id}-windows"
@@ -56,12 +61,15 @@ def test_faust_files_go_to_the_data_dir_or_a_temporary_folder(settings, tmp_path
     assert faust_settings(chosen, WorkerOptions())["datadir"] == str(tmp_path)
 
 
-@pytest.mark.parametrize("role, agents, tables, internal", [
-    ("all", 1, {"windows", "fusion", "dead-letters"}, False),
-    ("window", 1, {"windows", "dead-letters"}, True),
-    ("detect", 1, {"dead-letters"}, True),
-    ("fuse", 1, {"fusion", "dead-letters"}, True),
-])
+@pytest.mark.parametrize(
+    "role, agents, tables, internal",
+    [
+        ("all", 1, {"windows", "fusion", "dead-letters"}, False),
+        ("window", 1, {"windows", "dead-letters"}, True),
+        ("detect", 1, {"dead-letters"}, True),
+        ("fuse", 1, {"fusion", "dead-letters"}, True),
+    ],
+)
 def test_roles_declare_their_agents_tables_and_topics(settings, role, agents, tables, internal):
     pipeline = PipelineApp(settings, WorkerOptions(role=role, web_enabled=False))
     assert len(pipeline.app.agents) == agents
@@ -121,8 +129,11 @@ def test_a_restarted_worker_does_not_dead_letter_a_message_again(settings):
 def message_event(offset: int, value: bytes):
     from types import SimpleNamespace
 
-    return SimpleNamespace(message=SimpleNamespace(key=b"c", value=value, topic="readings", partition=0,
-                                                   offset=offset, timestamp=0.0, headers=None))
+    return SimpleNamespace(
+        message=SimpleNamespace(
+            key=b"c", value=value, topic="readings", partition=0, offset=offset, timestamp=0.0, headers=None
+        )
+    )
 
 
 def scoring_handler(app):

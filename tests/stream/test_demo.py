@@ -19,8 +19,9 @@ def test_demo_alerts_on_planted_anomalies_and_ends_by_itself(tmp_path, monkeypat
         port = sock.getsockname()[1]
     settings = Settings.load(env={}, overrides={"window.size": 16, "window.stride": 4, "worker.web_port": port})
     lines: list[str] = []
-    result = run_demo(settings, DemoOptions(synthetic_channels=1, rate=5000, models_dir=tmp_path / "models"),
-                      lines.append)
+    result = run_demo(
+        settings, DemoOptions(synthetic_channels=1, rate=5000, models_dir=tmp_path / "models"), lines.append
+    )
     assert result.finished and result.windows_scored == result.windows_expected > 0
     assert result.caught >= result.planted // 2 > 0
     assert result.opened == result.resolved >= result.caught

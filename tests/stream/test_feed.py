@@ -26,8 +26,9 @@ def test_feed_interleaves_channels_in_time(kafka_cluster, make_topic):
     topic = make_topic(partitions=2)
     feed = ReadingFeed(kafka_cluster.producer_config(), topic)
     values = np.arange(12, dtype=np.float32).reshape(4, 3)
-    report = feed.produce([ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])],
-                          start_ms=1000, step_ms=10)
+    report = feed.produce(
+        [ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])], start_ms=1000, step_ms=10
+    )
     assert report.readings == 6
     records = read_all(kafka_cluster, topic, 6)
     by_channel: dict[str, list] = {}
@@ -44,8 +45,13 @@ def test_feed_sends_a_channels_samples_per_message_as_batches(kafka_cluster, mak
     feed = ReadingFeed(kafka_cluster.producer_config(), topic)
     values = np.arange(15, dtype=np.float32).reshape(5, 3)
     steps = []
-    report = feed.produce([ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])],
-                          start_ms=1000, step_ms=10, per_message=2, on_step=steps.append)
+    report = feed.produce(
+        [ChannelSeries("x", values, ["a", "b", "c"]), ChannelSeries("y", values[:2])],
+        start_ms=1000,
+        step_ms=10,
+        per_message=2,
+        on_step=steps.append,
+    )
     assert report.readings == 7 and steps == [1, 3, 4]
     records = read_all(kafka_cluster, topic, 4)
     assert {r.schema for r in records} == {"SensorReadingBatch"}
@@ -66,12 +72,15 @@ def test_feed_rejects_bad_rates_and_shapes(kafka_cluster):
 
 @pytest.mark.broker
 def test_replay_to_kafka_produces_a_telemanom_directory(kafka_cluster, make_topic, tmp_path):
-    data = {name: generate_synthetic(SyntheticConfig(n_features=3, train_steps=50, test_steps=40, seed=i))
-            for i, name in enumerate(["P-1", "P-2"])}
+    data = {
+        name: generate_synthetic(SyntheticConfig(n_features=3, train_steps=50, test_steps=40, seed=i))
+        for i, name in enumerate(["P-1", "P-2"])
+    }
     write_telemanom(tmp_path, data)
     topic = make_topic(partitions=4)
-    settings = Settings.load(env={}, overrides={"kafka.bootstrap": kafka_cluster.bootstrap,
-                                                "topics.readings": topic, "window.size": 11})
+    settings = Settings.load(
+        env={}, overrides={"kafka.bootstrap": kafka_cluster.bootstrap, "topics.readings": topic, "window.size": 11}
+    )
     messages = []
     start = 1_767_225_600_000
     report = replay_to_kafka(settings, tmp_path, channels=["P-2"], rate=2000, log=messages.append, start_ms=start)
@@ -97,15 +106,35 @@ def test_replay_command_to_kafka(kafka_cluster, make_topic, tmp_path):
     import subprocess
     import sys
 
-    write_telemanom(tmp_path, {"P-1": generate_synthetic(SyntheticConfig(n_features=2, train_steps=30,
-                                                                         test_steps=25, seed=3))})
+    write_telemanom(
+        tmp_path, {"P-1": generate_synthetic(SyntheticConfig(n_features=2, train_steps=30, test_steps=25, seed=3))}
+    )
     topic = make_topic(partitions=4)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")},
-           "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap, "STREAMPROC_TOPICS__READINGS": topic,
-           "STREAMPROC_WINDOW__SIZE": "6"}
-    done = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--data", str(tmp_path), "--to-kafka",
-                           "--per-message", "10", "--start-time", "2026-01-01T00:00:00Z"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STREAMPROC_")},
+        "KAFKA_BOOTSTRAP": kafka_cluster.bootstrap,
+        "STREAMPROC_TOPICS__READINGS": topic,
+        "STREAMPROC_WINDOW__SIZE": "6",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamproc",
+            "replay",
+            "--data",
+            str(tmp_path),
+            "--to-kafka",
+            "--per-message",
+            "10",
+            "--start-time",
+            "2026-01-01T00:00:00Z",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "produced 30 readings" in done.stderr  # 5 warm-up steps, 25 test steps
     records = sorted(read_all(kafka_cluster, topic, 3), key=lambda r: r.record["timestamps"][0])

@@ -63,21 +63,41 @@ class Receiver:
 def alertmanager(tmp_path_factory) -> Iterator[SimpleNamespace]:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
-        pytest.skip("Alertmanager is not installed (Debian: apt-get install prometheus-alertmanager; "
-                    "scripts/test installs it when run as root)")
+        pytest.skip(
+            "Alertmanager is not installed (Debian: apt-get install prometheus-alertmanager; "
+            "scripts/test installs it when run as root)"
+        )
     root = tmp_path_factory.mktemp("alertmanager")
     notifications = Receiver()
     # Notify at once and on resolution, so that both states can be read back.
-    (root / "alertmanager.yml").write_text(json.dumps({
-        "route": {"receiver": "test", "group_by": ["alert_id"], "group_wait": "0s", "group_interval": "1s",
-                  "repeat_interval": "1h"},
-        "receivers": [{"name": "test", "webhook_configs": [{"url": notifications.url, "send_resolved": True}]}],
-    }))
+    (root / "alertmanager.yml").write_text(
+        json.dumps(
+            {
+                "route": {
+                    "receiver": "test",
+                    "group_by": ["alert_id"],
+                    "group_wait": "0s",
+                    "group_interval": "1s",
+                    "repeat_interval": "1h",
+                },
+                "receivers": [{"name": "test", "webhook_configs": [{"url": notifications.url, "send_resolved": True}]}],
+            }
+        )
+    )
     port = free_port()
     log = (root / "alertmanager.log").open("wb")
-    process = subprocess.Popen([binary, f"--config.file={root / 'alertmanager.yml'}",
-                                f"--storage.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                                "--cluster.listen-address=", "--log.level=warn"], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={root / 'alertmanager.yml'}",
+            f"--storage.path={root / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def get(path: str):
@@ -118,8 +138,9 @@ def notified(alertmanager, alert_id: str, status: str) -> bool:
     return False
 
 
-def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_models, alertmanager,
-                                                               kafka_cluster) -> None:
+def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(
+    pipeline, stream_models, alertmanager, kafka_cluster
+) -> None:
     channel = stream_models.channels["a0"]
     events = stream_models.backtest(channel).events
     opened = next(e for e in events if e.state == "OPEN")
@@ -137,11 +158,17 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_
         return 400 if json.loads(body)["alert"]["state"] == "RESOLVED" else 200
 
     hook = Receiver(webhook_answer)
-    env = {**pipeline.env(), "STREAMPROC_FORWARD__ALERTMANAGER_URL": alertmanager.url,
-           "STREAMPROC_FORWARD__WEBHOOK_URL": hook.url, "STREAMPROC_FORWARD__WEBHOOK_SECRET": KEY,
-           "STREAMPROC_FORWARD__GROUP_ID": f"{pipeline.app_id}-forward", "STREAMPROC_FORWARD__LABELS__SITE": "plant-1",
-           "STREAMPROC_FORWARD__RESEND_INTERVAL_S": "1", "STREAMPROC_FORWARD__BACKOFF_S": "0.05",
-           "STREAMPROC_FORWARD__RETRIES": "3"}
+    env = {
+        **pipeline.env(),
+        "STREAMPROC_FORWARD__ALERTMANAGER_URL": alertmanager.url,
+        "STREAMPROC_FORWARD__WEBHOOK_URL": hook.url,
+        "STREAMPROC_FORWARD__WEBHOOK_SECRET": KEY,
+        "STREAMPROC_FORWARD__GROUP_ID": f"{pipeline.app_id}-forward",
+        "STREAMPROC_FORWARD__LABELS__SITE": "plant-1",
+        "STREAMPROC_FORWARD__RESEND_INTERVAL_S": "1",
+        "STREAMPROC_FORWARD__BACKOFF_S": "0.05",
+        "STREAMPROC_FORWARD__RETRIES": "3",
+    }
     settings = Settings.load(env=env)
     stop = threading.Event()
     ready: dict = {}
@@ -149,8 +176,13 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_
 
     def forward() -> None:
         try:
-            run_forwarder(settings, overrides=kafka_cluster.overrides, stop=stop, metrics_port=0,
-                          on_ready=lambda forwarder, port: ready.update(forwarder=forwarder, port=port))
+            run_forwarder(
+                settings,
+                overrides=kafka_cluster.overrides,
+                stop=stop,
+                metrics_port=0,
+                on_ready=lambda forwarder, port: ready.update(forwarder=forwarder, port=port),
+            )
         except BaseException as exc:  # reported by the test thread
             failed.append(exc)
 
@@ -164,11 +196,15 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_
 
         pipeline.start_worker()
         pipeline.produce([channel], 0, open_step + 1)
-        pipeline.wait_for(lambda: any(r.record["alert_id"] == opened.alert_id for r in pipeline.records("alerts")),
-                          what="the alert to open")
+        pipeline.wait_for(
+            lambda: any(r.record["alert_id"] == opened.alert_id for r in pipeline.records("alerts")),
+            what="the alert to open",
+        )
         # Firing in Alertmanager, with the routing labels and the explanation.
-        wait_until(lambda: any(a["labels"].get("alert_id") == opened.alert_id for a in alertmanager.get("/api/v2/alerts")),
-                   "Alertmanager to list the alert")
+        wait_until(
+            lambda: any(a["labels"].get("alert_id") == opened.alert_id for a in alertmanager.get("/api/v2/alerts")),
+            "Alertmanager to list the alert",
+        )
         (firing,) = [a for a in alertmanager.get("/api/v2/alerts") if a["labels"]["alert_id"] == opened.alert_id]
         assert firing["status"]["state"] == "active"
         assert firing["labels"]["channel"] == "a0" and firing["labels"]["site"] == "plant-1"
@@ -177,18 +213,29 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_
         wait_until(lambda: notified(alertmanager, opened.alert_id, "firing"), "a firing notification")
 
         pipeline.produce([channel], open_step + 1)
-        pipeline.wait_for(lambda: any(r.record["alert_id"] == opened.alert_id and r.record["state"] == "RESOLVED"
-                                      for r in pipeline.records("alerts")), what="the alert to resolve")
-        wait_until(lambda: not any(a["labels"].get("alert_id") == opened.alert_id
-                                   for a in alertmanager.get("/api/v2/alerts")), "Alertmanager to end the alert")
+        pipeline.wait_for(
+            lambda: any(
+                r.record["alert_id"] == opened.alert_id and r.record["state"] == "RESOLVED"
+                for r in pipeline.records("alerts")
+            ),
+            what="the alert to resolve",
+        )
+        wait_until(
+            lambda: not any(a["labels"].get("alert_id") == opened.alert_id for a in alertmanager.get("/api/v2/alerts")),
+            "Alertmanager to end the alert",
+        )
         wait_until(lambda: notified(alertmanager, opened.alert_id, "resolved"), "a resolved notification")
 
         # The webhook: every alert message, signed, keyed by its record id; resolutions dead-lettered.
         alerts = [r.record for r in pipeline.records("alerts")]
         resolved = [a for a in alerts if a["state"] == "RESOLVED"]
-        pipeline.wait_for(lambda: len([r for r in pipeline.records("dead_letter")
-                                       if r.record["reason"] == "webhook-delivery-failed"]) == len(resolved),
-                          what="the refused resolutions' dead letters")
+        pipeline.wait_for(
+            lambda: (
+                len([r for r in pipeline.records("dead_letter") if r.record["reason"] == "webhook-delivery-failed"])
+                == len(resolved)
+            ),
+            what="the refused resolutions' dead letters",
+        )
         keys = set()
         for headers, body in hook.requests:
             assert verify_signature(KEY.encode(), headers, body, now_s=time.time()), "unsigned or tampered"
@@ -199,8 +246,9 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(pipeline, stream_
             assert codec.decode(letter.record["payload"]).record["state"] == "RESOLVED"
             assert "HTTP 400" in letter.record["detail"]
         assert metrics("streamproc_forward_deliveries_total", {"sink": "webhook", "outcome": "retried"}) >= 2
-        assert metrics("streamproc_forward_deliveries_total", {"sink": "alertmanager", "outcome": "delivered"}) \
-            == len(alerts)
+        assert metrics("streamproc_forward_deliveries_total", {"sink": "alertmanager", "outcome": "delivered"}) == len(
+            alerts
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{ready['port']}/healthz", timeout=5) as response:
             assert response.status == 200
     finally:

@@ -27,24 +27,34 @@ FALSE_ALERTS_PER_10K_STEPS = 1e-3 * 10_000 / STRIDE
 
 
 def alert_key(record: dict) -> tuple:
-    return (record["alert_id"], record["channel"], record["state"], record["opened_at"], record["updated_at"],
-            record["resolved_at"], record["severity"], [f["name"] for f in record["top_features"]])
+    return (
+        record["alert_id"],
+        record["channel"],
+        record["state"],
+        record["opened_at"],
+        record["updated_at"],
+        record["resolved_at"],
+        record["severity"],
+        [f["name"] for f in record["top_features"]],
+    )
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """A telemanom data set of three anomalous and two clean channels, and their pca models."""
     root = tmp_path_factory.mktemp("parity")
-    channels = generate_synthetic_channels(SyntheticConfig(n_features=4, train_steps=1500, test_steps=TEST_STEPS,
-                                                           anomaly_ratio=0.06, seed=21), n_channels=3)
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=4, train_steps=1500, test_steps=TEST_STEPS, anomaly_ratio=0.06, seed=21),
+        n_channels=3,
+    )
     for i, name in enumerate(CLEAN):
-        channels[name] = generate_synthetic(SyntheticConfig(n_features=4, train_steps=4000, test_steps=TEST_STEPS,
-                                                            anomaly_ratio=0.0, seed=60 + i))
+        channels[name] = generate_synthetic(
+            SyntheticConfig(n_features=4, train_steps=4000, test_steps=TEST_STEPS, anomaly_ratio=0.0, seed=60 + i)
+        )
     write_telemanom(root / "data", channels)
     store = ModelStore(root / "models")
     for name, data in channels.items():
-        store.save(train_channel("pca", name, data.train, config={"window": WINDOW},
-                                 feature_names=data.feature_names))
+        store.save(train_channel("pca", name, data.train, config={"window": WINDOW}, feature_names=data.feature_names))
     return root, channels
 
 
@@ -54,27 +64,59 @@ def test_the_worker_raises_the_alerts_the_backtest_writes(recorded, make_pipelin
     pipeline = make_pipeline(tmp_path, "parity", models)
     try:
         pipeline.start_worker()
-        feed = subprocess.run([sys.executable, "-m", "streamproc", "replay", "--to-kafka", "--data",
-                               str(root / "data"), "--start-time", START], env=pipeline.env(),
-                              capture_output=True, text=True, timeout=120)
+        feed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "streamproc",
+                "replay",
+                "--to-kafka",
+                "--data",
+                str(root / "data"),
+                "--start-time",
+                START,
+            ],
+            env=pipeline.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert feed.returncode == 0, feed.stderr
         # The warm-up fills each window, so every test step from the first on ends a window.
         expected_windows = len(channels) * math.ceil(TEST_STEPS / STRIDE)
-        pipeline.wait_for(lambda: sum(map(len, pipeline.scored_windows().values())) >= expected_windows,
-                          timeout=120, what="every window scored")
+        pipeline.wait_for(
+            lambda: sum(map(len, pipeline.scored_windows().values())) >= expected_windows,
+            timeout=120,
+            what="every window scored",
+        )
 
-        code, _, err = run_cli("replay", "--data", str(root / "data"), "--models", str(root / "models"),
-                               "--detectors", "pca", "--out", str(tmp_path / "offline"), "--no-plots",
-                               "--start-time", START, "--set", f"window.stride={STRIDE}")
+        code, _, err = run_cli(
+            "replay",
+            "--data",
+            str(root / "data"),
+            "--models",
+            str(root / "models"),
+            "--detectors",
+            "pca",
+            "--out",
+            str(tmp_path / "offline"),
+            "--no-plots",
+            "--start-time",
+            START,
+            "--set",
+            f"window.stride={STRIDE}",
+        )
         assert code == 0, err
         offline = [json.loads(line) for line in (tmp_path / "offline" / "alerts.jsonl").read_text().splitlines()]
         assert any(r["state"] == "OPEN" for r in offline), "the planted anomalies raise alerts"
-        pipeline.wait_for(lambda: len(pipeline.records("alerts")) >= len(offline), timeout=30,
-                          what="the backtest's number of alerts")
+        pipeline.wait_for(
+            lambda: len(pipeline.records("alerts")) >= len(offline), timeout=30, what="the backtest's number of alerts"
+        )
         streamed = [r.record for r in pipeline.records("alerts")]
         for name in channels:
-            assert [alert_key(r) for r in streamed if r["channel"] == name] == \
-                   [alert_key(r) for r in offline if r["channel"] == name], name
+            assert [alert_key(r) for r in streamed if r["channel"] == name] == [
+                alert_key(r) for r in offline if r["channel"] == name
+            ], name
         assert sorted(pipeline.scored_windows()) == sorted(channels)
         assert all(len(ends) == len(set(ends)) for ends in pipeline.scored_windows().values())
 

@@ -19,13 +19,17 @@ CODEC = Codec()
 
 
 def alert_keys(pipeline, channel: str) -> list[tuple[str, str, int]]:
-    return [(r.record["alert_id"], r.record["state"], r.record["updated_at"])
-            for r in pipeline.records("alerts") if r.record["channel"] == channel]
+    return [
+        (r.record["alert_id"], r.record["state"], r.record["updated_at"])
+        for r in pipeline.records("alerts")
+        if r.record["channel"] == channel
+    ]
 
 
 def all_scored(pipeline, channels, steps: int = STEPS):
     def check() -> bool:
         return not missing_windows(pipeline, channels, steps)
+
     return check
 
 
@@ -48,8 +52,13 @@ def send_verdicts(pipeline, alert_ids, verdict: str, extra: tuple[tuple[bytes, b
 
     producer = Producer(pipeline.cluster.producer_config())
     for alert in alert_ids:
-        producer.produce(pipeline.topics["feedback"], key=alert.encode(), value=CODEC.encode("Feedback", {
-            "alert_id": alert, "verdict": verdict, "author": "op", "submitted_at": 1, "note": None}))
+        producer.produce(
+            pipeline.topics["feedback"],
+            key=alert.encode(),
+            value=CODEC.encode(
+                "Feedback", {"alert_id": alert, "verdict": verdict, "author": "op", "submitted_at": 1, "note": None}
+            ),
+        )
     for key, value in extra:
         producer.produce(pipeline.topics["feedback"], key=key, value=value)
     assert producer.flush(10) == 0
@@ -60,11 +69,14 @@ def feedback_count(worker, outcome: str) -> float:
 
 
 def reading(timestamp: int, channel: str, values) -> bytes:
-    return CODEC.encode("SensorReading", {"channel": channel, "timestamp": timestamp,
-                                          "values": [float(v) for v in values], "feature_names": None})
+    return CODEC.encode(
+        "SensorReading",
+        {"channel": channel, "timestamp": timestamp, "values": [float(v) for v in values], "feature_names": None},
+    )
 
 
 # -- one worker, good and bad input --------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def single_run(make_pipeline, stream_models, tmp_path_factory):
@@ -116,8 +128,9 @@ def test_alerts_for_planted_anomalies_and_none_on_a_clean_stream(single_run, str
         for start, end in channel.events:
             # An alert is open during the planted span or the windows still holding it.
             last = end + stream_models.window + 3 * stream_models.stride
-            assert any(opened <= last and closed >= start for opened, closed in spans.values()), \
+            assert any(opened <= last and closed >= start for opened, closed in spans.values()), (
                 f"{name}: planted anomaly at {start}-{end} missed (alerts {sorted(spans.values())})"
+            )
     assert alert_keys(single_run, "clean0") == [] and alert_keys(single_run, "clean1") == []
     record = next(r.record for r in single_run.records("alerts") if r.record["channel"] == "a0")
     assert [f["name"] for f in record["top_features"]][0] in stream_models.channels["a0"].feature_names
@@ -128,15 +141,16 @@ def test_streaming_scores_equal_offline_replay(single_run, stream_models):
     for name in ("a0", "a1", "clean0"):
         channel = stream_models.channels[name]
         offline = replay_model(channel.model, channel.test)
-        streamed = {r.record["window_end"]: r.record for r in single_run.records("scores")
-                    if r.record["channel"] == name}
+        streamed = {
+            r.record["window_end"]: r.record for r in single_run.records("scores") if r.record["channel"] == name
+        }
         steps = stream_models.window_steps(STEPS)
         at = stream_models.window_end
         assert sorted(streamed) == [at(i) for i in steps]
-        np.testing.assert_allclose([streamed[at(i)]["score"] for i in steps], offline.score[steps],
-                                   rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(streamed[at(99)]["contributions"], offline.contributions[99],
-                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            [streamed[at(i)]["score"] for i in steps], offline.score[steps], rtol=1e-5, atol=1e-7
+        )
+        np.testing.assert_allclose(streamed[at(99)]["contributions"], offline.contributions[99], rtol=1e-5, atol=1e-7)
         assert streamed[at(99)]["threshold"] == pytest.approx(offline.calibrated_threshold)
         assert streamed[at(99)]["feature_names"] == channel.feature_names
 
@@ -174,7 +188,9 @@ def test_metrics_and_health_endpoints(single_run, stream_models):
     for state in ("OPEN", "UPDATE", "RESOLVED"):
         assert worker.metric("streamproc_alerts_total", state=state) == states.count(state), state
     assert worker.metric("streamproc_reading_to_alert_seconds_count") == len(states)
-    open_alerts = sum(worker.metric("streamproc_open_alerts", severity=s) for s in ("LOW", "MEDIUM", "HIGH", "CRITICAL"))
+    open_alerts = sum(
+        worker.metric("streamproc_open_alerts", severity=s) for s in ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+    )
     assert open_alerts == states.count("OPEN") - states.count("RESOLVED")
     assert worker.metric("streamproc_batch_messages_count", stage="readings") > 0
     text = worker.get("/metrics")[1].decode()
@@ -188,6 +204,7 @@ def test_metrics_and_health_endpoints(single_run, stream_models):
 
 
 # -- restarts and rebalances ---------------------------------------------------------------------
+
 
 def test_worker_killed_mid_stream_recovers_its_state(pipeline, stream_models):
     from confluent_kafka import Producer
@@ -229,8 +246,11 @@ def test_worker_killed_mid_stream_recovers_its_state(pipeline, stream_models):
             # The restart recovered the state exactly: the same score as offline.
             np.testing.assert_allclose(scores[stream_models.window_end(i)], offline[i], rtol=1e-5, atol=1e-7)
         # First copies in the order published (one channel, one partition).
-        alerts = [(r["alert_id"], r["state"], r["updated_at"]) for r in outputs["alerts"].values()
-                  if r["channel"] == channel.name]
+        alerts = [
+            (r["alert_id"], r["state"], r["updated_at"])
+            for r in outputs["alerts"].values()
+            if r["channel"] == channel.name
+        ]
         assert alerts == stream_models.offline_alerts(channel), "alerts lost or duplicated"
     # The restarted worker resumed where the first stopped instead of starting over: it took over
     # the window state (and skipped re-delivered readings) rather than rebuilding it.
@@ -257,7 +277,7 @@ def same_record(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_record(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_record(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_record(x, y) for x, y in zip(a, b, strict=False))
     return a == b
 
 
@@ -283,16 +303,21 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
     opened = sorted({key for name in names for key, state, _ in alert_keys(pipeline, name) if state == "OPEN"})
     assert opened
     send_verdicts(pipeline, opened, "UNSURE")
-    pipeline.wait_for(lambda: feedback_count(a, "applied") + feedback_count(b, "applied") == len(opened),
-                      what="the verdicts applied by the channels' owners")
+    pipeline.wait_for(
+        lambda: feedback_count(a, "applied") + feedback_count(b, "applied") == len(opened),
+        what="the verdicts applied by the channels' owners",
+    )
     assert feedback_count(a, "not-here") == feedback_count(b, "applied")
     time.sleep(4)  # past a commit interval, so that the takeover starts from committed offsets
     b.kill()
     # The rest arrives while the group rebalances (about 6 s at this rate): the survivor takes it
     # over from the committed offsets, partway through, and must lose none of it.
     pipeline.produce(channels, half, STEPS, rate=400)
-    pipeline.wait_for(lambda: a.readyz().get("partitions", {}).get(readings) == [0, 1, 2, 3], timeout=60,
-                      what="the survivor to hold every partition")
+    pipeline.wait_for(
+        lambda: a.readyz().get("partitions", {}).get(readings) == [0, 1, 2, 3],
+        timeout=60,
+        what="the survivor to hold every partition",
+    )
     try:
         pipeline.wait_for(all_scored(pipeline, names), timeout=90, what="every window scored after the takeover")
     except AssertionError as exc:
@@ -303,8 +328,10 @@ def test_two_workers_split_partitions_and_one_takes_over(pipeline, stream_models
         assert alert_keys(pipeline, channel.name) == stream_models.offline_alerts(channel)
     # The survivor tried the verdicts on b's channels again after the rebalance: b's are in the
     # states it took over (repeated), or, if b died before writing them, it applies them now.
-    pipeline.wait_for(lambda: feedback_count(a, "applied") + feedback_count(a, "repeated") == len(opened),
-                      what="the survivor to account for every verdict")
+    pipeline.wait_for(
+        lambda: feedback_count(a, "applied") + feedback_count(a, "repeated") == len(opened),
+        what="the survivor to account for every verdict",
+    )
 
 
 def test_operators_feedback_is_applied_once_and_bad_feedback_is_a_dead_letter(pipeline, stream_models):
@@ -319,19 +346,25 @@ def test_operators_feedback_is_applied_once_and_bad_feedback_is_a_dead_letter(pi
     send_verdicts(pipeline, opened[:1], "TRUE_POSITIVE")
     send_verdicts(pipeline, ["no-such-alert"], "FALSE_POSITIVE", extra=((b"x", b"\x07 not avro"),))
     outcomes = ("applied", "repeated", "not-here", "rejected")
-    pipeline.wait_for(lambda: sum(feedback_count(worker, o) for o in outcomes) >= len(opened) + 3,
-                      what="every feedback message handled")
+    pipeline.wait_for(
+        lambda: sum(feedback_count(worker, o) for o in outcomes) >= len(opened) + 3,
+        what="every feedback message handled",
+    )
     assert [feedback_count(worker, o) for o in outcomes] == [len(opened), 1, 1, 1]
     pipeline.wait_for(lambda: pipeline.records("dead_letter"), what="the dead letter")
     (letter,) = [r.record for r in pipeline.records("dead_letter")]
-    assert (letter["topic"], letter["reason"], letter["payload"]) == \
-        (pipeline.topics["feedback"], "unknown-magic", b"\x07 not avro")
+    assert (letter["topic"], letter["reason"], letter["payload"]) == (
+        pipeline.topics["feedback"],
+        "unknown-magic",
+        b"\x07 not avro",
+    )
     # The same data once more: fusion now divides a4's pca evidence by 1.1 per false positive.
     from streamproc.stream import ChannelSeries
 
     again = stream_models.window_end(STEPS)
-    pipeline.feed().produce([ChannelSeries("a4", channel.test, channel.feature_names)], start_ms=again,
-                            step_ms=stream_models.step_ms)
+    pipeline.feed().produce(
+        [ChannelSeries("a4", channel.test, channel.feature_names)], start_ms=again, step_ms=stream_models.step_ms
+    )
     last = again + stream_models.expected_window_ends(STEPS)[-1] - stream_models.start_ms
     pipeline.wait_for(lambda: last in pipeline.scored_windows()["a4"], what="the second pass scored")
     scores = {r.record["window_end"]: r.record for r in pipeline.records("scores")}

@@ -7,10 +7,9 @@ import hashlib
 import os
 
 import pytest
+from test_pipeline import STEPS, all_scored
 
 from streamproc.pipeline import DEAD_LETTER_PAYLOAD_BYTES
-
-from test_pipeline import STEPS, all_scored
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
 
@@ -36,15 +35,19 @@ def test_messages_up_to_the_size_limit_are_dead_lettered_and_the_worker_goes_on(
     assert worker.process.poll() is None, f"the worker died:\n{worker.log()[-3000:]}"
     letters = sorted((r.record for r in pipeline.records("dead_letter")), key=lambda r: r["payload_size"])
     assert [letter["payload_size"] for letter in letters] == list(SIZES)
-    for letter, payload in zip(letters, payloads):
+    for letter, payload in zip(letters, payloads, strict=False):
         assert letter["payload_truncated"] and letter["payload"] == payload[:DEAD_LETTER_PAYLOAD_BYTES]
         assert letter["payload_sha256"] == hashlib.sha256(payload).hexdigest()
         assert letter["key"] == b"clean0" and letter["reason"]
     # The readings around them were all used: the planted anomalies still raise their alerts.
     assert [(a, s, t) for a, s, t in alert_keys(pipeline, "a2")] == stream_models.offline_alerts(
-        stream_models.channels["a2"])
+        stream_models.channels["a2"]
+    )
 
 
 def alert_keys(pipeline, channel):
-    return [(r.record["alert_id"], r.record["state"], r.record["updated_at"])
-            for r in pipeline.records("alerts") if r.record["channel"] == channel]
+    return [
+        (r.record["alert_id"], r.record["state"], r.record["updated_at"])
+        for r in pipeline.records("alerts")
+        if r.record["channel"] == channel
+    ]

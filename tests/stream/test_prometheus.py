@@ -24,16 +24,29 @@ def free_port() -> int:
 
 class Prometheus:
     def __init__(self, binary: str, root, target_port: int) -> None:
-        (root / "prometheus.yml").write_text(json.dumps({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [{"job_name": "streamproc", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}],
-        }))
+        (root / "prometheus.yml").write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "scrape_configs": [
+                        {"job_name": "streamproc", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
+                    ],
+                }
+            )
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = (root / "prometheus.log").open("wb")
         self.process = subprocess.Popen(
-            [binary, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"], stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                binary,
+                f"--config.file={root / 'prometheus.yml'}",
+                f"--storage.tsdb.path={root / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.root = root
 
     def query(self, expr: str) -> list[dict]:
@@ -65,8 +78,10 @@ class Prometheus:
 def test_prometheus_scrapes_the_worker_series_operators_rely_on(pipeline, stream_models, tmp_path) -> None:
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.skip("Prometheus is not installed (Debian: apt-get install prometheus; scripts/test installs it "
-                    "when run as root)")
+        pytest.skip(
+            "Prometheus is not installed (Debian: apt-get install prometheus; scripts/test installs it "
+            "when run as root)"
+        )
     worker = pipeline.start_worker(env={"STREAMPROC_WORKER__LOG_FORMAT": "json"})
     channels = [stream_models.channels[name] for name in ("a0", "clean0")]
     pipeline.produce(channels, 0, 200)
@@ -80,14 +95,20 @@ def test_prometheus_scrapes_the_worker_series_operators_rely_on(pipeline, stream
         assert prometheus.wait_for('streamproc_windows_scored_total{detector="pca"} > 0')
         ratios = prometheus.wait_for("streamproc_channel_score_ratio")
         assert {r["metric"]["channel"] for r in ratios} == {"a0", "clean0"}
-        assert {r["metric"]["channel"] for r in prometheus.wait_for('streamproc_model_info{detector="pca"}')} \
-            == {"a0", "clean0"}
+        assert {r["metric"]["channel"] for r in prometheus.wait_for('streamproc_model_info{detector="pca"}')} == {
+            "a0",
+            "clean0",
+        }
         # What the chart's "no readings" rule computes: seconds since each channel's last reading.
         silent = prometheus.wait_for("time() - streamproc_channel_last_reading_timestamp_seconds")
         assert len(silent) == 2
         assert prometheus.wait_for("streamproc_consumer_lag_messages")
-        assert {r["metric"]["severity"] for r in prometheus.wait_for("streamproc_open_alerts")} \
-            == {"LOW", "MEDIUM", "HIGH", "CRITICAL"}
+        assert {r["metric"]["severity"] for r in prometheus.wait_for("streamproc_open_alerts")} == {
+            "LOW",
+            "MEDIUM",
+            "HIGH",
+            "CRITICAL",
+        }
         assert prometheus.wait_for("histogram_quantile(0.99, rate(streamproc_reading_to_score_seconds_bucket[1m]))")
     finally:
         prometheus.close()

@@ -56,8 +56,9 @@ def test_alerts_feedback_sends_a_verdict_keyed_by_alert(kafka_cluster, make_topi
     topic = make_topic(partitions=2)
     monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_cluster.bootstrap)
     monkeypatch.setenv("STREAMPROC_TOPICS__FEEDBACK", topic)
-    status, _, err = run_cli("alerts", "feedback", "1b2c3d4e-0000", "--verdict", "false-positive",
-                             "--author", "op", "--note", "maintenance")
+    status, _, err = run_cli(
+        "alerts", "feedback", "1b2c3d4e-0000", "--verdict", "false-positive", "--author", "op", "--note", "maintenance"
+    )
     assert status == 0 and "sent FALSE_POSITIVE on alert 1b2c3d4e-0000" in err
     with TopicReader(kafka_cluster.consumer_config("feedback-test"), [topic]) as reader:
         records = []
@@ -68,7 +69,11 @@ def test_alerts_feedback_sends_a_verdict_keyed_by_alert(kafka_cluster, make_topi
     (sent,) = records
     assert sent.schema == "Feedback"
     assert {k: sent.record[k] for k in ("alert_id", "verdict", "author", "note")} == {
-        "alert_id": "1b2c3d4e-0000", "verdict": "FALSE_POSITIVE", "author": "op", "note": "maintenance"}
+        "alert_id": "1b2c3d4e-0000",
+        "verdict": "FALSE_POSITIVE",
+        "author": "op",
+        "note": "maintenance",
+    }
 
 
 def test_alerts_feedback_rejects_an_unknown_verdict_in_one_line(run_cli, monkeypatch):

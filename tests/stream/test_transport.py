@@ -91,6 +91,7 @@ class FakeConsumerThread:
 
 def with_consumer(scenario: Any) -> Any:
     """Run ``scenario(consumer)`` in an event loop, with a consumer whose thread is a fake."""
+
     async def main() -> Any:
         app = faust.App("transport-test", broker=broker_urls(["localhost:1"], embedded=False))
         consumer = app.consumer

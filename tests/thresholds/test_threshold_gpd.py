@@ -27,8 +27,11 @@ def test_fit_is_the_maximum_of_the_likelihood(shape: float) -> None:
     y = _gpd_sample(rng, 150, shape, 1.5)
     fit = fit_gpd(y)
     assert fit.log_likelihood == pytest.approx(gpd_log_likelihood(y, fit.shape, fit.scale))
-    grid = max(gpd_log_likelihood(y, g, s) for g in np.linspace(-0.9, 1.5, 121)
-               for s in np.geomspace(y.mean() / 10, y.mean() * 10, 121))
+    grid = max(
+        gpd_log_likelihood(y, g, s)
+        for g in np.linspace(-0.9, 1.5, 121)
+        for s in np.geomspace(y.mean() / 10, y.mean() * 10, 121)
+    )
     assert fit.log_likelihood >= grid - 1e-9
 
 

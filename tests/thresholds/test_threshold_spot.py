@@ -18,9 +18,9 @@ def test_pot_threshold_matches_the_exponential_quantile() -> None:
 def test_pot_threshold_matches_a_heavy_tailed_quantile() -> None:
     # X ~ GPD(0.2, 1): P(X > x) = (1 + 0.2 x)^-5, so the 1e-4 quantile is 5 (1e-4^-0.2 - 1).
     u = np.random.default_rng(8).random(100000)
-    scores = 5.0 * (u ** -0.2 - 1.0)
+    scores = 5.0 * (u**-0.2 - 1.0)
     spot = Spot(ThresholdConfig(risk=1e-4, level=0.98)).fit(scores)
-    assert spot.threshold == pytest.approx(5.0 * (1e-4 ** -0.2 - 1.0), rel=0.12)
+    assert spot.threshold == pytest.approx(5.0 * (1e-4**-0.2 - 1.0), rel=0.12)
 
 
 def test_pot_extrapolates_beyond_the_calibration_maximum() -> None:
@@ -154,9 +154,19 @@ def test_step_before_fit_fails() -> None:
         Spot().step(1.0)
 
 
-@pytest.mark.parametrize("bad", [{"risk": 0.0}, {"risk": 1.0}, {"level": 1.0}, {"adaptation": "kalman"},
-                                 {"depth": 0}, {"min_peaks": 2}, {"min_level": 0.99, "level": 0.98},
-                                 {"max_shape": 0.0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"risk": 0.0},
+        {"risk": 1.0},
+        {"level": 1.0},
+        {"adaptation": "kalman"},
+        {"depth": 0},
+        {"min_peaks": 2},
+        {"min_level": 0.99, "level": 0.98},
+        {"max_shape": 0.0},
+    ],
+)
 def test_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ThresholdConfigError):
         ThresholdConfig(**bad)

@@ -23,8 +23,9 @@ SMALL = {"window": 12, "components": 0.95, "max_train_windows": 2000, "seed": 0}
 
 @pytest.fixture(scope="module")
 def data():
-    return generate_synthetic(SyntheticConfig(n_features=4, train_steps=1200, test_steps=900,
-                                              anomaly_ratio=0.06, seed=21))
+    return generate_synthetic(
+        SyntheticConfig(n_features=4, train_steps=1200, test_steps=900, anomaly_ratio=0.06, seed=21)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_trained_model_exposes_what_the_stream_needs(model, data) -> None:
     assert np.isfinite(model.threshold) and model.threshold > 0
     assert model.threshold_state.threshold == model.threshold
     assert model.feature_names == data.feature_names
-    windows = np.stack([data.test[i:i + 12] for i in range(5)])
+    windows = np.stack([data.test[i : i + 12] for i in range(5)])
     batch = model.score(windows)
     assert batch.scores.shape == (5,) and batch.contributions.shape == (5, 4)
 
@@ -141,19 +142,23 @@ def test_detector_gets_the_fit_part_and_the_tail_with_window_context(data) -> No
 def test_threshold_options_are_used_and_stored(data) -> None:
     options = TrainingOptions(threshold=ThresholdConfig(risk=1e-2, adaptation="spot"))
     loose = train_channel("pca", "S-1", data.train, config=SMALL, options=options)
-    strict = train_channel("pca", "S-1", data.train, config=SMALL,
-                           options=TrainingOptions(threshold=ThresholdConfig(risk=1e-4)))
+    strict = train_channel(
+        "pca", "S-1", data.train, config=SMALL, options=TrainingOptions(threshold=ThresholdConfig(risk=1e-4))
+    )
     assert loose.threshold < strict.threshold
     assert loose.threshold_state.config.adaptation == "spot"
     assert loose.metadata["training"]["options"]["threshold"]["risk"] == 1e-2
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"config": {"no_such_key": 1}}, "unknown config key"),
-    ({"config": {"window": 2000}}, "training steps"),
-    ({"config": {"components": 0.9, "window": "abc"}}, "^detector 'pca': window='abc': "),
-    ({"config": {"window": 1}}, "^detector 'pca': window=1: window must be >= 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"config": {"no_such_key": 1}}, "unknown config key"),
+        ({"config": {"window": 2000}}, "training steps"),
+        ({"config": {"components": 0.9, "window": "abc"}}, "^detector 'pca': window='abc': "),
+        ({"config": {"window": 1}}, "^detector 'pca': window=1: window must be >= 2"),
+    ],
+)
 def test_bad_requests_raise_training_errors(data, kwargs, message) -> None:
     with pytest.raises(TrainingError, match=message):
         train_channel("pca", "S-1", data.train, **kwargs)
@@ -199,12 +204,18 @@ def test_reuse_compares_config_options_and_data(tmp_path, model, data) -> None:
     fingerprint = data_fingerprint(data.train)
     reused = store.reuse("pca", "S-1", config=config, options=options, fingerprint=fingerprint)
     assert reused.model.version == model.version and not reused.recalibrated
-    assert store.reuse("pca", "S-1", config={**config, "components": 2}, options=options,
-                       fingerprint=fingerprint) is None
-    assert store.reuse("pca", "S-1", config=config, options={**options, "validation_fraction": 0.1},
-                       fingerprint=fingerprint) is None
-    assert store.reuse("pca", "S-1", config=config, options=options,
-                       fingerprint=data_fingerprint(data.train[:-1])) is None
+    assert (
+        store.reuse("pca", "S-1", config={**config, "components": 2}, options=options, fingerprint=fingerprint) is None
+    )
+    assert (
+        store.reuse(
+            "pca", "S-1", config=config, options={**options, "validation_fraction": 0.1}, fingerprint=fingerprint
+        )
+        is None
+    )
+    assert (
+        store.reuse("pca", "S-1", config=config, options=options, fingerprint=data_fingerprint(data.train[:-1])) is None
+    )
     assert store.reuse("pca", "S-2", config=config, options=options, fingerprint=fingerprint) is None
 
 
@@ -212,14 +223,16 @@ def test_reuse_recalibrates_when_only_the_threshold_settings_differ(tmp_path, mo
     store = ModelStore(tmp_path)
     store.save(model)
     riskier = TrainingOptions(threshold=ThresholdConfig(risk=0.05))
-    reused, recalibrated = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
-                                       fingerprint=data_fingerprint(data.train))
+    reused, recalibrated = store.reuse(
+        "pca", "S-1", config=model.detector.config, options=riskier.to_json(), fingerprint=data_fingerprint(data.train)
+    )
     assert recalibrated and reused.version == model.version and reused.threshold < model.threshold
     assert reused.threshold == model.recalibrated(ThresholdConfig(risk=0.05)).threshold
     again = store.load("pca", "S-1")  # saved recalibrated: the next lookup needs nothing more
     assert again.threshold == reused.threshold
-    again_reused = store.reuse("pca", "S-1", config=model.detector.config, options=riskier.to_json(),
-                               fingerprint=data_fingerprint(data.train))
+    again_reused = store.reuse(
+        "pca", "S-1", config=model.detector.config, options=riskier.to_json(), fingerprint=data_fingerprint(data.train)
+    )
     assert again_reused.model.threshold == reused.threshold and not again_reused.recalibrated
 
 
@@ -229,5 +242,4 @@ def test_scored_features_that_never_varied_in_training_are_reported(data) -> Non
     train[:, 3] = 0.0  # constant too, but declared a covariate: never scored, not reported
     trained = train_channel("pca", "S-1", train, config=SMALL, feature_names=data.feature_names, covariates=[3])
     assert trained.metadata["training"]["flat_features"] == [data.feature_names[1]]
-    assert train_channel("pca", "S-1", data.train, config=SMALL)\
-        .metadata["training"]["flat_features"] == []
+    assert train_channel("pca", "S-1", data.train, config=SMALL).metadata["training"]["flat_features"] == []

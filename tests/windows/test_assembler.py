@@ -6,8 +6,10 @@ from streamproc.windows import Admission, ChannelWindow, Reading, Window, Window
 
 
 def readings(series: np.ndarray, channel: str = "c1", start: int = 0):
-    return [Reading(channel, 1_000 + 10 * t, series[t].tolist(), ("a", "b", "c"), offset=t)
-            for t in range(start, len(series))]
+    return [
+        Reading(channel, 1_000 + 10 * t, series[t].tolist(), ("a", "b", "c"), offset=t)
+        for t in range(start, len(series))
+    ]
 
 
 @pytest.mark.parametrize("stride", [1, 3, 10])
@@ -18,7 +20,7 @@ def test_windows_match_offline_sliding_windows(stride):
     emitted = [w for r in readings(series) for _, w in [assembler.add(state, r)] if w is not None]
     offline = sliding_windows(series, 8, stride)
     assert len(emitted) == len(offline)
-    for window, expected in zip(emitted, offline):
+    for window, expected in zip(emitted, offline, strict=False):
         np.testing.assert_array_equal(window.values, expected)
     assert [w.sequence for w in emitted] == list(range(8, 58, stride))
     assert all(w.end == 1_000 + 10 * (w.sequence - 1) for w in emitted)
@@ -53,8 +55,13 @@ def test_window_message_round_trip():
     values = np.arange(12, dtype=np.float32).reshape(4, 3)
     window = Window("pump-7", 1234567, 42, values, ("x", "y", "z"), produced_at=1.5)
     back = Window.from_bytes(window.to_bytes())
-    assert (back.channel, back.end, back.sequence, back.feature_names, back.produced_at) == \
-        ("pump-7", 1234567, 42, ("x", "y", "z"), 1.5)
+    assert (back.channel, back.end, back.sequence, back.feature_names, back.produced_at) == (
+        "pump-7",
+        1234567,
+        42,
+        ("x", "y", "z"),
+        1.5,
+    )
     np.testing.assert_array_equal(back.values, values)
     unnamed = Window.from_bytes(Window("c", 1, 2, values).to_bytes())
     assert unnamed.feature_names is None

@@ -36,13 +36,16 @@ def test_due_every_stride_once_full(stride, due_at):
     assert due == due_at
 
 
-@pytest.mark.parametrize("values, reason", [
-    ([1.0], Admission.WRONG_LENGTH),
-    ([1.0, 2.0, 3.0], Admission.WRONG_LENGTH),
-    ([float("nan"), 1.0], Admission.NON_FINITE),
-    ([1.0, float("inf")], Admission.NON_FINITE),
-    ([1.0, 1e300], Admission.NON_FINITE),
-])
+@pytest.mark.parametrize(
+    "values, reason",
+    [
+        ([1.0], Admission.WRONG_LENGTH),
+        ([1.0, 2.0, 3.0], Admission.WRONG_LENGTH),
+        ([float("nan"), 1.0], Admission.NON_FINITE),
+        ([1.0, float("inf")], Admission.NON_FINITE),
+        ([1.0, 1e300], Admission.NON_FINITE),
+    ],
+)
 def test_rejects_bad_values_without_changing_state(values, reason):
     state = filled(3)
     before = state.to_bytes()
@@ -87,12 +90,15 @@ def test_fresh_state_round_trips():
     assert ChannelWindow.from_bytes(state.to_bytes()).last_timestamp is None
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda b: b[:10],
-    lambda b: b"XXX" + b[3:],
-    lambda b: b[:-4],
-    lambda b: b + b"\0\0\0\0",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda b: b[:10],
+        lambda b: b"XXX" + b[3:],
+        lambda b: b[:-4],
+        lambda b: b + b"\0\0\0\0",
+    ],
+)
 def test_corrupt_state_is_rejected(mangle):
     with pytest.raises(WindowStateError):
         ChannelWindow.from_bytes(mangle(filled(5).to_bytes()))
