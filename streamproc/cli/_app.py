@@ -15,7 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
 )
 app.add_typer(_plugins.app, name="plugins")
 app.add_typer(_broker.app, name="broker")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Optional
 
@@ -10,11 +11,37 @@ import typer
 from streamproc.config import Settings
 from streamproc.errors import StreamprocError
 
-LOG_LEVELS = ("crit", "error", "warn", "info", "debug")
+
+class Role(StrEnum):
+    """What a worker runs (``--role``): help lists the choices and click refuses others."""
+
+    ALL = "all"
+    WINDOW = "window"
+    DETECT = "detect"
+    FUSE = "fuse"
+
+
+class LogLevel(StrEnum):
+    CRIT = "crit"
+    ERROR = "error"
+    WARN = "warn"
+    INFO = "info"
+    DEBUG = "debug"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class VerdictChoice(StrEnum):
+    TRUE_POSITIVE = "true-positive"
+    FALSE_POSITIVE = "false-positive"
+    UNSURE = "unsure"
 
 
 def run(
-    role: str = typer.Option("all", "--role", help="all (the whole pipeline), window, detect or fuse."),
+    role: Role = typer.Option(Role.ALL, "--role", help="all: the whole pipeline in one process; or one of its stages."),
     detector: Optional[list[str]] = typer.Option(
         None, "--detector", help="Run only this detector (repeatable; default: detectors.enabled)."
     ),
@@ -33,9 +60,9 @@ def run(
         "--embedded-broker",
         help="KAFKA_BOOTSTRAP is streamproc's embedded broker: apply its client workarounds.",
     ),
-    log_level: str = typer.Option("warn", "--log-level", help=f"One of {', '.join(LOG_LEVELS)}."),
-    log_format: Optional[str] = typer.Option(
-        None, "--log-format", help="text or json: one object per line (worker.log_format)."
+    log_level: LogLevel = typer.Option(LogLevel.WARN, "--log-level", help="How much the worker logs."),
+    log_format: Optional[LogFormat] = typer.Option(
+        None, "--log-format", help="json: one object per line, for log shippers (worker.log_format)."
     ),
 ) -> None:
     """Run a pipeline worker until Ctrl-C or SIGTERM.
@@ -43,23 +70,20 @@ def run(
     Without a configured cluster (KAFKA_BOOTSTRAP, kafka.bootstrap), an embedded broker is
     started for the worker and its address printed.
     """
-    from streamproc.errors import StreamprocError
     from streamproc.stream import WorkerOptions, run_worker
 
-    if log_level not in LOG_LEVELS:
-        raise StreamprocError(f"--log-level: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     settings = Settings.load(
         config,
         overrides={
             "detectors.models_dir": str(models) if models else None,
             "worker.web_port": web_port,
-            "worker.log_format": log_format,
+            "worker.log_format": log_format.value if log_format else None,
         },
     )
     options = WorkerOptions(
-        role=role, detectors=tuple(detector) if detector else None, app_id=app_id, embedded_broker=embedded_broker
+        role=role.value, detectors=tuple(detector) if detector else None, app_id=app_id, embedded_broker=embedded_broker
     )
-    run_worker(settings, options, loglevel=log_level)
+    run_worker(settings, options, loglevel=log_level.value)
 
 
 def demo(
@@ -193,7 +217,7 @@ def forward(
 @alerts_app.command("feedback")
 def feedback(
     alert_id: str = typer.Argument(..., help="The alert's full id (alerts tail --json shows it)."),
-    verdict: str = typer.Option(..., "--verdict", help="true-positive, false-positive or unsure."),
+    verdict: VerdictChoice = typer.Option(..., "--verdict", case_sensitive=False, help="The operator's judgement."),
     author: Optional[str] = typer.Option(None, "--author", help="Who judges (default: the user name)."),
     note: Optional[str] = typer.Option(None, "--note", help="A free-text remark."),
     config: Optional[Path] = typer.Option(
@@ -206,5 +230,5 @@ def feedback(
 
     from streamproc.stream import send_verdict
 
-    record = send_verdict(Settings.load(config), alert_id, verdict, author=author or getpass.getuser(), note=note)
+    record = send_verdict(Settings.load(config), alert_id, verdict.value, author=author or getpass.getuser(), note=note)
     typer.echo(f"sent {record['verdict']} on alert {record['alert_id']}", err=True)
