@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,31 @@ import pytest
 from streamproc.datasets import SyntheticConfig, generate_synthetic
 from streamproc.kafka import KafkaCluster, create_topics, open_cluster, resolve_bootstrap
 from streamproc.training import ModelStore, TrainedModel, train_channel
+
+# Set by .ci/run: a Debian program a test runs must be there (scripts/test installs them), so
+# that a failed installation fails CI instead of skipping what it was meant to prove.
+REQUIRE_PROGRAMS_ENV = "REQUIRE_SYSTEM_PROGRAMS"
+
+
+def _system_program(*names: str, package: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    message = (
+        f"{names[0]} is not installed (Debian: apt-get install {package}; scripts/test installs it when run as root)"
+    )
+    if os.environ.get(REQUIRE_PROGRAMS_ENV):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def system_program() -> Callable[..., str]:
+    """``system_program(*names, package=...)``: the path of the first of ``names`` on PATH;
+    otherwise the test is skipped, saying how to install ``package``, or fails where
+    :data:`REQUIRE_PROGRAMS_ENV` is set."""
+    return _system_program
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ then resolved; retried while the webhook fails; dead-lettered when it keeps refu
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -60,13 +59,8 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory) -> Iterator[SimpleNamespace]:
-    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if binary is None:
-        pytest.skip(
-            "Alertmanager is not installed (Debian: apt-get install prometheus-alertmanager; "
-            "scripts/test installs it when run as root)"
-        )
+def alertmanager(tmp_path_factory, system_program) -> Iterator[SimpleNamespace]:
+    binary = system_program("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
     root = tmp_path_factory.mktemp("alertmanager")
     notifications = Receiver()
     # Notify at once and on resolution, so that both states can be read back.

@@ -4,7 +4,6 @@ the series operators rely on are queried back through its HTTP API."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -75,13 +74,10 @@ class Prometheus:
         self._log.close()
 
 
-def test_prometheus_scrapes_the_worker_series_operators_rely_on(pipeline, stream_models, tmp_path) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip(
-            "Prometheus is not installed (Debian: apt-get install prometheus; scripts/test installs it "
-            "when run as root)"
-        )
+def test_prometheus_scrapes_the_worker_series_operators_rely_on(
+    pipeline, stream_models, tmp_path, system_program
+) -> None:
+    binary = system_program("prometheus", package="prometheus")
     worker = pipeline.start_worker(env={"STREAMPROC_WORKER__LOG_FORMAT": "json"})
     channels = [stream_models.channels[name] for name in ("a0", "clean0")]
     pipeline.produce(channels, 0, 200)
