@@ -46,6 +46,7 @@ def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
 
 
 def rfc3339(millis: int) -> str:
+    """``2026-01-05T10:00:00.000Z``; ValueError (or OverflowError) for a time outside the calendar."""
     return datetime.fromtimestamp(millis / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -92,25 +92,32 @@ class AlertForwarder:
         self._rng = rng or random.Random()
 
     def handle(self, message: RawMessage) -> list[dict[str, Any]]:
-        """Deliver ``message`` to every sink; the dead letters of those that failed."""
+        """Deliver ``message`` to every sink; the dead letters of those that failed.
+
+        A message that cannot be read or rendered (a time outside the calendar, say) is
+        dead-lettered, never raised: one bad message must not stop every page behind it."""
         try:
             record = self._decode(message)
+            now_ms = self._now_ms()
+            rendered = self._alertmanager_alert(record, now_ms)
+            body = webhook_body(record, labels=self.labels, link=alert_link(self.link_template, record))
         except DecodeError as exc:
             self.metrics.deliveries.labels("all", "dead_lettered").inc()
             return [dead_letter_record(message, exc.reason, exc.detail)]
+        except Exception as exc:  # noqa: BLE001 - any record the sinks cannot take is a dead letter
+            self.metrics.deliveries.labels("all", "dead_lettered").inc()
+            return [dead_letter_record(message, "processing-error", repr(exc))]
         previous = self.open.update(message.partition, record)
         dead_letters = []
         if self.alertmanager is not None:
-            now_ms = self._now_ms()
-            alerts = [self._alertmanager_alert(record, now_ms)]
-            if previous is not None and alert_labels(previous, self.labels) != alerts[0]["labels"]:
+            alerts = [rendered]
+            if previous is not None and alert_labels(previous, self.labels) != rendered["labels"]:
                 alerts.append(resolved_copy(self._alertmanager_alert(previous, now_ms), now_ms))
             sink = self.alertmanager
             outcome = self._deliver(sink.name, lambda: sink.send(alerts))
             if not outcome.delivered:
                 dead_letters.append(self._dead_letter(message, sink.name, sink.url, outcome))
         if self.webhook is not None:
-            body = webhook_body(record, labels=self.labels, link=alert_link(self.link_template, record))
             key = record.get("record_id") or record_id(message.topic, message.partition, message.offset)
             hook = self.webhook
             outcome = self._deliver(hook.name, lambda: hook.send(body, idempotency_key=key, now_s=self._clock()))
@@ -121,9 +128,11 @@ class AlertForwarder:
     def learn(self, message: RawMessage) -> None:
         """Take in a message delivered before (read again after a restart) without delivering it."""
         try:
-            self.open.update(message.partition, self._decode(message))
-        except DecodeError:
-            pass  # it was dead-lettered when it was delivered
+            record = self._decode(message)
+            self._alertmanager_alert(record, self._now_ms())  # what cannot be rendered is not kept
+        except Exception:  # noqa: BLE001 - it was dead-lettered when it was delivered
+            return
+        self.open.update(message.partition, record)
 
     def resend(self) -> bool:
         """Post every open alert to Alertmanager again, once (the next resend retries); whether

@@ -18,7 +18,9 @@ class OpenAlerts:
         """Take ``record`` (an Alert) as its alert's latest state; returns the one it replaces."""
         alerts = self._by_partition.setdefault(partition, {})
         if record["state"] == "RESOLVED":
-            return alerts.pop(record["alert_id"], None)
+            # From any partition: after the topic gains partitions, a channel may move.
+            found = [held.pop(record["alert_id"], None) for held in self._by_partition.values()]
+            return next((r for r in found if r is not None), None)
         previous = alerts.get(record["alert_id"])
         alerts[record["alert_id"]] = record
         return previous
@@ -31,4 +33,5 @@ class OpenAlerts:
         return [record for alerts in self._by_partition.values() for record in alerts.values()]
 
     def __len__(self) -> int:
-        return sum(len(alerts) for alerts in self._by_partition.values())
+        # A copy: the metrics thread counts while the loop adds and forgets partitions.
+        return sum(len(alerts) for alerts in list(self._by_partition.values()))

@@ -27,6 +27,8 @@ _LOG = logging.getLogger(__name__)
 # reported in one line instead of a reconnect message every few milliseconds.
 _CLIENT_LOG = logging.getLogger(__name__ + ".client")
 _POLL_S = 0.5
+# Longest time spent reading assigned partitions back to learn their open alerts.
+_LEARN_S = 60.0
 _FLUSH_S = 30.0
 
 
@@ -46,7 +48,7 @@ def run_forwarder(
     are read without delivering, to learn which alerts are still open, and those are posted to
     Alertmanager again. ``on_ready(forwarder, metrics port)`` is called once serving (tests).
     """
-    from confluent_kafka import Consumer, KafkaException, Producer
+    from confluent_kafka import Consumer, Producer
 
     forward = settings.forward
     stop = stop or threading.Event()
@@ -69,45 +71,36 @@ def run_forwarder(
             )
         )
         producer = Producer(overrides.producer_config(base))
-        _CLIENT_LOG.setLevel(logging.CRITICAL)
+        server: MetricsServer | None = None
         try:
-            consumer.list_topics(settings.topics.alerts, timeout=10.0)
-        except KafkaException as exc:
-            consumer.close()
-            raise StreamprocError(
-                f"cannot reach the Kafka cluster at {base.get('bootstrap.servers')}: "
-                f"{exc.args[0].str() if exc.args else exc}"
-            ) from None
-        finally:
-            _CLIENT_LOG.setLevel(logging.NOTSET)
-        rebuilt = threading.Event()
+            _probe(consumer, settings.topics.alerts, base)
+            rebuilt = threading.Event()
+            held: set[int] = set()
 
-        held: set[int] = set()
+            def assigned(_: Any, partitions: list[Any]) -> None:
+                _learn_open_alerts(forwarder, base, overrides, consumer, partitions, forward.lookback_s)
+                held.update(p.partition for p in partitions)
+                metrics.partitions.set(len(held))
+                rebuilt.set()
 
-        def assigned(_: Any, partitions: list[Any]) -> None:
-            _learn_open_alerts(forwarder, base, overrides, consumer, partitions, forward.lookback_s)
-            held.update(p.partition for p in partitions)
-            metrics.partitions.set(len(held))
-            rebuilt.set()
+            def revoked(_: Any, partitions: list[Any]) -> None:
+                forwarder.open.forget(p.partition for p in partitions)
+                held.difference_update(p.partition for p in partitions)
+                metrics.partitions.set(len(held))
 
-        def revoked(_: Any, partitions: list[Any]) -> None:
-            forwarder.open.forget(p.partition for p in partitions)
-            held.difference_update(p.partition for p in partitions)
-            metrics.partitions.set(len(held))
+            consumer.subscribe([settings.topics.alerts], on_assign=assigned, on_revoke=revoked, on_lost=revoked)
+            last_loop = [time.monotonic()]
+            # A loop stuck longer than every retry of both sinks (and a rebuild after an assignment)
+            # is not coming back by itself.
+            patience = _LEARN_S + 60.0 + 2 * (forward.retries + 1) * (forward.timeout_s + forward.max_backoff_s)
 
-        consumer.subscribe([settings.topics.alerts], on_assign=assigned, on_revoke=revoked, on_lost=revoked)
-        last_loop = [time.monotonic()]
-        # A loop stuck longer than every retry of both sinks is not coming back by itself.
-        patience = 60.0 + 2 * (forward.retries + 1) * (forward.timeout_s + forward.max_backoff_s)
+            def healthy() -> tuple[bool, str]:
+                late = time.monotonic() - last_loop[0]
+                return (True, "ok") if late < patience else (False, f"no progress for {late:.0f}s")
 
-        def healthy() -> tuple[bool, str]:
-            late = time.monotonic() - last_loop[0]
-            return (True, "ok") if late < patience else (False, f"no progress for {late:.0f}s")
-
-        server = MetricsServer(
-            metrics.registry, healthy, port=forward.metrics_port if metrics_port is None else metrics_port
-        )
-        try:
+            server = MetricsServer(
+                metrics.registry, healthy, port=forward.metrics_port if metrics_port is None else metrics_port
+            )
             if on_ready is not None:
                 on_ready(forwarder, server.port)
             next_resend = time.monotonic() + forward.resend_interval_s
@@ -127,12 +120,30 @@ def run_forwarder(
                     forwarder.resend()
                     next_resend = time.monotonic() + forward.resend_interval_s
         finally:
-            server.close()
+            if server is not None:
+                server.close()
             consumer.close()  # commits what was stored
             producer.flush(_FLUSH_S)
     finally:
         if own_client:
             http.close()
+
+
+def _probe(consumer: Any, topic: str, base: dict[str, Any]) -> None:
+    """StreamprocError in one line when the cluster cannot be reached (librdkafka's own
+    reconnect messages silenced meanwhile: one every few milliseconds)."""
+    from confluent_kafka import KafkaException
+
+    _CLIENT_LOG.setLevel(logging.CRITICAL)
+    try:
+        consumer.list_topics(topic, timeout=10.0)
+    except KafkaException as exc:
+        raise StreamprocError(
+            f"cannot reach the Kafka cluster at {base.get('bootstrap.servers')}: "
+            f"{exc.args[0].str() if exc.args else exc}"
+        ) from None
+    finally:
+        _CLIENT_LOG.setLevel(logging.NOTSET)
 
 
 def _forward_one(forwarder: AlertForwarder, producer: Any, codec: Any, dead_letter_topic: str, message: Any) -> None:
@@ -164,27 +175,28 @@ def _learn_open_alerts(
     partitions: list[Any],
     lookback_s: float,
 ) -> None:
-    """Read each assigned partition from ``lookback_s`` ago up to its committed position, so that
-    the alerts opened before a restart or a rebalance are known (and resent) again."""
+    """Read each assigned partition from ``lookback_s`` ago up to its end, so that the alerts
+    opened before a restart or a rebalance are known (and resent) again.
+
+    Up to the end, not the committed position: a resolution delivered by the previous owner but
+    not yet committed is learnt too (the consumer delivers it again, which changes nothing), so
+    an alert that has ended is never posted as firing. A partition not read to its end within
+    :data:`_LEARN_S` is not taken on trust: its alerts are forgotten (Alertmanager lets them
+    expire; a resolved alert posted as firing would page again)."""
     from confluent_kafka import Consumer, TopicPartition
 
     if not partitions:
         return
-    committed = consumer.committed(partitions, timeout=10.0)
     since_ms = int((time.time() - lookback_s) * 1000)
     starts = consumer.offsets_for_times(
         [TopicPartition(p.topic, p.partition, since_ms) for p in partitions], timeout=10.0
     )
     ranges = []
-    for position, start in zip(committed, starts, strict=False):
-        end = (
-            position.offset
-            if position.offset >= 0
-            else consumer.get_watermark_offsets(TopicPartition(position.topic, position.partition), timeout=10.0)[1]
-        )
+    for start in starts:
+        end = consumer.get_watermark_offsets(TopicPartition(start.topic, start.partition), timeout=10.0)[1]
         first = start.offset if start.offset >= 0 else end  # nothing newer than the lookback
         if first < end:
-            ranges.append((TopicPartition(position.topic, position.partition, first), end))
+            ranges.append((TopicPartition(start.topic, start.partition, first), end))
     if not ranges:
         return
     # Assigned, not subscribed: this reader joins no group and commits nothing.
@@ -194,7 +206,7 @@ def _learn_open_alerts(
     try:
         reader.assign([start for start, _ in ranges])
         ends = {(start.topic, start.partition): end for start, end in ranges}
-        deadline = time.monotonic() + 60.0
+        deadline = time.monotonic() + _LEARN_S
         while ends and time.monotonic() < deadline:
             message = reader.poll(_POLL_S)
             if message is not None and message.error() is None:
@@ -206,6 +218,12 @@ def _learn_open_alerts(
                 if position.offset >= ends[(position.topic, position.partition)]:
                     del ends[(position.topic, position.partition)]
         if ends:
-            _LOG.warning("alerts forward: open alerts of %s not fully read again within 60 s", sorted(ends))
+            forwarder.open.forget(partition for _, partition in ends)
+            _LOG.warning(
+                "alerts forward: partitions %s not read back within %.0f s: their open alerts are left to "
+                "expire in Alertmanager",
+                sorted(ends),
+                _LEARN_S,
+            )
     finally:
         reader.close()

@@ -38,13 +38,19 @@ def verify_signature(
         fresh = abs(now_s - int(timestamp)) <= tolerance_s
     except ValueError:
         return False
-    return fresh and hmac.compare_digest(given, signature(key, timestamp, body))
+    # As bytes: compare_digest refuses str with characters outside ASCII (a forged header).
+    return fresh and hmac.compare_digest(given.encode(), signature(key, timestamp, body).encode())
 
 
 def webhook_body(record: Mapping[str, Any], *, labels: Mapping[str, str], link: str) -> bytes:
     """``{"alert": <the Alert record>, "labels": {...}, "link": "..."}`` as compact JSON."""
+    # allow_nan=False: NaN and Infinity are not JSON and a strict receiver would refuse the body;
+    # such a record is dead-lettered instead.
     return json.dumps(
-        {"alert": dict(record), "labels": dict(labels), "link": link}, sort_keys=True, separators=(",", ":")
+        {"alert": dict(record), "labels": dict(labels), "link": link},
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=False,
     ).encode()
 
 

@@ -30,7 +30,7 @@ def json_logging_config(level: str | int) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` configuration: everything at ``level`` and above, as JSON
     lines on standard error."""
     if isinstance(level, str):
-        level = {"warn": "WARNING"}.get(level.lower(), level.upper())
+        level = {"warn": "WARNING", "crit": "CRITICAL"}.get(level.lower(), level.upper())
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ._process import register_process_metrics
@@ -71,6 +71,7 @@ class ChannelMetrics:
         self._scores: dict[tuple[str, str], tuple[float, float]] = {}
         self._readings: dict[str, float] = {}
         self._models: dict[tuple[str, str], str] = {}
+        self._where: dict[str, tuple[str, int]] = {}
         self.skipped = 0
 
     def _admit(self, channel: str) -> bool:
@@ -81,6 +82,24 @@ class ChannelMetrics:
             return True
         self.skipped += 1
         return False
+
+    def located(self, channel: str, topic: str, partition: int) -> None:
+        """The partition a channel's messages come from, so that its series go with it."""
+        if channel in self._channels:
+            self._where[channel] = (topic, partition)
+
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop the series of channels whose partitions this worker no longer holds: their new
+        owner reports them, and frozen values here would contradict it."""
+        gone = set(partitions)
+        for channel in [c for c, where in self._where.items() if where in gone]:
+            del self._where[channel]
+            self._channels.discard(channel)
+            self._readings.pop(channel, None)
+            for key in [k for k in self._scores if k[0] == channel]:
+                del self._scores[key]
+            for key in [k for k in self._models if k[0] == channel]:
+                del self._models[key]
 
     def score(self, channel: str, detector: str, score: float, threshold: float) -> None:
         if self._admit(channel):
@@ -124,7 +143,7 @@ class ChannelMetrics:
         )
         for (channel, detector), version in sorted(self._models.items()):
             models.add_metric([channel, detector, version], 1)
-        skipped = GaugeMetricFamily(
+        skipped = CounterMetricFamily(
             "streamproc_channel_metrics_skipped",
             "Per-channel updates not exported because worker.channel_metrics_limit channels already have series.",
         )

@@ -194,6 +194,7 @@ class PipelineApp:
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
         self.metrics.track_consumer_lag(self._consumer_lag)
+        self.app.on_partitions_revoked.connect(self._partitions_revoked)
 
     # -- topology -------------------------------------------------------------------------
 
@@ -279,6 +280,7 @@ class PipelineApp:
         async with self._state_lock:
             try:
                 await handler(messages)
+                self._locate(messages)
                 return
             except Exception:
                 self._discard_batch()
@@ -289,9 +291,20 @@ class PipelineApp:
             for message in messages:
                 try:
                     await handler([message])
+                    self._locate([message])
                 except Exception:
                     self._discard_batch()
                     await self._dead_letter_failure(message)
+
+    def _locate(self, messages: Sequence[RawMessage]) -> None:
+        """Note where each channel's messages come from (every topic is keyed by channel), so
+        that its metric series leave with its partition."""
+        for message in messages:
+            if message.key:
+                self.metrics.channels.located(message.key.decode(errors="replace"), message.topic, message.partition)
+
+    async def _partitions_revoked(self, _app: Any, revoked: Any, **_: Any) -> None:
+        self.metrics.channels.forget((tp.topic, tp.partition) for tp in revoked)
 
     def _discard_batch(self) -> None:
         self._outputs.clear()

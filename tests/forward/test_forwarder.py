@@ -222,6 +222,7 @@ def test_transient_failures_are_retried_with_growing_jittered_waits() -> None:
     assert fwd.handle(message(alert())) == []
     assert len(receiver.requests) == 4
     # Waits within [half, all] of 1, 2, then 4 capped at 3 seconds.
+    assert len(sleeps) == 3
     for wait, ceiling in zip(sleeps, (1.0, 2.0, 3.0), strict=False):
         assert ceiling / 2 <= wait <= ceiling
     # The same delivery, same key, every time: the receiver can drop repeats.
@@ -308,3 +309,36 @@ def test_retry_policy_waits_never_exceed_the_cap() -> None:
     policy, rng = RetryPolicy(retries=10, backoff_s=0.5, max_backoff_s=2.0), random.Random(1)
     waits = [policy.delay(n, rng) for n in range(1, 11)]
     assert all(0 < w <= 2.0 for w in waits) and waits[-1] >= 1.0
+
+
+def test_a_record_the_sinks_cannot_take_is_dead_lettered_and_never_held_open() -> None:
+    receiver = Receiver()
+    fwd = forwarder(receiver, webhook=True)
+    garbled = alert(alert_id="bad")
+    garbled["opened_at"] = 1_700_000_000_000_000  # microseconds sent as milliseconds: year 55,840
+    (dead,) = fwd.handle(message(garbled))
+    assert dead["reason"] == "processing-error" and "out of range" in dead["detail"]
+    fwd.learn(message(garbled))
+    assert receiver.requests == [] and len(fwd.open) == 0
+    assert fwd.handle(message(alert(), offset=1)) == []  # and the next message goes through
+
+
+def test_a_non_finite_score_is_dead_lettered_rather_than_sent_as_invalid_json() -> None:
+    receiver = Receiver()
+    (dead,) = forwarder(receiver, alertmanager=False, webhook=True).handle(
+        message({**alert(), "fused_score": float("nan")})
+    )
+    assert dead["reason"] == "processing-error" and receiver.requests == []
+
+
+def test_a_forged_signature_header_is_rejected_not_raised() -> None:
+    headers = {"X-Streamproc-Timestamp": str(int(NOW_S)), "X-Streamproc-Signature": "sha256=\u00e9\u00e9"}
+    assert not verify_signature(KEY.encode(), headers, b"{}", now_s=NOW_S)
+    assert not verify_signature(KEY.encode(), {**headers, "X-Streamproc-Timestamp": "soon"}, b"{}", now_s=NOW_S)
+
+
+def test_a_resolution_arriving_on_another_partition_still_closes_the_alert() -> None:
+    fwd = forwarder(Receiver())
+    fwd.handle(message(alert(), partition=0))
+    fwd.handle(message(alert("RESOLVED", updated_at=OPENED_MS + 1, resolved_at=OPENED_MS + 1), partition=5))
+    assert len(fwd.open) == 0

@@ -56,12 +56,19 @@ def test_channel_series_are_bounded_and_say_what_they_left_out():
     assert found[("streamproc_channel_last_reading_timestamp_seconds", (("channel", "a"),))] == 100.0
     assert found[("streamproc_model_info", (("channel", "b"), ("detector", "range"), ("model_version", "v2")))] == 1
     assert not any(labels and dict(labels).get("channel") == "c" for _, labels in found)
-    assert found[("streamproc_channel_metrics_skipped", ())] == 1
+    assert found[("streamproc_channel_metrics_skipped_total", ())] == 1
+    # A channel whose partition leaves takes its series with it; the others stay.
+    metrics.channels.located("a", "readings", 0)
+    metrics.channels.located("b", "readings", 1)
+    metrics.channels.forget([("readings", 0)])
+    found = samples(metrics)
+    assert not any(labels and dict(labels).get("channel") == "a" for _, labels in found)
+    assert found[("streamproc_model_info", (("channel", "b"), ("detector", "pca"), ("model_version", "v1")))] == 1
 
 
 def test_every_metric_name_states_its_unit_or_what_it_counts():
     units = ("_seconds", "_messages", "_total", "_bytes", "_ratio", "_info", "_count", "_sum", "_bucket", "_created")
-    counted = {"streamproc_open_alerts", "streamproc_channel_threshold", "streamproc_channel_metrics_skipped"}
+    counted = {"streamproc_open_alerts", "streamproc_channel_threshold"}
     metrics = WorkerMetrics()
     metrics.track_open_alerts(dict)
     metrics.track_consumer_lag(dict)

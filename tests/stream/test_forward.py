@@ -250,3 +250,58 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(
         thread.join(30)
         hook.close()
     assert not failed, failed
+
+
+def test_a_new_forwarder_learns_which_alerts_are_open_and_posts_only_those(pipeline, kafka_cluster) -> None:
+    """Alerts already on the topic are not delivered again (a new group starts at the end), but
+    read back: the open one is posted to Alertmanager at once, the resolved one is not."""
+    import httpx
+    from confluent_kafka import Producer
+
+    codec = Codec()
+
+    def alert(alert_id: str, state: str, channel: str) -> dict:
+        now = int(time.time() * 1000)
+        return {
+            "alert_id": alert_id,
+            "channel": channel,
+            "state": state,
+            "opened_at": now - 60_000,
+            "updated_at": now,
+            "resolved_at": now if state == "RESOLVED" else None,
+            "severity": "HIGH",
+            "fused_score": 3.0,
+            "detector_scores": [],
+            "top_features": [],
+            "record_id": f"{alert_id}-{state}",
+        }
+
+    producer = Producer(kafka_cluster.producer_config())
+    for record in (alert("a1", "OPEN", "c1"), alert("a2", "OPEN", "c2"), alert("a1", "RESOLVED", "c1")):
+        producer.produce(pipeline.topics["alerts"], key=record["channel"].encode(), value=codec.encode("Alert", record))
+    assert producer.flush(15) == 0
+
+    posted: list[list[dict]] = []
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda request: posted.append(json.loads(request.content)) or httpx.Response(200))
+    )
+    env = {
+        **pipeline.env(),
+        "STREAMPROC_FORWARD__ALERTMANAGER_URL": "http://alertmanager.invalid:9093",
+        "STREAMPROC_FORWARD__GROUP_ID": f"{pipeline.app_id}-learn",
+    }
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_forwarder,
+        args=(Settings.load(env=env),),
+        daemon=True,
+        kwargs={"overrides": kafka_cluster.overrides, "stop": stop, "client": client, "metrics_port": 0},
+    )
+    thread.start()
+    try:
+        wait_until(lambda: posted, "the open alerts to be posted")
+        assert [a["labels"]["alert_id"] for a in posted[0]] == ["a2"]
+        assert posted[0][0]["endsAt"] > posted[0][0]["startsAt"]
+    finally:
+        stop.set()
+        thread.join(30)
