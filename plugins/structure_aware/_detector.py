@@ -295,6 +295,7 @@ class StructureAwareDetector(TorchDetector):
     # -- thread control -----------------------------------------------------------------------
 
     def _fit(self, train, progress, validation=None):
+        self._scored = self._step_weights = None  # a refit may change the features and covariates
         with self._thread_limit():
             report = super()._fit(train, progress, validation)
             if self.normalize_errors:
