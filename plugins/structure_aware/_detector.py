@@ -194,23 +194,28 @@ class StructureAwareDetector(TorchDetector):
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
         history, target = windows[:, :-1], windows[:, -1]
-        scored = self._scored_features(windows.device)
-        if self.known_covariates and self.covariates:
-            # The scored step's covariates (its commands, set points) are known when it is scored:
-            # the network reads them, with the step's scored values hidden.
-            visible = windows.clone()
-            visible[:, -1, scored] = 0.0
-        else:
-            visible = history.clone() if self.mask_steps else history
-        if self.mask_steps:
-            end = len(history[0])
-            visible[:, end - self.mask_steps : end, scored] = 0.0
-        output = self.module(visible)
+        output = self.module(self._visible(windows))
         rebuilt = history[:, -self.bottleneck_steps :] if self.bottleneck_steps else history
         reconstruction = output.reconstruction
         if reconstruction.shape[1] > rebuilt.shape[1]:
             reconstruction = reconstruction[:, : rebuilt.shape[1]]
         return (rebuilt - reconstruction) ** 2, (target - output.prediction) ** 2
+
+    def _visible(self, windows: torch.Tensor) -> torch.Tensor:
+        """What the network reads of ``windows[B, W, C]``: the steps before the scored one, and
+        with ``known_covariates`` the scored step too, its scored values hidden (its commands and
+        set points are known when it is scored); ``mask_steps`` hides the scored values of the
+        last steps before it."""
+        scored = self._scored_features(windows.device)
+        if self.known_covariates and self.covariates:
+            visible = windows.clone()
+            visible[:, -1, scored] = 0.0
+        else:
+            visible = windows[:, :-1].clone() if self.mask_steps else windows[:, :-1]
+        if self.mask_steps:
+            end = self.window - 1
+            visible[:, end - self.mask_steps : end, scored] = 0.0
+        return visible
 
     def _context_errors(self, windows: torch.Tensor) -> torch.Tensor:
         """``ctx[B, W, C]``: squared errors of the window's scored values rebuilt with all of them
@@ -344,8 +349,9 @@ class StructureAwareDetector(TorchDetector):
         """The structural attention the network paid to ``windows[B, W, C]``.
 
         Returns ``channel_mask[B, d_model]`` (the sigmoid mask over hidden channels, in
-        ``(0, 1)``) and ``time_attention[B, W-1]`` (softmax weights over the input steps; the
-        last entry is the step just before the scored one).
+        ``(0, 1)``) and ``time_attention[B, T]`` (softmax weights over the steps the network
+        reads: ``T = W - 1``, the last entry the step just before the scored one; with
+        ``known_covariates`` and covariates, ``T = W``, the last entry the scored step itself).
         """
         if not self.fitted:
             raise RuntimeError(f"detector {self.name!r} is not fitted")
@@ -358,14 +364,16 @@ class StructureAwareDetector(TorchDetector):
         self.module.eval()
         with self._thread_limit(), torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
-                chunk = torch.from_numpy(windows[start : start + self.score_batch_size, :-1]).to(self._device)
-                output = self.module(chunk)
+                chunk = torch.from_numpy(windows[start : start + self.score_batch_size]).to(self._device)
+                output = self.module(self._visible(chunk))
                 masks.append(output.channel_mask.float().cpu().numpy())
                 attention.append(output.time_attention.float().cpu().numpy())
         if not masks:
             return {
                 "channel_mask": np.zeros((0, self.d_model), np.float32),
-                "time_attention": np.zeros((0, self.window - 1), np.float32),
+                "time_attention": np.zeros(
+                    (0, self.window - (0 if self.known_covariates and self.covariates else 1)), np.float32
+                ),
             }
         return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
 
