@@ -28,6 +28,10 @@ class StructureAwareDetector(TorchDetector):
     ``pred_err_c`` is the squared error of the prediction and ``rec_err_c`` the squared
     reconstruction error averaged over the input steps with weights that halve every
     ``recency_halflife`` steps back from the end (``0``: a plain mean over the window).
+    Covariates (commands, set points: inputs, never scored) are read but not learnt: the losses
+    average over the scored features only. With ``known_covariates`` the network also reads the
+    scored step's covariates, its scored values hidden: a command is known when the step it
+    drives is scored, and a reading that does not follow it is what should stand out.
 
     With ``normalize_errors`` each feature's two errors are divided by their mean over the
     training windows, floored at ``error_scale_floor`` times the mean over features: a
@@ -38,8 +42,9 @@ class StructureAwareDetector(TorchDetector):
     ``bottleneck_steps > 0`` decodes the last ``bottleneck_steps`` input steps from the
     attention-pooled context alone (a ``d_model``-number summary of the window) and scores their
     reconstruction: what the network cannot summarise as normal, it cannot rebuild.
-    ``mask_steps > 0`` hides the last ``mask_steps`` input steps from the network (they read as
-    the scaled median, 0) and scores their reconstruction alone: the network must rebuild them
+    ``mask_steps > 0`` hides the scored values of the last ``mask_steps`` input steps from the
+    network (they read as the scaled median, 0; their covariates stay) and scores their
+    reconstruction alone: the network must rebuild them
     from the steps before, so it cannot copy what it scores (an anomaly copied is an anomaly
     missed). ``error_scale_source`` says which windows measure each feature's normal error:
     ``train`` (the fitted ones) or ``validation`` (the held-out ones, when given: unseen normal
@@ -50,6 +55,7 @@ class StructureAwareDetector(TorchDetector):
     """
 
     name = "structure_aware"
+    added_settings = {"known_covariates": False}
 
     def __init__(
         self,
@@ -68,8 +74,7 @@ class StructureAwareDetector(TorchDetector):
         mask_steps: int = 0,
         bottleneck_steps: int = 0,
         error_scale_source: str = "train",
-        known_covariates: bool = False,
-        context_weight: float = 0.0,
+        known_covariates: bool = True,
         threads: int = 0,
         epochs: int = 10,
         batch_size: int = 128,
@@ -122,7 +127,6 @@ class StructureAwareDetector(TorchDetector):
         _check(
             isinstance(known_covariates, bool), "known_covariates", f"must be true or false, got {known_covariates!r}"
         )
-        _check(context_weight >= 0.0, "context_weight", f"must be >= 0, got {context_weight}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(
@@ -151,7 +155,6 @@ class StructureAwareDetector(TorchDetector):
                 bottleneck_steps=int(bottleneck_steps),
                 error_scale_source=error_scale_source,
                 known_covariates=known_covariates,
-                context_weight=float(context_weight),
                 threads=int(threads),
             )
         except StreamprocError:
@@ -172,7 +175,6 @@ class StructureAwareDetector(TorchDetector):
         self.bottleneck_steps = int(bottleneck_steps)
         self.error_scale_source = error_scale_source
         self.known_covariates = known_covariates
-        self.context_weight = float(context_weight)
         self.threads = int(threads)
         self._step_weights: torch.Tensor | None = None
         self._scored: torch.Tensor | None = None
@@ -188,7 +190,6 @@ class StructureAwareDetector(TorchDetector):
             self.dilations,
             self.dropout,
             self.bottleneck_steps,
-            error_terms=3 if self.context_weight else 2,
         )
 
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,17 +218,6 @@ class StructureAwareDetector(TorchDetector):
             visible[:, end - self.mask_steps : end, scored] = 0.0
         return visible
 
-    def _context_errors(self, windows: torch.Tensor) -> torch.Tensor:
-        """``ctx[B, W, C]``: squared errors of the window's scored values rebuilt with all of them
-        hidden, from the covariates alone (from nothing, without covariates: the normal level).
-        What the window's own values cannot explain away: a level or a relation to the commands
-        that was never normal, however long it lasts."""
-        hidden = windows.clone()
-        hidden[:, :, self._scored_features(windows.device)] = 0.0
-        reconstruction = self.module(hidden).reconstruction
-        steps = min(reconstruction.shape[1], windows.shape[1])
-        return (windows[:, -steps:] - reconstruction[:, -steps:]) ** 2
-
     def _scored_features(self, device: torch.device) -> torch.Tensor:
         """``[C]`` booleans: the features that are scored (every one but the covariates)."""
         if self._scored is None or self._scored.device != device:
@@ -246,10 +236,7 @@ class StructureAwareDetector(TorchDetector):
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:
         rec, pred = self._squared_errors(batch)
-        loss = self._objective(rec, pred)
-        if self.context_weight:
-            loss = loss + self.context_weight * self._context_loss(batch)
-        loss = loss.mean()
+        loss = self._objective(rec, pred).mean()
         (optimizer,) = step.optimizers
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -257,30 +244,19 @@ class StructureAwareDetector(TorchDetector):
         return {"loss": loss.item(), "rec_loss": rec.detach().mean().item(), "pred_loss": pred.detach().mean().item()}
 
     def _validation_loss(self, windows: torch.Tensor) -> torch.Tensor:
-        loss = self._objective(*self._squared_errors(windows))
-        if self.context_weight:
-            loss = loss + self.context_weight * self._context_loss(windows)
-        return loss
+        return self._objective(*self._squared_errors(windows))
 
-    def _context_loss(self, windows: torch.Tensor) -> torch.Tensor:
-        return self._context_errors(windows)[:, :, self._scored_features(windows.device)].mean(dim=(1, 2))
-
-    def _feature_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``(rec[B, C], pred[B, C][, ctx[B, C]])``: each term's squared error per feature, before
-        scaling (the context term only with ``context_weight``)."""
+    def _feature_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(rec[B, C], pred[B, C])``: each head's squared error per feature, before scaling."""
         rec, pred = self._squared_errors(windows)
-        rec = torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device))
-        if not self.context_weight:
-            return rec, pred
-        return rec, pred, self._context_errors(windows).mean(dim=1)
+        return torch.einsum("btc,t->bc", rec, self._history_weights(rec.shape[1], rec.device)), pred
 
     def _score_tensor(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        errors = self._feature_errors(windows)
+        rec, pred = self._feature_errors(windows)
         if self.normalize_errors:
-            errors = tuple(error / scale for error, scale in zip(errors, self.module.error_scale, strict=False))
-        contributions = self.alpha * errors[0] + (1.0 - self.alpha) * errors[1]
-        if self.context_weight:
-            contributions = contributions + self.context_weight * errors[2]
+            rec_scale, pred_scale = self.module.error_scale
+            rec, pred = rec / rec_scale, pred / pred_scale
+        contributions = self.alpha * rec + (1.0 - self.alpha) * pred
         return contributions.sum(dim=1), contributions
 
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:

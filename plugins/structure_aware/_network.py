@@ -94,7 +94,7 @@ class StructureAwareNetwork(nn.Module):
 
     The prediction head reads the attention-pooled window together with the last step's state:
     the pooled context carries the window's regime, the last state its most recent value.
-    ``error_scale[terms, C]`` (reconstruction, prediction[, context]) holds each feature's normal error,
+    ``error_scale[2, C]`` (reconstruction, prediction) holds each feature's normal error,
     which the detector measures after training; it travels with the weights.
     """
 
@@ -107,7 +107,6 @@ class StructureAwareNetwork(nn.Module):
         dilations: Sequence[int],
         dropout: float,
         bottleneck_steps: int = 0,
-        error_terms: int = 2,
     ) -> None:
         super().__init__()
         # With ``bottleneck_steps``, the reconstruction is decoded from the attention-pooled context
@@ -121,7 +120,7 @@ class StructureAwareNetwork(nn.Module):
         self.attention = StructuralAttention(d_model)
         self.reconstruct = nn.Conv1d(d_model, n_features, 1)
         self.predict = nn.Sequential(nn.Linear(2 * d_model, d_model), nn.GELU(), nn.Linear(d_model, n_features))
-        self.register_buffer("error_scale", torch.ones(error_terms, n_features))
+        self.register_buffer("error_scale", torch.ones(2, n_features))
 
     def forward(self, history: torch.Tensor) -> NetworkOutput:
         """``history[B, T, C]`` → reconstruction of it and prediction of step ``T + 1``."""

@@ -70,6 +70,10 @@ class Detector(abc.ABC):
     # leaves covariates out of the score by itself; a detector whose score is not a sum reads
     # ``covariates`` in its own ``_score``.
     additive: ClassVar[bool] = True
+    # Settings added after artifacts were first written, with the value that reproduces how those
+    # artifacts were trained where the new default differs: applied when an artifact's stored
+    # config lacks the key, so an old model scores as it was calibrated.
+    added_settings: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, *, window: int, **config: Any) -> None:
         if int(window) < 2:
@@ -182,7 +186,7 @@ class Detector(abc.ABC):
         meta = read_metadata(directory)
         if meta.get("detector") != cls.name:
             raise ArtifactError(f"{directory} holds a {meta.get('detector')!r} model, not {cls.name!r}")
-        detector = cls(**meta["config"])
+        detector = cls(**{**cls.added_settings, **meta["config"]})
         detector.n_features = int(meta["n_features"])
         detector.covariates = tuple(int(c) for c in meta.get("covariates", ()))
         with np.load(Path(directory) / ARRAYS_FILE, allow_pickle=False) as arrays:

@@ -290,7 +290,6 @@ def test_spec_defaults_build_and_round_trip_through_json() -> None:
         {"bottleneck_steps": 4},
         {"mask_steps": 3},
         {"mask_steps": 3, "error_scale_source": "validation"},
-        {"context_weight": 0.5},
     ],
 )
 def test_variants_that_cannot_copy_what_they_score(variant, test_windows, tmp_path) -> None:
@@ -318,7 +317,6 @@ def test_masked_steps_are_what_is_scored(fitted) -> None:
         ({"bottleneck_steps": 3, "mask_steps": 2}, "bottleneck_steps"),
         ({"error_scale_source": "test"}, "error_scale_source"),
         ({"known_covariates": "yes"}, "known_covariates"),
-        ({"context_weight": -1.0}, "context_weight"),
     ],
 )
 def test_variant_settings_are_checked(settings, key) -> None:
@@ -357,8 +355,25 @@ def test_known_covariates_are_read_at_the_scored_step_and_its_scored_values_are_
         (pred_moved[:, 0].sqrt() - (d + 5).abs()).abs(), (pred_moved[:, 0].sqrt() - (5 - d).abs()).abs()
     )
     assert gap.max().item() < 1e-3, "the scored step's own value reached the network"
-    plain = StructureAwareDetector(**{**TINY, "epochs": 1})
+    plain = StructureAwareDetector(**{**TINY, "known_covariates": False, "epochs": 1})
     plain.fit(_commanded(300, seed=0), covariates=[1])
     plain.module.eval()
     with torch.inference_mode():
         assert torch.allclose(plain._squared_errors(windows)[1][:, 0], plain._squared_errors(flipped)[1][:, 0])
+
+
+def test_an_artifact_from_before_known_covariates_scores_as_it_was_trained(tmp_path) -> None:
+    """Written before the setting existed (its config lacks it), a model keeps reading what it
+    was trained and calibrated on: the steps before the scored one only."""
+    detector = StructureAwareDetector(**{**TINY, "known_covariates": False, "epochs": 1})
+    detector.fit(_commanded(300, seed=0), covariates=[1])
+    detector.save(tmp_path)
+    meta_path = tmp_path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["known_covariates"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = StructureAwareDetector.load(tmp_path)
+    assert loaded.known_covariates is False
+    windows = np.ascontiguousarray(sliding_windows(_commanded(60, seed=1), WINDOW))
+    np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
+    assert StructureAwareDetector(**{k: v for k, v in TINY.items()}).known_covariates is True

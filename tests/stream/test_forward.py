@@ -221,7 +221,10 @@ def test_worker_alerts_reach_alertmanager_and_a_signed_webhook(
         wait_until(lambda: notified(alertmanager, opened.alert_id, "resolved"), "a resolved notification")
 
         # The webhook: every alert message, signed, keyed by its record id; resolutions dead-lettered.
+        # The stream is read to its end first: later alerts of the channel would reach the webhook too.
+        pipeline.wait_for(lambda: len(pipeline.records("alerts")) >= len(events), what="the backtest's every alert")
         alerts = [r.record for r in pipeline.records("alerts")]
+        assert len(alerts) == len(events)
         resolved = [a for a in alerts if a["state"] == "RESOLVED"]
         pipeline.wait_for(
             lambda: (
