@@ -58,7 +58,9 @@ def sensitivity(
     out: Path = typer.Option(..., "--out", help="Output: sensitivity.json, sensitivity.md, one PNG per study."),
     detectors: str = typer.Option("pca", "--detectors", help="Comma-separated detector names."),
     seeds: int = typer.Option(3, "--seeds", help="Number of seeds (0..N-1): model init, ratio slices, noise draws."),
-    channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
+    channels: str = typer.Option(
+        None, "--channels", help="Comma-separated channels or patterns such as valve1-* (default: all)."
+    ),
     studies: str = typer.Option(",".join(STUDIES), "--studies", help="Comma-separated: ratio, noise, window."),
     settings: list[str] = typer.Option([], "--set", help="Detector config override detector.key=value (repeatable)."),
     ratios: str = typer.Option(_fmt(DEFAULT_RATIOS), "--ratios", help="Target anomaly ratios."),

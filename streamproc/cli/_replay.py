@@ -35,7 +35,9 @@ def replay(
         help="The worker's TOML config file (default: $STREAMPROC_CONFIG): stride, fusion, hysteresis, severities.",
     ),
     set_: list[str] = typer.Option([], "--set", help="A config override, e.g. fusion.open_after=5 (repeatable)."),
-    channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all in --data)."),
+    channels: str = typer.Option(
+        None, "--channels", help="Comma-separated channels or patterns such as valve1-* (default: all in --data)."
+    ),
     adaptation: str = typer.Option(
         None, "--adaptation", help="Override the stored threshold adaptation: none, spot or dspot."
     ),

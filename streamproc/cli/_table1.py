@@ -23,7 +23,9 @@ def table1(
         help="Comma-separated detector names (default: every installed one); "
         "`range` and the random baseline are always added.",
     ),
-    channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
+    channels: str = typer.Option(
+        None, "--channels", help="Comma-separated channels or patterns such as valve1-* (default: all)."
+    ),
     settings: list[str] = typer.Option([], "--set", help="Detector config override detector.key=value (repeatable)."),
     models: Path = typer.Option(
         None,

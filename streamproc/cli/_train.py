@@ -104,7 +104,9 @@ def train(
         "or CSV/Parquet files (a file or a folder; one channel per file).",
     ),
     out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
-    channels: str = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
+    channels: str = typer.Option(
+        None, "--channels", help="Comma-separated channels or patterns such as valve1-* (default: all)."
+    ),
     settings: list[str] = typer.Option([], "--set", help="Detector config override key=value (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Retrain channels whose model is up to date."),
     validation_fraction: float = typer.Option(

@@ -23,6 +23,7 @@ import numpy as np
 
 from ._errors import DatasetError
 from ._segments import segments_from_labels
+from ._select import select_channels
 from ._telemanom import ChannelData
 
 SUFFIXES = (".csv", ".parquet", ".pq")
@@ -118,16 +119,8 @@ class TableDataset:
         return list(self.files)
 
     def select(self, requested: Sequence[str] | None = None) -> list[str]:
-        names = [name.strip() for name in requested or () if name.strip()]
-        if not names:
-            return self.channels
-        unknown = [name for name in names if name not in self.files]
-        if unknown:
-            raise DatasetError(
-                f"{self.root}: unknown channel(s) {', '.join(unknown)}; channels: "
-                f"{', '.join(self.channels[:10])}{' ...' if len(self.files) > 10 else ''}"
-            )
-        return names
+        """The channels a run covers (see :func:`select_channels`)."""
+        return select_channels(self.root, self.channels, requested)
 
     def channel(self, name: str) -> ChannelData:
         return self._channel(name, _read(self.files[name], self.options.delimiter))

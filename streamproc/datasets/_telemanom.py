@@ -33,6 +33,7 @@ import numpy as np
 
 from ._errors import DatasetError
 from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
+from ._select import select_channels
 
 LABELS_FILE = "labeled_anomalies.csv"
 FEATURE_NAMES_FILE = "feature_names.json"
@@ -128,20 +129,8 @@ class TelemanomDataset:
         return list(self._labels)
 
     def select(self, requested: Sequence[str] | None = None) -> list[str]:
-        """The channels a run covers: ``requested`` (names stripped, blanks ignored) checked
-        against this data set, or every channel when none is named. Never empty."""
-        names = [name.strip() for name in requested or () if name.strip()]
-        if not names:
-            if not self._labels:
-                raise DatasetError(f"{self.root}: no channels")
-            return self.channels
-        unknown = [name for name in names if name not in self._labels]
-        if unknown:
-            raise DatasetError(f"{self.root}: unknown channel(s) {', '.join(unknown)}")
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise DatasetError(f"channel(s) listed twice: {', '.join(twice)}")
-        return names
+        """The channels a run covers (see :func:`select_channels`)."""
+        return select_channels(self.root, self.channels, requested)
 
     def __len__(self) -> int:
         return len(self._labels)

@@ -21,8 +21,9 @@ class TrainingOptions:
       its own training windows better than unseen normal ones), which would set the threshold
       too low and flood the stream with alarms.
     - ``min_calibration``: fewest held-out scores worth calibrating on; a shorter tail (a
-      channel with little training data) calibrates on the scores of all training windows
-      instead, and the artifact says so.
+      channel with little training data) calibrates on out-of-sample scores of all training
+      windows from cross-fitting (two models, each fitted on one half) instead, and the
+      artifact says so.
     - ``threshold``: POT risk, level and online adaptation (:class:`ThresholdConfig`).
     """
 

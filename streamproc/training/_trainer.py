@@ -85,6 +85,47 @@ def flat_features(train: np.ndarray, names: Sequence[str], covariates: Sequence[
     return [names[i] for i in range(train.shape[1]) if i not in skipped and spread[i] <= FLAT_FEATURE_SPREAD * size[i]]
 
 
+def _window_scores(
+    model: Any, scaler: RobustScaler, threshold: Spot, train: np.ndarray, start: int, stop: int, window: int
+) -> np.ndarray:
+    """Scores of the windows of ``train`` that end in steps ``[start, stop)`` (each read with its
+    ``window - 1`` steps of context), through the stream's code path."""
+    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train[start - (window - 1) : stop])
+    return scores[window - 1 :]
+
+
+def _cross_fit_scores(
+    spec: DetectorSpec,
+    config: Mapping[str, Any],
+    scaler: RobustScaler,
+    threshold: Spot,
+    train: np.ndarray,
+    covariates: Sequence[int],
+    window: int,
+    seed: int,
+) -> np.ndarray:
+    """Out-of-sample scores of every training window from two models, each fitted on one half of
+    ``train`` and scoring the windows that end in the other half.
+
+    A channel whose held-out tail is too short to calibrate on would otherwise be calibrated on
+    scores of windows its model fitted, which understate the errors of unseen normal data (on
+    short plant experiments by a factor that floods the stream with alarms). Each half-model is
+    weaker than the final one, so these scores err on the high side: a conservative threshold.
+    """
+    half = len(train) // 2
+    scaled = scaler.transform(train)
+    pooled = []
+    for fit, (start, stop) in (((0, half), (half, len(train))), ((half, len(train)), (window - 1, half))):
+        seed_everything(seed)
+        model = spec.build(**config)
+        try:
+            model.fit(scaled[fit[0] : fit[1]], covariates=covariates)
+        except ValueError as exc:
+            raise TrainingError(f"{spec.name} cannot be fitted on half of the training data: {exc}") from None
+        pooled.append(_window_scores(model, scaler, threshold, train, start, stop, window))
+    return np.concatenate(pooled)
+
+
 def train_channel(
     detector: str | DetectorSpec,
     channel: str,
@@ -105,9 +146,11 @@ def train_channel(
        fitted on the rest and given the held-out tail (with ``window - 1`` steps of context)
        as ``validation``.
     3. The held-out windows are scored through :meth:`TrainedModel.score_series`, the code
-       path of the stream, and POT sets the threshold on those scores (all training windows'
-       scores when the tail is shorter than ``options.min_calibration``). No test data and no
-       label is involved.
+       path of the stream, and POT sets the threshold on those scores. When the tail holds
+       fewer than ``options.min_calibration`` windows, the scores come from cross-fitting
+       instead (two models, each fitted on one half and scoring the other: out-of-sample
+       scores of every training window), and from the final model's own training windows only
+       when a half is not longer than a window. No test data and no label is involved.
 
     Global RNGs are seeded from the config's ``seed`` (0 when the detector has none) so that
     a run gives the same model whatever was trained before it in the same process.
@@ -145,10 +188,15 @@ def train_channel(
         raise TrainingError(f"channel {channel}: {spec.name} cannot be fitted: {exc}") from None
 
     threshold = Spot(options.threshold)
-    # Only the windows that end in the calibration steps are scored, with window - 1 steps of context.
-    source, first = ("validation", fit_end) if held_out >= options.min_calibration else ("train", window - 1)
-    scores, _ = TrainedModel(model, scaler, threshold, np.zeros(0), {}).score_series(train[first - (window - 1) :])
-    calibration = scores[window - 1 :]
+    if held_out >= options.min_calibration:
+        source = "validation"
+        calibration = _window_scores(model, scaler, threshold, train, fit_end, len(train), window)
+    elif len(train) // 2 > window:
+        source = "cross-fit"
+        calibration = _cross_fit_scores(spec, resolved, scaler, threshold, train, covariates, window, seed)
+    else:
+        source = "train"
+        calibration = _window_scores(model, scaler, threshold, train, window - 1, len(train), window)
     try:
         threshold.fit(calibration)
     except ThresholdConfigError as exc:

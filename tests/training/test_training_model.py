@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from streamproc.datasets import SyntheticConfig, generate_synthetic
-from streamproc.detection import ArtifactError, Detector, DetectorSpec, FitReport
-from streamproc.thresholds import ThresholdConfig
+from streamproc.detection import ArtifactError, Detector, DetectorRegistry, DetectorSpec, FitReport
+from streamproc.thresholds import Spot, ThresholdConfig
 from streamproc.training import (
     CALIBRATION_FILE,
     ModelStore,
+    TrainedModel,
     TrainingError,
     TrainingOptions,
     data_fingerprint,
@@ -94,11 +95,29 @@ def test_fingerprint_changes_with_values_and_shape(data) -> None:
     assert data_fingerprint(data.train.reshape(600, 8))["sha256"] != base["sha256"]
 
 
-def test_short_channels_calibrate_on_all_training_windows(data) -> None:
-    model = train_channel("pca", "tiny", data.train[:300], config=SMALL)
-    assert model.metadata["training"]["calibration"]["source"] == "train"
+def test_short_channels_calibrate_on_out_of_sample_scores_of_every_training_window(data) -> None:
+    train = data.train[:300]
+    model = train_channel("pca", "tiny", train, config=SMALL)
+    assert model.metadata["training"]["calibration"] == {"source": "cross-fit", "scores": 300 - 11}
     assert len(model.calibration_scores) == 300 - 11
-    np.testing.assert_allclose(model.calibration_scores, model.score_series(data.train[:300])[0][11:], rtol=1e-5)
+    # The windows ending in the second half are scored by a model fitted on the first half alone
+    # (same scaler as the final model), those of the first half by one fitted on the second.
+    detector = DetectorRegistry().spec("pca").build(**SMALL)
+    detector.fit(model.scaler.transform(train[:150]))
+    first_half = TrainedModel(detector, model.scaler, Spot(ThresholdConfig()), np.zeros(0), {})
+    np.testing.assert_allclose(
+        model.calibration_scores[:150], first_half.score_series(train[150 - 11 :])[0][11:], rtol=1e-5
+    )
+    # Out of sample, they sit above what the final model scores on the windows it fitted.
+    in_sample = model.score_series(train)[0][11:]
+    assert np.quantile(model.calibration_scores, 0.99) > np.quantile(in_sample, 0.99)
+
+
+def test_a_channel_too_short_to_halve_calibrates_on_its_own_training_windows(data) -> None:
+    model = train_channel("pca", "tinier", data.train[:24], config=SMALL)
+    assert model.metadata["training"]["calibration"]["source"] == "train"
+    assert len(model.calibration_scores) == 24 - 11
+    np.testing.assert_allclose(model.calibration_scores, model.score_series(data.train[:24])[0][11:], rtol=1e-5)
 
 
 def test_split_leaves_the_fit_part_longer_than_a_window() -> None:
