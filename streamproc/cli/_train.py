@@ -181,6 +181,7 @@ def train(
                     options=options,
                     feature_names=channel.feature_names,
                     covariates=inputs,
+                    timestamps=channel.train_timestamps,
                     registry=registry,
                     progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values),
                 )

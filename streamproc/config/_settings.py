@@ -50,6 +50,12 @@ class WindowSettings:
 
     size: int = setting(100, "Samples per window (W).", min=2)
     stride: int = setting(10, "New samples between two scored windows.", min=1)
+    max_gap_periods: float = setting(
+        10.0,
+        "A reading more than this many sampling periods (the channel's, learned in training) after "
+        "the previous one restarts the window, so no window spans a gap; 0 never restarts.",
+        min=0.0,
+    )
 
 
 @dataclass(frozen=True)

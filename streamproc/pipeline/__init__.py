@@ -27,11 +27,13 @@ from ._stages import (
     PROCESSING_ERROR,
     DecodedBatch,
     FusionStage,
+    Gap,
     IngestResult,
     IngestStage,
     Sample,
     StateBuffer,
     WindowOutcome,
+    describe_gaps,
     open_alerts_by_severity,
 )
 
@@ -46,6 +48,8 @@ __all__ = [
     "DeadLetterLedger",
     "DecodedBatch",
     "FusionStage",
+    "Gap",
+    "describe_gaps",
     "IngestResult",
     "IngestStage",
     "ModelCatalog",

@@ -28,6 +28,13 @@ class ChannelModels:
     def feature_names(self) -> list[str] | None:
         return next(iter(self.models.values())).feature_names if self.models else None
 
+    @property
+    def sampling_period_ms(self) -> int | None:
+        """The channel's sampling period, as its models learned it (the shortest, should they
+        have been trained on different data; None when none knows it)."""
+        periods = [m.sampling_period_ms for m in self.models.values() if m.sampling_period_ms]
+        return min(periods) if periods else None
+
 
 class ModelCatalog:
     """Per-channel models of the enabled detectors, loaded once and kept.

@@ -30,7 +30,12 @@ class Pipeline:
     ) -> Pipeline:
         """The stages a worker runs with ``settings``, scoring with ``detectors``' models in ``store``."""
         catalog = ModelCatalog(store, detectors, settings.window.size, device=settings.detectors.device)
-        assembler = WindowAssembler(settings.window.size, settings.window.stride, settings.worker.timestamp_grace_ms)
+        assembler = WindowAssembler(
+            settings.window.size,
+            settings.window.stride,
+            settings.worker.timestamp_grace_ms,
+            settings.window.max_gap_periods,
+        )
         fusion = settings.fusion
         return cls(
             catalog,

@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from streamproc.errors import StreamprocError
@@ -111,13 +112,34 @@ class DecodedBatch:
         return list(dict.fromkeys(sample.reading.channel for sample in self.readings))
 
 
+class Gap(NamedTuple):
+    """A channel's step from ``after_ms`` to ``resumed_ms``, longer than its gap limit: the
+    window restarted there."""
+
+    channel: str
+    after_ms: int
+    resumed_ms: int
+
+
+def describe_gaps(gaps: Sequence[Gap]) -> str:
+    """One line on a channel's gaps: how many, the longest, and when the first one began."""
+    longest = max(gap.resumed_ms - gap.after_ms for gap in gaps)
+    first = datetime.fromtimestamp(gaps[0].after_ms / 1000, UTC).isoformat(timespec="seconds")
+    return (
+        f"{len(gaps)} gap(s) in the readings restarted the window (the longest {longest / 1000:g} s; "
+        f"the first after {first})"
+    )
+
+
 @dataclass
 class IngestResult:
-    """Windows now due (each with the message that completed it), rejected readings and counts
-    of readings by outcome (``accepted``, ``replayed``, ``rejected``)."""
+    """Windows now due (each with the message that completed it), rejected readings, the gaps
+    that restarted a window, and counts of readings by outcome (``accepted``, ``restarted``,
+    ``replayed``, ``rejected``)."""
 
     windows: list[tuple[Window, RawMessage]] = field(default_factory=list)
     dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
@@ -211,7 +233,10 @@ class IngestStage:
                     reading.offset,
                     reading.produced_at,
                 )
-            admission, window = self.assembler.add(state, reading, check_replay=first)
+            previous = state.last_timestamp
+            admission, window = self.assembler.add(
+                state, reading, check_replay=first, period_ms=models.sampling_period_ms
+            )
             if first:
                 replayed = admission is Admission.REPLAYED
             if admission.rejected:
@@ -220,7 +245,10 @@ class IngestStage:
                 result.outcomes["rejected"] += 1
                 continue
             result.outcomes[admission.value] += 1
-            if admission is Admission.ACCEPTED:
+            if admission is Admission.RESTARTED:
+                assert previous is not None
+                result.gaps.append(Gap(reading.channel, previous, reading.timestamp))
+            if admission.appended:
                 states.put(reading.channel, message.partition, state)
             if window is not None:
                 result.windows.append((window, message))

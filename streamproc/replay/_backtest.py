@@ -17,7 +17,7 @@ from streamproc.config import Settings
 from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, ChannelData, Recording, record
 from streamproc.fusion import AlertEvent, ChannelFusion
 from streamproc.metrics import AlertCounts, alert_counts
-from streamproc.pipeline import DecodedBatch, Pipeline, RawMessage, Sample, StateBuffer, score_windows
+from streamproc.pipeline import DecodedBatch, Gap, Pipeline, RawMessage, Sample, StateBuffer, score_windows
 from streamproc.training import ModelStore
 from streamproc.windows import ChannelWindow, Reading
 
@@ -32,12 +32,14 @@ RECORDED = "recorded"
 class ChannelBacktest:
     """What the pipeline did with one channel's recording: the alert events it emitted, in
     order, the windows scored (and ``unscored``: a detector failed on them), readings by outcome
-    (``accepted``, ``rejected``, ...) and why anything was rejected or not scored (by test step)."""
+    (``accepted``, ``rejected``, ...), the gaps that restarted the window, and why anything was
+    rejected or not scored (by test step)."""
 
     events: list[AlertEvent] = field(default_factory=list)
     windows: int = 0
     unscored: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    gaps: list[Gap] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -53,7 +55,9 @@ class BacktestAlerts:
 
     @property
     def rejected(self) -> int:
-        return sum(n for outcome, n in self.result.outcomes.items() if outcome not in ("accepted", "replayed"))
+        return sum(
+            n for outcome, n in self.result.outcomes.items() if outcome not in ("accepted", "restarted", "replayed")
+        )
 
 
 class Backtest:
@@ -131,6 +135,7 @@ class Backtest:
             window_states = StateBuffer(window_store, ChannelWindow)
             ingested = self.pipeline.ingest.apply(DecodedBatch(samples), window_states)
             result.outcomes.update(ingested.outcomes)
+            result.gaps.extend(ingested.gaps)
             for message, letter in ingested.dead_letters:
                 step = message.offset - recording.warmup
                 result.failures.append(f"test step {step}: {letter['reason']}: {letter['detail']}")

@@ -35,6 +35,7 @@ from streamproc.metrics import (
     evaluate_channels,
     total_alert_counts,
 )
+from streamproc.pipeline import describe_gaps
 from streamproc.thresholds import ADAPTATIONS, Spot
 from streamproc.training import ModelStore, TrainedModel, data_fingerprint
 
@@ -131,6 +132,7 @@ def replay(
     alert_lists: dict[str, dict[str, list[ChannelAlert]]] = {name: {} for name in pipelines}
     rejected: dict[str, int] = {name: 0 for name in pipelines}
     unscored: dict[str, int] = {name: 0 for name in pipelines}
+    restarts: dict[str, int] = {name: 0 for name in pipelines}
     backtests: dict[str, Backtest] = {}
     alert_tables: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in pipelines}
     foreign: list[str] = []
@@ -194,8 +196,11 @@ def replay(
                 alert_tables[pipeline][name] = [_alert_json(a, c) for a, c in zip(judged.alerts, caught, strict=False)]
                 rejected[pipeline] += judged.rejected
                 unscored[pipeline] += judged.result.unscored
+                restarts[pipeline] += len(judged.result.gaps)
                 for failure in judged.result.failures[:3]:
                     log(f"{pipeline} on {name}: {failure}")
+                if judged.result.gaps and pipeline == next(iter(pipelines)):
+                    log(f"{name}: {describe_gaps(judged.result.gaps)}")
                 alerts[pipeline][name] = judged.counts
             baseline = random_baseline(
                 name, len(channel.test), channel.n_features, settings.random_rate, settings.random_seed
@@ -243,6 +248,7 @@ def replay(
             "fusion": _fusion_json(backtest.settings),
             "readings_rejected": rejected[pipeline],
             "windows_not_scored": unscored[pipeline],
+            "window_restarts": restarts[pipeline],
             # A worker scores against each model's stored threshold; --adaptation/--risk change the
             # point level only.
             "thresholds": "as stored in each model",

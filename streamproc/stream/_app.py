@@ -55,6 +55,7 @@ from streamproc.pipeline import (
     ScoredBatch,
     StateBuffer,
     dead_letter_record,
+    describe_gaps,
     open_alerts_by_severity,
     produced_at_header,
     score_record,
@@ -349,6 +350,8 @@ class PipelineApp:
         result = self.ingest.apply(decoded, states)
         for outcome, count in result.outcomes.items():
             self._counts.append((self.metrics.readings.labels(outcome), count))
+        for channel in dict.fromkeys(gap.channel for gap in result.gaps):
+            _LOG.info("channel %r: %s", channel, describe_gaps([g for g in result.gaps if g.channel == channel]))
         for message, record in result.dead_letters:
             self._send_dead_letter(message, record)
         return result, states

@@ -73,6 +73,12 @@ class TrainedModel:
         return list(self.metadata["feature_names"])
 
     @property
+    def sampling_period_ms(self) -> int | None:
+        """The time between the training data's samples (None: it had no timestamps, or the
+        model was trained before this was recorded)."""
+        return self.metadata.get("training", {}).get("sampling_period_ms")
+
+    @property
     def version(self) -> str:
         """Short id of this training run (data fingerprint, config and time of training)."""
         return self.metadata["version"]

@@ -85,6 +85,16 @@ def flat_features(train: np.ndarray, names: Sequence[str], covariates: Sequence[
     return [names[i] for i in range(train.shape[1]) if i not in skipped and spread[i] <= FLAT_FEATURE_SPREAD * size[i]]
 
 
+def sampling_period_ms(timestamps: np.ndarray | None) -> int | None:
+    """A channel's usual time between samples: the median of its positive steps (robust to the
+    few gaps and bursts a historian export holds), or None without timestamps."""
+    if timestamps is None or len(timestamps) < 2:
+        return None
+    steps = np.diff(np.asarray(timestamps, dtype=np.int64))
+    steps = steps[steps > 0]
+    return int(np.median(steps)) if len(steps) else None
+
+
 def _window_scores(
     model: Any, scaler: RobustScaler, threshold: Spot, train: np.ndarray, start: int, stop: int, window: int
 ) -> np.ndarray:
@@ -135,6 +145,7 @@ def train_channel(
     options: TrainingOptions | None = None,
     feature_names: list[str] | None = None,
     covariates: Sequence[int] = (),
+    timestamps: np.ndarray | None = None,
     registry: DetectorRegistry | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrainedModel:
@@ -151,6 +162,10 @@ def train_channel(
        instead (two models, each fitted on one half and scoring the other: out-of-sample
        scores of every training window), and from the final model's own training windows only
        when a half is not longer than a window. No test data and no label is involved.
+
+    ``timestamps`` (epoch ms of the training rows, when the data has real time) give the
+    channel's sampling period (:func:`sampling_period_ms`), which the stream uses to tell a gap
+    from a late reading.
 
     Global RNGs are seeded from the config's ``seed`` (0 when the detector has none) so that
     a run gives the same model whatever was trained before it in the same process.
@@ -219,6 +234,7 @@ def train_channel(
             "validation_steps": held_out,
             "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
             "flat_features": flat_features(train, names, covariates),
+            "sampling_period_ms": sampling_period_ms(timestamps),
             # numpy scalars in a plugin's report become plain floats for metadata.json
             "fit_report": json.loads(json.dumps(asdict(report), default=float)),
             "seconds": time.perf_counter() - started,

@@ -30,12 +30,14 @@ class WindowStateError(StreamprocError):
 class Admission(enum.Enum):
     """What :meth:`ChannelWindow.admit` decided about one reading.
 
-    ``ACCEPTED`` readings were appended; ``REPLAYED`` ones had already been applied (the worker
-    is re-reading offsets it processed before a restart) and are ignored. Every other member
-    is a rejection whose value is the dead-letter reason code.
+    ``ACCEPTED`` readings were appended; ``RESTARTED`` ones too, after a gap that emptied the
+    window (no window spans a gap); ``REPLAYED`` ones had already been applied (the worker is
+    re-reading offsets it processed before a restart) and are ignored. Every other member is a
+    rejection whose value is the dead-letter reason code.
     """
 
     ACCEPTED = "accepted"
+    RESTARTED = "restarted"
     REPLAYED = "replayed"
     WRONG_LENGTH = "wrong-length"
     NON_FINITE = "non-finite"
@@ -44,7 +46,11 @@ class Admission(enum.Enum):
 
     @property
     def rejected(self) -> bool:
-        return self not in (Admission.ACCEPTED, Admission.REPLAYED)
+        return self not in (Admission.ACCEPTED, Admission.RESTARTED, Admission.REPLAYED)
+
+    @property
+    def appended(self) -> bool:
+        return self in (Admission.ACCEPTED, Admission.RESTARTED)
 
 
 class ChannelWindow:
@@ -83,14 +89,17 @@ class ChannelWindow:
         grace_ms: int = 0,
         *,
         check_replay: bool = True,
+        max_gap_ms: int | None = None,
     ) -> Admission:
         """Validate one reading and append it when valid.
 
         A reading at or below ``last_offset`` whose timestamp is not newer than the state is a
         re-delivery and is skipped. Otherwise a repeated timestamp, or one more than
         ``grace_ms`` older than the newest accepted, is rejected; readings late by at most
-        ``grace_ms`` are appended in arrival order. ``check_replay`` false is for the later
-        samples of a message whose first sample was found new: they share its offset.
+        ``grace_ms`` are appended in arrival order. A valid reading more than ``max_gap_ms``
+        after the newest accepted one first empties the window (:meth:`restart`). ``check_replay``
+        false is for the later samples of a message whose first sample was found new: they share
+        its offset.
         """
         if (
             check_replay
@@ -111,8 +120,20 @@ class ChannelWindow:
                 return Admission.TIMESTAMP_REPEATED
             if timestamp < self.last_timestamp - grace_ms:
                 return Admission.TIMESTAMP_BACKWARDS
+            if max_gap_ms is not None and timestamp - self.last_timestamp > max_gap_ms:
+                self.restart()
+                self.append(row, timestamp, offset)
+                return Admission.RESTARTED
         self.append(row, timestamp, offset)
         return Admission.ACCEPTED
+
+    def restart(self) -> None:
+        """Forget the samples (a gap: what came before must not share a window with what comes
+        after); the newest timestamp and offset stay, so order and re-deliveries are still
+        judged. The next window is due once ``window`` new samples have arrived."""
+        self.buffer[:] = 0.0
+        self.head = 0
+        self.count = 0
 
     def append(self, row: np.ndarray, timestamp: int, offset: int = NO_OFFSET) -> None:
         """Append one already validated sample."""

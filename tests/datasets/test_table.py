@@ -146,7 +146,8 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
         rows = []
         moment = datetime(2021, 5, 1, 8, 0, 0)
         for i in range(900):
-            moment += timedelta(seconds=1)
+            # File 1 has a two-minute gap in its test part, 100 steps before its incident.
+            moment += timedelta(seconds=121 if name == "1" and i == 600 else 1)
             level = 5.0 if 700 <= i < 760 else 0.0
             rows.append(
                 [
@@ -190,7 +191,11 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     assert code == 0, err
     import json
 
+    assert json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())["training"]["sampling_period_ms"] == 1000
     metrics = json.loads((out / "metrics.json").read_text())
+    # The gap restarted file 1's window: reported, and no window spans it.
+    assert metrics["pipeline"]["window_restarts"] == 1
+    assert "plant-1: 1 gap(s) in the readings restarted the window (the longest 121 s" in err
     alerts = metrics["pipeline"]["micro"]
     assert alerts["incidents"] == 2 and alerts["incidents_caught"] == 2
     assert alerts["false_alerts_per_day"] is not None and alerts["delay_seconds"]["median"] is not None

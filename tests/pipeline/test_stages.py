@@ -314,3 +314,38 @@ def test_each_rejected_sample_of_a_batch_message_is_its_own_dead_letter(ingest, 
     assert len({r["record_id"] for r in letters}) == 2, "two dead letters of one message share an id"
     again = run(ingest, Stream().batches("a0", rows, size=4), {})
     assert [r["record_id"] for _, r in again.dead_letters] == [r["record_id"] for r in letters]
+
+
+def test_a_gap_longer_than_the_limit_restarts_the_window_and_is_reported(stream_models, tmp_path):
+    from streamproc.pipeline import Gap
+    from streamproc.training import ModelStore, train_channel
+
+    channel = stream_models.channels["a0"]
+    assert channel.model.sampling_period_ms is None  # trained without timestamps: no gap is judged
+    # This model learns the channel's period (1 s) from its training timestamps.
+    data = np.asarray(stream_models.channels["clean0"].test, dtype=np.float32)
+    store = ModelStore(tmp_path)
+    model = train_channel(
+        "pca", "g", data, config={"window": stream_models.window}, timestamps=1_000_000 + STEP_MS * np.arange(len(data))
+    )
+    assert model.sampling_period_ms == STEP_MS
+    store.save(model)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window)
+    stage = IngestStage(Codec(), catalog, WindowAssembler(stream_models.window, 1, max_gap_periods=5))
+
+    stream = Stream()
+    before = stream.readings("g", channel.test[:30])
+    after = stream.readings("g", channel.test[30:60], start=30 + 6)  # 7 s between rows 29 and 30
+    result = run(stage, before + after, {})
+    assert result.outcomes == {"accepted": 59, "restarted": 1}
+    assert result.gaps == [Gap("g", 1_000_000 + 29 * STEP_MS, 1_000_000 + 36 * STEP_MS)]
+    ends = [w.end for w, _ in result.windows]
+    gap_end = 1_000_000 + 36 * STEP_MS
+    # Windows before the gap, then none until a whole window of new samples has arrived.
+    assert [e for e in ends if e >= gap_end][0] == gap_end + (stream_models.window - 1) * STEP_MS
+    assert len(ends) == (30 - stream_models.window + 1) * 2
+
+    # Within the limit (5 s), the same stream is one run of windows.
+    stream = Stream()
+    close = stream.readings("g", channel.test[:30]) + stream.readings("g", channel.test[30:60], start=30 + 4)
+    assert run(stage, close, {}).outcomes == {"accepted": 60}

@@ -15,6 +15,7 @@ from streamproc.training import (
     TrainingError,
     TrainingOptions,
     data_fingerprint,
+    sampling_period_ms,
     split_validation,
     train_channel,
 )
@@ -262,3 +263,14 @@ def test_scored_features_that_never_varied_in_training_are_reported(data) -> Non
     trained = train_channel("pca", "S-1", train, config=SMALL, feature_names=data.feature_names, covariates=[3])
     assert trained.metadata["training"]["flat_features"] == [data.feature_names[1]]
     assert train_channel("pca", "S-1", data.train, config=SMALL).metadata["training"]["flat_features"] == []
+
+
+def test_the_sampling_period_is_the_median_step_of_the_training_timestamps(data) -> None:
+    assert sampling_period_ms(None) is None and sampling_period_ms(np.array([5])) is None
+    # A historian export: 1 s steps with a few gaps and a repeated time.
+    steps = np.array([1000] * 50 + [60_000, 0, 1000, 3_600_000] + [1000] * 50)
+    assert sampling_period_ms(np.concatenate(([0], np.cumsum(steps)))) == 1000
+    times = 1_700_000_000_000 + 250 * np.arange(len(data.train))
+    model = train_channel("pca", "S-1", data.train, config=SMALL, timestamps=times)
+    assert model.sampling_period_ms == 250
+    assert train_channel("pca", "S-1", data.train, config=SMALL).sampling_period_ms is None

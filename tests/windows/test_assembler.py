@@ -81,3 +81,49 @@ def test_assembler_checks():
         WindowAssembler(4, 0)
     with pytest.raises(ValueError):
         WindowAssembler(4, 1, grace_ms=-1)
+
+
+def test_a_gap_restarts_the_window_so_none_spans_it():
+    # Sampled every 10 ms; a step of more than 3 periods restarts the window.
+    series = np.arange(60, dtype=np.float32).reshape(20, 3)
+    assembler = WindowAssembler(window=4, stride=1, max_gap_periods=3)
+    state = assembler.new_state(3)
+    times = [10 * t for t in range(10)] + [10 * 9 + 31 + 10 * t for t in range(10)]  # a 31 ms step at row 10
+    outcomes = [
+        assembler.add(state, Reading("c", ts, series[t].tolist(), offset=t), period_ms=10) for t, ts in enumerate(times)
+    ]
+    assert [a for a, _ in outcomes].count(Admission.RESTARTED) == 1 and outcomes[10][0] is Admission.RESTARTED
+    windows = [w for _, w in outcomes if w is not None]
+    # 7 windows before the gap (rows 3..9), none with rows from both sides, 7 after (rows 13..19).
+    assert len(windows) == 14
+    for window in windows:
+        rows = window.values[:, 0] // 3
+        assert (rows < 10).all() or (rows >= 10).all()
+    assert windows[7].values[0, 0] == series[10, 0] and windows[7].end == times[13]
+    # Order and re-deliveries are still judged across the restart.
+    assert state.last_offset == 19
+    assert assembler.add(state, Reading("c", times[5], series[5].tolist(), offset=5), period_ms=10)[0] is (
+        Admission.REPLAYED
+    )
+
+
+def test_a_step_within_the_limit_an_unknown_period_or_a_zero_limit_never_restarts():
+    def admissions(max_gap_periods, period_ms):
+        assembler = WindowAssembler(window=4, stride=1, max_gap_periods=max_gap_periods)
+        state = assembler.new_state(1)
+        times = [0, 10, 20, 50, 1_000_000]
+        return [assembler.add(state, Reading("c", ts, [1.0]), period_ms=period_ms)[0] for ts in times]
+
+    assert admissions(3, 10)[3] is Admission.ACCEPTED  # 30 ms: exactly 3 periods
+    assert admissions(3, 10)[4] is Admission.RESTARTED
+    assert Admission.RESTARTED not in admissions(3, None)
+    assert Admission.RESTARTED not in admissions(0, 10)
+
+
+def test_a_rejected_reading_after_a_long_silence_keeps_the_window():
+    assembler = WindowAssembler(window=3, stride=1, max_gap_periods=2)
+    state = assembler.new_state(1)
+    for ts in (0, 10, 20):
+        assembler.add(state, Reading("c", ts, [1.0]), period_ms=10)
+    admission, _ = assembler.add(state, Reading("c", 500, [float("nan")]), period_ms=10)
+    assert admission is Admission.NON_FINITE and state.count == 3
