@@ -130,6 +130,12 @@ class WorkerSettings:
     batch_size: int = setting(256, "Most windows scored in one detector call.", min=1)
     batch_within_s: float = setting(0.05, "Longest wait (seconds) to fill a batch.", min=0.0)
     timestamp_grace_ms: int = setting(1000, "How far (ms) a reading may go back in time and still be accepted.", min=0)
+    stale_after_s: float = setting(
+        300.0,
+        "A channel that sends no reading for this long (seconds, wall clock) raises a STALE alert, "
+        "resolved when its readings return; 0 never does.",
+        min=0.0,
+    )
     commit_interval_s: float = setting(
         2.8,
         "How often (seconds) consumed offsets are committed. A crash "

@@ -23,6 +23,8 @@ from streamproc.errors import StreamprocError
 from ._delivery import post
 
 ALERTNAME = "StreamprocAnomaly"
+# The alertname of each alert condition (a record from before conditions is an anomaly).
+ALERTNAMES = {"ANOMALY": ALERTNAME, "STALE": "StreamprocChannelStale"}
 # Labels streamproc sets itself; configured labels may not take these names.
 RESERVED_LABELS = ("alertname", "alert_id", "channel", "severity", "detectors")
 # Alertmanager's (Prometheus') label names.
@@ -75,7 +77,7 @@ def alert_labels(record: Mapping[str, Any], labels: Mapping[str, str]) -> dict[s
     detectors = ",".join(sorted({d["detector"] for d in record["detector_scores"]}))
     return {
         **labels,
-        "alertname": ALERTNAME,
+        "alertname": ALERTNAMES.get(record.get("condition", "ANOMALY"), ALERTNAME),
         "alert_id": record["alert_id"],
         "channel": record["channel"],
         "severity": record["severity"].lower(),
@@ -97,11 +99,16 @@ def alertmanager_alert(
     description = f"Detector scores (score/threshold): {scores}." if scores else "No detector scores."
     if features:
         description += f" Top contributing features: {features}."
+    if record.get("condition") == "STALE":
+        summary = f"No readings from {record['channel']} since {rfc3339(record['opened_at'])}"
+        description = "The channel went silent: a dead sensor, a stopped exporter or a lost link."
+    else:
+        severity = record["severity"].lower()
+        summary = f"Anomaly on {record['channel']}: fused score {record['fused_score']:.2f} ({severity})"
     alert: dict[str, Any] = {
         "labels": alert_labels(record, labels),
         "annotations": {
-            "summary": f"Anomaly on {record['channel']}: fused score {record['fused_score']:.2f} "
-            f"({record['severity'].lower()})",
+            "summary": summary,
             "description": description,
             "fused_score": f"{record['fused_score']:.4g}",
             "top_features": features,

@@ -8,6 +8,10 @@ from typing import Any
 
 from streamproc.serde import record_id
 
+# What an alert is about (the Avro ``Condition`` enum).
+ANOMALY = "ANOMALY"
+STALE = "STALE"
+
 
 @dataclass(frozen=True)
 class DetectorVerdict:
@@ -71,6 +75,7 @@ class AlertEvent:
     detector_scores: Sequence[DetectorVerdict]
     top_features: Sequence[FeatureContribution]
     produced_at: float = 0.0
+    condition: str = ANOMALY
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -94,5 +99,6 @@ class AlertEvent:
             "top_features": [
                 {"index": f.index, "name": f.name, "contribution": float(f.contribution)} for f in self.top_features
             ],
+            "condition": self.condition,
             "record_id": record_id(self.alert_id, self.state, self.updated_at),
         }

@@ -36,6 +36,7 @@ from ._stages import (
     describe_gaps,
     open_alerts_by_severity,
 )
+from ._stale import StaleWatch, stale_alert_id
 
 __all__ = [
     "DEAD_LETTER_PAYLOAD_BYTES",
@@ -57,6 +58,7 @@ __all__ = [
     "RawMessage",
     "Sample",
     "ScoredBatch",
+    "StaleWatch",
     "StateBuffer",
     "WindowOutcome",
     "open_alerts_by_severity",
@@ -64,4 +66,5 @@ __all__ = [
     "produced_at_header",
     "score_record",
     "score_windows",
+    "stale_alert_id",
 ]

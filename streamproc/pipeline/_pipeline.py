@@ -13,6 +13,13 @@ from streamproc.windows import WindowAssembler
 
 from ._catalog import ModelCatalog
 from ._stages import FusionStage, IngestStage
+from ._stale import StaleWatch
+
+
+def stale_watch(settings: Settings) -> StaleWatch | None:
+    """The watch over silent channels ``settings`` ask for (None: ``worker.stale_after_s`` is 0)."""
+    after_s = settings.worker.stale_after_s
+    return StaleWatch(max(1, round(after_s * 1000))) if after_s > 0 else None
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,6 @@ class Pipeline:
         fusion = settings.fusion
         return cls(
             catalog,
-            IngestStage(codec or Codec(validate=False), catalog, assembler),
+            IngestStage(codec or Codec(validate=False), catalog, assembler, stale_watch(settings)),
             FusionStage(Fuser.from_settings(fusion), FeedbackTuner(fusion.feedback_step, fusion.feedback_max_scale)),
         )

@@ -26,11 +26,12 @@ from streamproc.fusion import (
     WindowVerdicts,
 )
 from streamproc.serde import Codec, DecodeError
-from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler
+from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler, seen_ms
 
 from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, verdict_from_score
 from ._scoring import ScoredBatch
+from ._stale import StaleWatch
 
 State = TypeVar("State")
 _LOG = logging.getLogger(__name__)
@@ -134,12 +135,13 @@ def describe_gaps(gaps: Sequence[Gap]) -> str:
 @dataclass
 class IngestResult:
     """Windows now due (each with the message that completed it), rejected readings, the gaps
-    that restarted a window, and counts of readings by outcome (``accepted``, ``restarted``,
-    ``replayed``, ``rejected``)."""
+    that restarted a window, the STALE alert events of channels back from a silence, and counts
+    of readings by outcome (``accepted``, ``restarted``, ``replayed``, ``rejected``)."""
 
     windows: list[tuple[Window, RawMessage]] = field(default_factory=list)
     dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    stale_events: list[AlertEvent] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
@@ -147,10 +149,13 @@ class IngestStage:
     """Decodes readings, validates them against their channel's models and window state, and
     emits the windows due for scoring. Readings that cannot be used become dead letters."""
 
-    def __init__(self, codec: Codec, catalog: ModelCatalog, assembler: WindowAssembler) -> None:
+    def __init__(
+        self, codec: Codec, catalog: ModelCatalog, assembler: WindowAssembler, stale: StaleWatch | None = None
+    ) -> None:
         self.codec = codec
         self.catalog = catalog
         self.assembler = assembler
+        self.stale = stale
 
     def decode(self, messages: Iterable[RawMessage]) -> DecodedBatch:
         batch = DecodedBatch()
@@ -233,7 +238,7 @@ class IngestStage:
                     reading.offset,
                     reading.produced_at,
                 )
-            previous = state.last_timestamp
+            previous, previous_seen = state.last_timestamp, state.last_seen_ms
             admission, window = self.assembler.add(
                 state, reading, check_replay=first, period_ms=models.sampling_period_ms
             )
@@ -250,6 +255,11 @@ class IngestStage:
                 result.gaps.append(Gap(reading.channel, previous, reading.timestamp))
             if admission.appended:
                 states.put(reading.channel, message.partition, state)
+                seen = seen_ms(reading)
+                if self.stale is not None and seen is not None:
+                    result.stale_events += self.stale.returned(
+                        reading.channel, previous_seen, previous, seen, reading.timestamp
+                    )
             if window is not None:
                 result.windows.append((window, message))
         return result

@@ -32,14 +32,17 @@ RECORDED = "recorded"
 class ChannelBacktest:
     """What the pipeline did with one channel's recording: the alert events it emitted, in
     order, the windows scored (and ``unscored``: a detector failed on them), readings by outcome
-    (``accepted``, ``rejected``, ...), the gaps that restarted the window, and why anything was
-    rejected or not scored (by test step)."""
+    (``accepted``, ``rejected``, ...), the gaps that restarted the window, the STALE alerts of
+    silences longer than ``worker.stale_after_s`` in the recording's message times (kept apart
+    from ``events``: they are not detections), and why anything was rejected or not scored (by
+    test step)."""
 
     events: list[AlertEvent] = field(default_factory=list)
     windows: int = 0
     unscored: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     gaps: list[Gap] = field(default_factory=list)
+    stale_events: list[AlertEvent] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -136,6 +139,7 @@ class Backtest:
             ingested = self.pipeline.ingest.apply(DecodedBatch(samples), window_states)
             result.outcomes.update(ingested.outcomes)
             result.gaps.extend(ingested.gaps)
+            result.stale_events.extend(ingested.stale_events)
             for message, letter in ingested.dead_letters:
                 step = message.offset - recording.warmup
                 result.failures.append(f"test step {step}: {letter['reason']}: {letter['detail']}")

@@ -75,7 +75,8 @@ def _alert_sections(metrics: Mapping[str, Any]) -> list[str]:
         "but not here); composite F1 = that precision with incidents caught (Garg et al. 2021). Alerts: "
         f"`{pipeline['alerts_file']}`; readings the pipeline rejected: {pipeline['readings_rejected']}; windows a "
         f"detector failed on: {pipeline['windows_not_scored']}; gaps in the data that restarted a window: "
-        f"{pipeline.get('window_restarts', 0)}. Alerts use each model's stored threshold, as a "
+        f"{pipeline.get('window_restarts', 0)}; silences that raised a STALE alert: {pipeline.get('stale_alerts', 0)} "
+        "(not counted as alerts here). Alerts use each model's stored threshold, as a "
         "worker does: --adaptation and --risk change the point level only.",
         "",
         *_alert_table("pipeline", rows),

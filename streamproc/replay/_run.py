@@ -133,6 +133,7 @@ def replay(
     rejected: dict[str, int] = {name: 0 for name in pipelines}
     unscored: dict[str, int] = {name: 0 for name in pipelines}
     restarts: dict[str, int] = {name: 0 for name in pipelines}
+    silences: dict[str, int] = {name: 0 for name in pipelines}
     backtests: dict[str, Backtest] = {}
     alert_tables: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in pipelines}
     foreign: list[str] = []
@@ -197,6 +198,7 @@ def replay(
                 rejected[pipeline] += judged.rejected
                 unscored[pipeline] += judged.result.unscored
                 restarts[pipeline] += len(judged.result.gaps)
+                silences[pipeline] += sum(e.state == "OPEN" for e in judged.result.stale_events)
                 for failure in judged.result.failures[:3]:
                     log(f"{pipeline} on {name}: {failure}")
                 if judged.result.gaps and pipeline == next(iter(pipelines)):
@@ -249,6 +251,7 @@ def replay(
             "readings_rejected": rejected[pipeline],
             "windows_not_scored": unscored[pipeline],
             "window_restarts": restarts[pipeline],
+            "stale_alerts": silences[pipeline],
             # A worker scores against each model's stored threshold; --adaptation/--risk change the
             # point level only.
             "thresholds": "as stored in each model",

@@ -191,6 +191,7 @@ class PipelineApp:
         # commits: an attempt that fails before then leaves nothing behind (see ``_guarded``).
         self._outputs: list[tuple[Any, bytes | None, bytes, dict[str, bytes] | None]] = []
         self._counts: list[Any] = []
+        self._reading_partitions: dict[str, int] = {}  # channel -> its readings partition
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -234,6 +235,15 @@ class PipelineApp:
                     await self._guarded(handler, events)
 
             self.app.agent(readings, name=f"{role}-readings")(readings_agent)
+            watch = self.ingest.stale
+            if watch is not None:
+                # Often enough that a silence is announced within a quarter of its limit (10 s at most).
+                interval = min(10.0, max(0.2, watch.after_ms / 4000))
+
+                async def stale_timer() -> None:
+                    await self._announce_silences()
+
+                self.app.timer(interval, name="stale-channels")(stale_timer)
         if role in ("all", "fuse"):
             self.fusion_table = self._table("fusion")
             self.metrics.track_open_alerts(lambda: open_alerts_by_severity(self.fusion_table.data.values()))
@@ -299,13 +309,54 @@ class PipelineApp:
 
     def _locate(self, messages: Sequence[RawMessage]) -> None:
         """Note where each channel's messages come from (every topic is keyed by channel), so
-        that its metric series leave with its partition."""
+        that its metric series and its silence watch leave with its partition."""
+        readings = self.settings.topics.readings
         for message in messages:
             if message.key:
-                self.metrics.channels.located(message.key.decode(errors="replace"), message.topic, message.partition)
+                channel = message.key.decode(errors="replace")
+                self.metrics.channels.located(channel, message.topic, message.partition)
+                if message.topic == readings:
+                    self._reading_partitions[channel] = message.partition
 
     async def _partitions_revoked(self, _app: Any, revoked: Any, **_: Any) -> None:
         self.metrics.channels.forget((tp.topic, tp.partition) for tp in revoked)
+        gone = {tp.partition for tp in revoked if tp.topic == self.settings.topics.readings}
+        left = [channel for channel, partition in self._reading_partitions.items() if partition in gone]
+        for channel in left:
+            del self._reading_partitions[channel]
+        if self.ingest.stale is not None:
+            self.ingest.stale.forget(left)
+
+    async def _owned_window_states(self) -> list[tuple[str, ChannelWindow]]:
+        """The window states of the channels whose readings partitions this worker holds and has
+        read to their end: those it read this run, and those restored from the changelog (the
+        memory store remembers their partition; a worker restarted while a sensor is silent
+        knows it only that way). A partition with unread messages (or whose end is not known
+        yet) is left out: a worker behind its input would take every channel there for silent."""
+        readings = self.settings.topics.readings
+        held = {partition for (topic, partition) in await self._read_to_end() if topic == readings}
+        restored = getattr(self.window_table.data, "_key_partition", {})
+        states = []
+        for key, raw in list(self.window_table.data.items()):
+            channel = key.decode(errors="replace")
+            partition = self._reading_partitions.get(channel, restored.get(key))
+            if partition not in held:
+                continue
+            try:
+                states.append((channel, ChannelWindow.from_bytes(raw)))
+            except WindowStateError:
+                continue
+        return states
+
+    async def _announce_silences(self) -> None:
+        """Raise a STALE alert for each owned channel silent for longer than the limit."""
+        if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
+            return
+        async with self._state_lock:
+            events = self.ingest.stale.overdue(await self._owned_window_states(), int(time.time() * 1000))
+            if events:
+                self._send_alerts(events)
+                await self._commit_batch([])
 
     def _discard_batch(self) -> None:
         self._outputs.clear()
@@ -370,7 +421,7 @@ class PipelineApp:
         result, window_states = await self._ingest(messages)
         scored = await self._score([window for window, _ in result.windows])
         fusion_states = StateBuffer(self.fusion_table.data, ChannelFusion)
-        latencies: list[tuple[Any, float]] = []
+        latencies: list[tuple[Any, float]] = self._send_alerts(result.stale_events)
         for outcome in self.fusion.fuse_scored(result.windows, scored, fusion_states):
             window, message = outcome.window, outcome.message
             if outcome.failure is not None:
@@ -385,6 +436,7 @@ class PipelineApp:
 
     async def _run_window(self, messages: Sequence[RawMessage]) -> None:
         result, window_states = await self._ingest(messages)
+        self._send_alerts(result.stale_events)
         for window, _ in result.windows:
             self._outputs.append(
                 (self.windows_topic, window.channel.encode(), window.to_bytes(), produced_at_header(window.produced_at))
@@ -555,6 +607,26 @@ class PipelineApp:
         for table, buffer in (*changes, (self.dead_letter_table, self.ledger)):
             for key, partition, data in buffer.changes():
                 table.send_changelog(partition, key, data)
+
+    async def _read_to_end(self) -> set[tuple[str, int]]:
+        """The assigned partitions whose every message this worker has processed: by its read
+        offset when it read any this run, else by its position (nothing read, nothing due)."""
+        consumer = self.app.consumer
+        lag = self._consumer_lag()
+        done = set()
+        for tp in consumer.assignment():
+            key = (tp.topic, tp.partition)
+            if key in lag:
+                if lag[key] <= 0:
+                    done.add(key)
+                continue
+            try:
+                highwater, position = consumer.highwater(tp), await consumer.position(tp)
+            except Exception:  # not fetched yet, or the consumer is rebalancing
+                continue
+            if highwater is not None and position is not None and position >= highwater:
+                done.add(key)
+        return done
 
     def _consumer_lag(self) -> dict[tuple[str, int], int]:
         consumer = self.app.consumer

@@ -6,7 +6,7 @@ fixed header plus float32 samples); :class:`WindowAssembler` applies readings to
 (:meth:`Window.to_bytes`).
 """
 
-from ._assembler import Reading, WindowAssembler
+from ._assembler import Reading, WindowAssembler, seen_ms
 from ._ring import NO_OFFSET, Admission, ChannelWindow, WindowStateError
 from ._window import Window
 
@@ -18,4 +18,5 @@ __all__ = [
     "Window",
     "WindowAssembler",
     "WindowStateError",
+    "seen_ms",
 ]

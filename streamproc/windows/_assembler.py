@@ -21,6 +21,11 @@ class Reading:
     produced_at: float = 0.0
 
 
+def seen_ms(reading: Reading) -> int | None:
+    """When ``reading``'s message reached the broker, in epoch ms (None when unknown)."""
+    return int(reading.produced_at * 1000) if reading.produced_at > 0 else None
+
+
 class WindowAssembler:
     """Applies readings to per-channel :class:`ChannelWindow` states and emits due windows.
 
@@ -66,6 +71,7 @@ class WindowAssembler:
             self.grace_ms,
             check_replay=check_replay,
             max_gap_ms=self.max_gap_ms(period_ms),
+            seen_ms=seen_ms(reading),
         )
         if not admission.appended or not state.due(self.stride):
             return admission, None

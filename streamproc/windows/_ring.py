@@ -15,9 +15,10 @@ import numpy as np
 from streamproc.errors import StreamprocError
 
 _MAGIC = b"SPW"
-_VERSION = 1
-# magic, version, window, features, head, count, last timestamp, last offset
-_HEADER = struct.Struct("<3sBIIIQqq")
+_VERSION = 2
+# magic, version, window, features, head, count, last timestamp, last offset, last seen (v2)
+_HEADER = struct.Struct("<3sBIIIQqqq")
+_HEADER_V1 = struct.Struct("<3sBIIIQqq")
 NO_OFFSET = -1
 # The most negative int64 stands for "no timestamp yet"; epoch-millisecond timestamps never reach it.
 _NO_TIMESTAMP = -(2**63)
@@ -61,10 +62,12 @@ class ChannelWindow:
     with an offline ``sliding_windows(series, window)[::stride]`` over the same samples and
     survives restarts (it is part of the stored state). ``last_timestamp`` is the largest
     timestamp accepted; ``last_offset`` the source offset of the last applied reading, so that
-    readings re-delivered after a restart are recognised and skipped.
+    readings re-delivered after a restart are recognised and skipped; ``last_seen_ms`` when the
+    newest reading reached the broker (its message's time, wall clock), which tells how long a
+    channel has been silent even across restarts.
     """
 
-    __slots__ = ("window", "n_features", "buffer", "head", "count", "last_timestamp", "last_offset")
+    __slots__ = ("window", "n_features", "buffer", "head", "count", "last_timestamp", "last_offset", "last_seen_ms")
 
     def __init__(self, window: int, n_features: int) -> None:
         if window < 2:
@@ -78,6 +81,7 @@ class ChannelWindow:
         self.count = 0
         self.last_timestamp: int | None = None
         self.last_offset = NO_OFFSET
+        self.last_seen_ms: int | None = None
 
     # -- validation and appending ---------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class ChannelWindow:
         *,
         check_replay: bool = True,
         max_gap_ms: int | None = None,
+        seen_ms: int | None = None,
     ) -> Admission:
         """Validate one reading and append it when valid.
 
@@ -99,7 +104,7 @@ class ChannelWindow:
         ``grace_ms`` are appended in arrival order. A valid reading more than ``max_gap_ms``
         after the newest accepted one first empties the window (:meth:`restart`). ``check_replay``
         false is for the later samples of a message whose first sample was found new: they share
-        its offset.
+        its offset. ``seen_ms`` (the message's time) becomes ``last_seen_ms`` when appended.
         """
         if (
             check_replay
@@ -122,9 +127,9 @@ class ChannelWindow:
                 return Admission.TIMESTAMP_BACKWARDS
             if max_gap_ms is not None and timestamp - self.last_timestamp > max_gap_ms:
                 self.restart()
-                self.append(row, timestamp, offset)
+                self.append(row, timestamp, offset, seen_ms)
                 return Admission.RESTARTED
-        self.append(row, timestamp, offset)
+        self.append(row, timestamp, offset, seen_ms)
         return Admission.ACCEPTED
 
     def restart(self) -> None:
@@ -135,7 +140,7 @@ class ChannelWindow:
         self.head = 0
         self.count = 0
 
-    def append(self, row: np.ndarray, timestamp: int, offset: int = NO_OFFSET) -> None:
+    def append(self, row: np.ndarray, timestamp: int, offset: int = NO_OFFSET, seen_ms: int | None = None) -> None:
         """Append one already validated sample."""
         self.buffer[self.head] = row
         self.head = (self.head + 1) % self.window
@@ -144,6 +149,8 @@ class ChannelWindow:
             self.last_timestamp = int(timestamp)
         if offset != NO_OFFSET:
             self.last_offset = int(offset)
+        if seen_ms is not None and (self.last_seen_ms is None or seen_ms > self.last_seen_ms):
+            self.last_seen_ms = int(seen_ms)
 
     def due(self, stride: int) -> bool:
         """Whether the sample just appended completes a window to score."""
@@ -167,27 +174,33 @@ class ChannelWindow:
             self.count,
             _NO_TIMESTAMP if self.last_timestamp is None else self.last_timestamp,
             self.last_offset,
+            _NO_TIMESTAMP if self.last_seen_ms is None else self.last_seen_ms,
         )
         return header + self.buffer.tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChannelWindow:
-        if len(data) < _HEADER.size:
+        """Decode a state of this version, or of version 1 (before ``last_seen_ms``: unknown)."""
+        if len(data) < _HEADER_V1.size:
             raise WindowStateError(f"window state of {len(data)} bytes is shorter than its header")
-        magic, version, window, n_features, head, count, last_ts, last_offset = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _VERSION:
-            raise WindowStateError(f"not a version-{_VERSION} window state (header {data[:4].hex()})")
-        expected = _HEADER.size + window * n_features * 4
+        if data[:3] != _MAGIC or data[3] not in (1, _VERSION):
+            raise WindowStateError(f"not a version-1 or -{_VERSION} window state (header {data[:4].hex()})")
+        layout = _HEADER if data[3] == _VERSION else _HEADER_V1
+        if len(data) < layout.size:
+            raise WindowStateError(f"window state of {len(data)} bytes is shorter than its header")
+        _, _, window, n_features, head, count, last_ts, last_offset, *seen = layout.unpack_from(data)
+        expected = layout.size + window * n_features * 4
         if len(data) != expected or head >= window:
             raise WindowStateError(
                 f"window state of {len(data)} bytes, expected {expected} for window={window} features={n_features}"
             )
         state = cls(window, n_features)
-        state.buffer[:] = np.frombuffer(data, dtype=np.float32, offset=_HEADER.size).reshape(window, n_features)
+        state.buffer[:] = np.frombuffer(data, dtype=np.float32, offset=layout.size).reshape(window, n_features)
         state.head = head
         state.count = count
         state.last_timestamp = None if last_ts == _NO_TIMESTAMP else last_ts
         state.last_offset = last_offset
+        state.last_seen_ms = None if not seen or seen[0] == _NO_TIMESTAMP else seen[0]
         return state
 
     def __eq__(self, other: object) -> bool:

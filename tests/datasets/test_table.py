@@ -191,7 +191,9 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     assert code == 0, err
     import json
 
-    assert json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())["training"]["sampling_period_ms"] == 1000
+    assert (
+        json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())["training"]["sampling_period_ms"] == 1000
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     # The gap restarted file 1's window: reported, and no window spans it.
     assert metrics["pipeline"]["window_restarts"] == 1

@@ -52,6 +52,7 @@ def alert(
             {"index": 0, "name": "temp", "contribution": 0.41},
             {"index": 3, "name": None, "contribution": 0.22},
         ],
+        "condition": "ANOMALY",
         "record_id": f"rid-{alert_id}-{state}-{updated_at}",
     }
 
@@ -100,6 +101,17 @@ def forwarder(
         sleep=sleeps.append,
         rng=random.Random(0),
     )
+
+
+def test_a_silent_channel_is_its_own_alertname_and_says_since_when() -> None:
+    receiver = Receiver()
+    fwd = forwarder(receiver)
+    stale = {**alert(), "condition": "STALE", "fused_score": 0.0, "detector_scores": [], "top_features": []}
+    assert fwd.handle(message(stale)) == []
+    ((posted,),) = receiver.bodies()
+    assert posted["labels"]["alertname"] == "StreamprocChannelStale" and posted["labels"]["detectors"] == ""
+    assert posted["annotations"]["summary"] == "No readings from pump-7 since 2027-01-15T07:43:20.000Z"
+    assert "silent" in posted["annotations"]["description"]
 
 
 def test_an_open_alert_becomes_one_alertmanager_alert_with_routing_labels_and_explanation() -> None:

@@ -84,6 +84,22 @@ def test_round_trip_is_compact_and_exact():
     np.testing.assert_array_equal(restored.values(), state.values())
 
 
+def test_last_seen_round_trips_and_a_version_1_state_still_reads():
+    import struct
+
+    state = ChannelWindow(3, 2)
+    state.admit([1.0, 2.0], 1000, offset=4, seen_ms=1_700_000_000_123)
+    state.admit([1.0, 2.0], 2000, offset=5, seen_ms=1_700_000_000_100)  # an older message time
+    assert ChannelWindow.from_bytes(state.to_bytes()).last_seen_ms == 1_700_000_000_123
+    # A state written before last_seen_ms: the same header without it, version 1.
+    v1 = struct.pack("<3sBIIIQqq", b"SPW", 1, 3, 2, state.head, state.count, 2000, 5) + state.buffer.tobytes()
+    old = ChannelWindow.from_bytes(v1)
+    assert old.last_seen_ms is None and (old.count, old.last_timestamp, old.last_offset) == (2, 2000, 5)
+    np.testing.assert_array_equal(old.values(), state.values())
+    with pytest.raises(WindowStateError):
+        ChannelWindow.from_bytes(v1[:3] + b"\x03" + v1[4:])
+
+
 def test_fresh_state_round_trips():
     state = ChannelWindow(3, 2)
     assert ChannelWindow.from_bytes(state.to_bytes()) == state
