@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 
+from streamproc.config import Settings
 from streamproc.datasets import ChannelData, open_dataset
 from streamproc.detection import DetectorRegistry
+from streamproc.pipeline import missing_policy
 from streamproc.thresholds import ThresholdConfig
 from streamproc.training import (
     ModelStore,
@@ -129,9 +131,17 @@ def train(
         "data set declares, e.g. the telemanom layout's command columns), none, "
         "or comma-separated feature names.",
     ),
+    config_file: Path = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="The worker's TOML config file (default: $STREAMPROC_CONFIG): its window.missing_* settings "
+        "fill missing training values as the worker fills windows.",
+    ),
     table: object = None,
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
+    missing = missing_policy(Settings.load(config_file))
     registry = DetectorRegistry()
     spec = resolve_spec(detector, registry)
     config = resolve_config(spec, parse_settings(settings))
@@ -182,6 +192,7 @@ def train(
                     feature_names=channel.feature_names,
                     covariates=inputs,
                     timestamps=channel.train_timestamps,
+                    missing=missing,
                     registry=registry,
                     progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values),
                 )

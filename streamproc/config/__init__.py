@@ -14,6 +14,7 @@ from ._resolve import BOOTSTRAP_ENV, CONFIG_ENV, ENV_PREFIX
 from ._secret import Secret
 from ._settings import (
     FUSION_POLICIES,
+    MISSING_POLICIES,
     SEVERITIES,
     DetectorSettings,
     ForwardSettings,
@@ -29,6 +30,7 @@ __all__ = [
     "CONFIG_ENV",
     "ENV_PREFIX",
     "FUSION_POLICIES",
+    "MISSING_POLICIES",
     "MESSAGE_OVERHEAD_BYTES",
     "SASL_MECHANISMS",
     "SECURITY_PROTOCOLS",

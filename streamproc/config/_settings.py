@@ -16,6 +16,8 @@ TOPIC_NAME = r"[A-Za-z0-9._-]{1,249}"
 # The Alert schema's Severity symbols, lowest first; severity bands are keyed by them.
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 FUSION_POLICIES = ("max", "mean", "weighted", "k_of_n")
+# What a window gets where a reading says a feature is missing (streamproc.windows.MissingPolicy).
+MISSING_POLICIES = ("hold", "interpolate", "reject")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,23 @@ class WindowSettings:
         "the previous one restarts the window, so no window spans a gap; 0 never restarts.",
         min=0.0,
     )
+    missing_policy: str = setting(
+        "hold",
+        "What a window gets where a reading says a feature is missing: hold (its last value), "
+        "interpolate (between its neighbours) or reject (the window is not scored).",
+        choices=MISSING_POLICIES,
+    )
+    missing_limit: int = setting(
+        3, "Longest run of missing steps of a feature that is filled; a window with a longer one is not scored.", min=0
+    )
+    missing_policies: dict[str, str] = setting({}, "Per-feature missing_policy, by feature name.")
+
+    def __post_init__(self) -> None:
+        for name, policy in self.missing_policies.items():
+            if policy not in MISSING_POLICIES:
+                raise ConfigError(
+                    f"window.missing_policies.{name}: {policy!r} is not one of {', '.join(MISSING_POLICIES)}"
+                )
 
 
 @dataclass(frozen=True)

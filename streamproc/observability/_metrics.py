@@ -165,12 +165,19 @@ class WorkerMetrics:
             register_process_metrics(r)
         self.readings = Counter(
             "streamproc_readings",
-            "Readings consumed, by outcome (accepted, replayed after a restart, rejected to the dead-letter topic).",
+            "Readings consumed, by outcome (accepted; restarted: accepted after a gap, which restarted the "
+            "window; replayed after a restart; rejected to the dead-letter topic).",
             ["outcome"],
             registry=r,
         )
         self.windows_scored = Counter(
             "streamproc_windows_scored", "Windows scored, by detector.", ["detector"], registry=r
+        )
+        self.windows_unscored = Counter(
+            "streamproc_windows_unscored",
+            "Due windows not scored, by reason (missing-values: a missing-value run the policy cannot fill).",
+            ["reason"],
+            registry=r,
         )
         self.scoring_seconds = Histogram(
             "streamproc_scoring_seconds",

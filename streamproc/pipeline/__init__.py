@@ -10,7 +10,7 @@ records to files. Nothing here imports a Kafka client.
 
 from ._catalog import ChannelModels, ModelCatalog
 from ._ledger import DeadLetterLedger
-from ._pipeline import Pipeline
+from ._pipeline import Pipeline, missing_policy
 from ._records import (
     DEAD_LETTER_PAYLOAD_BYTES,
     PRODUCED_AT_HEADER,
@@ -65,6 +65,7 @@ __all__ = [
     "dead_letter_record",
     "produced_at_header",
     "score_record",
+    "missing_policy",
     "score_windows",
     "stale_alert_id",
 ]

@@ -9,7 +9,7 @@ from streamproc.config import Settings
 from streamproc.fusion import FeedbackTuner, Fuser
 from streamproc.serde import Codec
 from streamproc.training import ModelStore
-from streamproc.windows import WindowAssembler
+from streamproc.windows import MissingPolicy, WindowAssembler
 
 from ._catalog import ModelCatalog
 from ._stages import FusionStage, IngestStage
@@ -20,6 +20,12 @@ def stale_watch(settings: Settings) -> StaleWatch | None:
     """The watch over silent channels ``settings`` ask for (None: ``worker.stale_after_s`` is 0)."""
     after_s = settings.worker.stale_after_s
     return StaleWatch(max(1, round(after_s * 1000))) if after_s > 0 else None
+
+
+def missing_policy(settings: Settings) -> MissingPolicy:
+    """How missing values are filled, in windows and in training data alike."""
+    window = settings.window
+    return MissingPolicy(window.missing_policy, window.missing_limit, dict(window.missing_policies))
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class Pipeline:
         fusion = settings.fusion
         return cls(
             catalog,
-            IngestStage(codec or Codec(validate=False), catalog, assembler, stale_watch(settings)),
+            IngestStage(
+                codec or Codec(validate=False), catalog, assembler, stale_watch(settings), missing_policy(settings)
+            ),
             FusionStage(Fuser.from_settings(fusion), FeedbackTuner(fusion.feedback_step, fusion.feedback_max_scale)),
         )

@@ -6,13 +6,16 @@ in-memory state objects, so it can be tested without a broker.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
+
+import numpy as np
 
 from streamproc.errors import StreamprocError
 from streamproc.fusion import (
@@ -26,7 +29,7 @@ from streamproc.fusion import (
     WindowVerdicts,
 )
 from streamproc.serde import Codec, DecodeError
-from streamproc.windows import Admission, ChannelWindow, Reading, Window, WindowAssembler, seen_ms
+from streamproc.windows import Admission, ChannelWindow, MissingPolicy, Reading, Window, WindowAssembler, seen_ms
 
 from ._catalog import ModelCatalog
 from ._records import RawMessage, dead_letter_record, verdict_from_score
@@ -134,14 +137,17 @@ def describe_gaps(gaps: Sequence[Gap]) -> str:
 
 @dataclass
 class IngestResult:
-    """Windows now due (each with the message that completed it), rejected readings, the gaps
-    that restarted a window, the STALE alert events of channels back from a silence, and counts
-    of readings by outcome (``accepted``, ``restarted``, ``replayed``, ``rejected``)."""
+    """Windows now due (each with the message that completed it; missing values filled),
+    rejected readings, the gaps that restarted a window, the STALE alert events of channels back
+    from a silence, the due windows left unscored because their missing values could not be
+    filled (with why), and counts of readings by outcome (``accepted``, ``restarted``,
+    ``replayed``, ``rejected``)."""
 
     windows: list[tuple[Window, RawMessage]] = field(default_factory=list)
     dead_letters: list[tuple[RawMessage, dict[str, Any]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     stale_events: list[AlertEvent] = field(default_factory=list)
+    unfilled: list[tuple[Window, RawMessage, str]] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
@@ -150,12 +156,18 @@ class IngestStage:
     emits the windows due for scoring. Readings that cannot be used become dead letters."""
 
     def __init__(
-        self, codec: Codec, catalog: ModelCatalog, assembler: WindowAssembler, stale: StaleWatch | None = None
+        self,
+        codec: Codec,
+        catalog: ModelCatalog,
+        assembler: WindowAssembler,
+        stale: StaleWatch | None = None,
+        missing: MissingPolicy | None = None,
     ) -> None:
         self.codec = codec
         self.catalog = catalog
         self.assembler = assembler
         self.stale = stale
+        self.missing = missing or MissingPolicy()
 
     def decode(self, messages: Iterable[RawMessage]) -> DecodedBatch:
         batch = DecodedBatch()
@@ -172,6 +184,7 @@ class IngestStage:
                     )
                 if schema == "SensorReadingBatch" and not record["timestamps"]:
                     raise DecodeError("malformed", "a SensorReadingBatch without samples")
+                missing = _missing_positions(schema, record)
             except DecodeError as exc:
                 batch.dead_letters.append((message, dead_letter_record(message, exc.reason, exc.detail)))
                 continue
@@ -190,7 +203,13 @@ class IngestStage:
                     Sample(
                         message,
                         Reading(
-                            channel, record["timestamp"], record["values"], names, message.offset, message.timestamp
+                            channel,
+                            record["timestamp"],
+                            record["values"],
+                            names,
+                            message.offset,
+                            message.timestamp,
+                            missing[0],
                         ),
                     )
                 )
@@ -200,7 +219,7 @@ class IngestStage:
                 batch.readings.append(
                     Sample(
                         message,
-                        Reading(channel, timestamp, values, names, message.offset, message.timestamp),
+                        Reading(channel, timestamp, values, names, message.offset, message.timestamp, missing[index]),
                         f"sample {index + 1} of {count}: ",
                         first=index == 0,
                     )
@@ -230,14 +249,7 @@ class IngestStage:
                 continue
             if reading.feature_names is None or len(reading.feature_names) != models.n_features:
                 names = models.feature_names
-                reading = Reading(
-                    reading.channel,
-                    reading.timestamp,
-                    reading.values,
-                    tuple(names) if names else None,
-                    reading.offset,
-                    reading.produced_at,
-                )
+                reading = dataclasses.replace(reading, feature_names=tuple(names) if names else None)
             previous, previous_seen = state.last_timestamp, state.last_seen_ms
             admission, window = self.assembler.add(
                 state, reading, check_replay=first, period_ms=models.sampling_period_ms
@@ -261,8 +273,36 @@ class IngestStage:
                         reading.channel, previous_seen, previous, seen, reading.timestamp
                     )
             if window is not None:
+                values, problem = self.missing.fill(window.values, window.feature_names)
+                if problem is not None:
+                    result.unfilled.append((window, message, problem))
+                    continue
+                if values is not window.values:
+                    window = dataclasses.replace(window, values=values.astype(np.float32))
                 result.windows.append((window, message))
         return result
+
+
+def _missing_positions(schema: str, record: Mapping[str, Any]) -> list[tuple[int, ...]]:
+    """The positions of missing features of each sample of a reading record (its ``missing``
+    field: a list of positions, per sample in a batch; absent from older writers). A position
+    outside the sample, or given twice, makes the record malformed."""
+    if schema == "SensorReading":
+        samples, given = [record["values"]], [record.get("missing") or []]
+    else:
+        samples, given = record["values"], record.get("missing") or []
+        if given and len(given) != len(samples):
+            raise DecodeError("malformed", f"{len(given)} missing-value lists for {len(samples)} samples")
+        given = given or [[] for _ in samples]
+    positions = []
+    for index, (values, missing) in enumerate(zip(samples, given, strict=True)):
+        if any(not 0 <= p < len(values) for p in missing) or len(set(missing)) != len(missing):
+            where = f"sample {index + 1}: " if schema != "SensorReading" else ""
+            raise DecodeError(
+                "malformed", f"{where}missing positions {list(missing)[:10]} must be distinct and below {len(values)}"
+            )
+        positions.append(tuple(sorted(missing)))
+    return positions
 
 
 def describe_rejection(admission: Admission, reading: Reading, state: ChannelWindow, grace_ms: int) -> str:

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from streamproc.config import Settings
 from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, ChannelData, Recording, record
 from streamproc.fusion import AlertEvent, ChannelFusion
@@ -128,18 +130,28 @@ class Backtest:
         result = ChannelBacktest()
         key = channel.encode()
         names = tuple(recording.feature_names) if recording.feature_names else None
-        rows = recording.values.tolist()
+        values = np.asarray(recording.values, dtype=np.float64)
+        missing = np.isnan(values)
+        rows = np.nan_to_num(values, nan=0.0).tolist()
+        gaps = [tuple(np.flatnonzero(row).tolist()) for row in missing] if missing.any() else None
         timestamps = recording.timestamps_ms.tolist()
         for start in range(0, len(rows), self.batch_readings):
             samples = []
             for offset in range(start, min(start + self.batch_readings, len(rows))):
                 message = RawMessage(key, None, RECORDED, 0, offset, timestamps[offset] / 1000.0)
-                samples.append(Sample(message, Reading(channel, timestamps[offset], rows[offset], names, offset)))
+                reading = Reading(
+                    channel, timestamps[offset], rows[offset], names, offset, missing=gaps[offset] if gaps else ()
+                )
+                samples.append(Sample(message, reading))
             window_states = StateBuffer(window_store, ChannelWindow)
             ingested = self.pipeline.ingest.apply(DecodedBatch(samples), window_states)
             result.outcomes.update(ingested.outcomes)
             result.gaps.extend(ingested.gaps)
             result.stale_events.extend(ingested.stale_events)
+            for _, message, problem in ingested.unfilled:
+                step = message.offset - recording.warmup
+                result.failures.append(f"test step {step}: window not scored: missing values: {problem}")
+                result.unscored += 1
             for message, letter in ingested.dead_letters:
                 step = message.offset - recording.warmup
                 result.failures.append(f"test step {step}: {letter['reason']}: {letter['detail']}")

@@ -38,6 +38,7 @@ from streamproc.metrics import (
 from streamproc.pipeline import describe_gaps
 from streamproc.thresholds import ADAPTATIONS, Spot
 from streamproc.training import ModelStore, TrainedModel, data_fingerprint
+from streamproc.windows import hold_everywhere
 
 from ._alerts import ChannelAlert, write_alerts
 from ._backtest import Backtest
@@ -154,12 +155,13 @@ def replay(
                 if model.metadata["training"]["data_fingerprint"] != fingerprint:
                     foreign.append(f"{detector}/{name}")
                 spot = _threshold_for(model, settings)
+                # Point level scores every step: missing values held (alerts follow the policy).
                 replayed = replay_model(
                     model,
-                    channel.test,
+                    hold_everywhere(channel.test),
                     spot,
                     settings.batch_size,
-                    history=channel.train[len(channel.train) - (model.window - 1) :],
+                    history=hold_everywhere(channel.train[len(channel.train) - (model.window - 1) :]),
                 )
                 replayed.save(out / "scores" / detector / f"{name}.npz")
                 series[detector][name] = ChannelSeries(

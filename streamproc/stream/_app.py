@@ -401,6 +401,15 @@ class PipelineApp:
         result = self.ingest.apply(decoded, states)
         for outcome, count in result.outcomes.items():
             self._counts.append((self.metrics.readings.labels(outcome), count))
+        if result.unfilled:
+            self._counts.append((self.metrics.windows_unscored.labels("missing-values"), len(result.unfilled)))
+            window, _, problem = result.unfilled[-1]
+            _LOG.info(
+                "%d window(s) not scored for missing values; the last, of %r: %s",
+                len(result.unfilled),
+                window.channel,
+                problem,
+            )
         for channel in dict.fromkeys(gap.channel for gap in result.gaps):
             _LOG.info("channel %r: %s", channel, describe_gaps([g for g in result.gaps if g.channel == channel]))
         for message, record in result.dead_letters:

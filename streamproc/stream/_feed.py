@@ -95,7 +95,10 @@ class ReadingFeed:
         steps = max((len(s.values) for s in series), default=0)
         keys = [s.channel.encode() for s in series]
         names = [list(s.feature_names) if s.feature_names is not None else None for s in series]
-        rows = [np.asarray(s.values, dtype=np.float64).tolist() for s in series]
+        arrays = [np.asarray(s.values, dtype=np.float64) for s in series]
+        # A NaN in the data is a missing value: sent as such (its position listed, its value 0).
+        missing = [[np.flatnonzero(row).tolist() for row in np.isnan(a)] if np.isnan(a).any() else None for a in arrays]
+        rows = [np.nan_to_num(a, nan=0.0).tolist() for a in arrays]
         times = [
             np.asarray(s.timestamps_ms, dtype=np.int64).tolist()
             if s.timestamps_ms is not None
@@ -112,17 +115,16 @@ class ReadingFeed:
                 group = rows[i][t : t + per_message]
                 if not group:
                     continue
+                gaps = missing[i][t : t + per_message] if missing[i] is not None else None
                 if per_message == 1:
-                    value = self.codec.encode(
-                        "SensorReading",
-                        {"channel": s.channel, "timestamp": times[i][t], "values": group[0], "feature_names": names[i]},
-                    )
+                    record = {"channel": s.channel, "timestamp": times[i][t], "values": group[0]}
+                    record.update(feature_names=names[i], missing=gaps[0] if gaps else [])
+                    value = self.codec.encode("SensorReading", record)
                 else:
                     timestamps = times[i][t : t + per_message]
-                    value = self.codec.encode(
-                        "SensorReadingBatch",
-                        {"channel": s.channel, "timestamps": timestamps, "values": group, "feature_names": names[i]},
-                    )
+                    record = {"channel": s.channel, "timestamps": timestamps, "values": group}
+                    record.update(feature_names=names[i], missing=gaps if gaps and any(gaps) else [])
+                    value = self.codec.encode("SensorReadingBatch", record)
                 self._send(keys[i], value)
                 sent += len(group)
                 if sent - paced >= _PACE_EVERY:

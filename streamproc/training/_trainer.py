@@ -16,6 +16,7 @@ import numpy as np
 
 from streamproc.detection import DetectorRegistry, DetectorSpec, ProgressCallback, RobustScaler
 from streamproc.thresholds import Spot, ThresholdConfigError
+from streamproc.windows import MissingPolicy, fill_series
 
 from ._errors import TrainingError
 from ._fingerprint import data_fingerprint
@@ -146,6 +147,7 @@ def train_channel(
     feature_names: list[str] | None = None,
     covariates: Sequence[int] = (),
     timestamps: np.ndarray | None = None,
+    missing: MissingPolicy | None = None,
     registry: DetectorRegistry | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrainedModel:
@@ -163,6 +165,10 @@ def train_channel(
        scores of every training window), and from the final model's own training windows only
        when a half is not longer than a window. No test data and no label is involved.
 
+    Missing values (NaN) are filled by ``missing`` (the worker's policy, default
+    :class:`MissingPolicy`) as a window would be; the rows of runs it cannot fill are left out
+    (the metadata counts both).
+
     ``timestamps`` (epoch ms of the training rows, when the data has real time) give the
     channel's sampling period (:func:`sampling_period_ms`), which the stream uses to tell a gap
     from a late reading.
@@ -177,17 +183,22 @@ def train_channel(
     train = np.asarray(train, dtype=np.float32)
     if train.ndim != 2:
         raise TrainingError(f"channel {channel}: training data must be [T, C], got shape {train.shape}")
-    if not np.isfinite(train).all():
-        raise TrainingError(f"channel {channel}: training data contains NaN or infinite values")
-    window = int(resolved["window"])
-    if len(train) < window + 1:
-        raise TrainingError(
-            f"channel {channel}: {len(train)} training steps, {spec.name} needs more than window={window}"
-        )
-    fingerprint = data_fingerprint(train)
+    if np.isinf(train).any():
+        raise TrainingError(f"channel {channel}: training data contains infinite values")
     names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(train.shape[1])]
     if len(names) != train.shape[1]:
         raise TrainingError(f"channel {channel}: {len(names)} feature names for {train.shape[1]} features")
+    fingerprint = data_fingerprint(train)  # of the data as given, which is what reruns compare
+    filled, kept, filled_count = fill_series(train, missing or MissingPolicy(), names)
+    train = filled[kept].astype(np.float32)
+    if timestamps is not None:
+        timestamps = np.asarray(timestamps)[kept]
+    window = int(resolved["window"])
+    if len(train) < window + 1:
+        dropped = f" ({int((~kept).sum())} left out for missing values)" if not kept.all() else ""
+        raise TrainingError(
+            f"channel {channel}: {len(train)} training steps{dropped}, {spec.name} needs more than window={window}"
+        )
 
     seed = int(resolved.get("seed", 0))
     seed_everything(seed)
@@ -235,6 +246,7 @@ def train_channel(
             "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
             "flat_features": flat_features(train, names, covariates),
             "sampling_period_ms": sampling_period_ms(timestamps),
+            "missing_values": {"filled": filled_count, "rows_left_out": int((~kept).sum())},
             # numpy scalars in a plugin's report become plain floats for metadata.json
             "fit_report": json.loads(json.dumps(asdict(report), default=float)),
             "seconds": time.perf_counter() - started,

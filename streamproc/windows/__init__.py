@@ -7,10 +7,15 @@ fixed header plus float32 samples); :class:`WindowAssembler` applies readings to
 """
 
 from ._assembler import Reading, WindowAssembler, seen_ms
+from ._missing import MISSING_POLICIES, MissingPolicy, fill_series, hold_everywhere
 from ._ring import NO_OFFSET, Admission, ChannelWindow, WindowStateError
 from ._window import Window
 
 __all__ = [
+    "MISSING_POLICIES",
+    "MissingPolicy",
+    "fill_series",
+    "hold_everywhere",
     "NO_OFFSET",
     "Admission",
     "ChannelWindow",

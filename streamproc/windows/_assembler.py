@@ -19,6 +19,7 @@ class Reading:
     feature_names: tuple[str, ...] | None = None
     offset: int = NO_OFFSET
     produced_at: float = 0.0
+    missing: tuple[int, ...] = ()  # positions of features the reading says are missing
 
 
 def seen_ms(reading: Reading) -> int | None:
@@ -72,6 +73,7 @@ class WindowAssembler:
             check_replay=check_replay,
             max_gap_ms=self.max_gap_ms(period_ms),
             seen_ms=seen_ms(reading),
+            missing=reading.missing,
         )
         if not admission.appended or not state.due(self.stride):
             return admission, None

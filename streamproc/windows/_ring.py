@@ -95,6 +95,7 @@ class ChannelWindow:
         check_replay: bool = True,
         max_gap_ms: int | None = None,
         seen_ms: int | None = None,
+        missing: tuple[int, ...] = (),
     ) -> Admission:
         """Validate one reading and append it when valid.
 
@@ -105,6 +106,8 @@ class ChannelWindow:
         after the newest accepted one first empties the window (:meth:`restart`). ``check_replay``
         false is for the later samples of a message whose first sample was found new: they share
         its offset. ``seen_ms`` (the message's time) becomes ``last_seen_ms`` when appended.
+        The features at positions ``missing`` (valid indices) are stored as NaN whatever their
+        value; every other value must be finite.
         """
         if (
             check_replay
@@ -116,10 +119,14 @@ class ChannelWindow:
             return Admission.REPLAYED
         if len(values) != self.n_features:
             return Admission.WRONG_LENGTH
-        row = np.asarray(values, dtype=np.float64)
+        row = np.array(values, dtype=np.float64)
+        if missing:
+            row[list(missing)] = 0.0
         # Checked in float64: a finite double can still overflow float32 to infinity.
         if not np.isfinite(row).all() or np.abs(row).max(initial=0.0) > np.finfo(np.float32).max:
             return Admission.NON_FINITE
+        if missing:
+            row[list(missing)] = np.nan
         if self.last_timestamp is not None:
             if timestamp == self.last_timestamp:
                 return Admission.TIMESTAMP_REPEATED

@@ -158,6 +158,10 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
                     int(i == 700),
                 ]
             )
+            # File 0 has blank cells: two in training (filled), ten in a row in its test part
+            # (longer than the policy's limit of 3: the windows holding them are not scored).
+            if name == "0" and (i in (300, 301) or 620 <= i < 630):
+                rows[-1][2 if i < 500 else 1] = ""
         write_csv(tmp_path / "plant" / f"{name}.csv", rows)
     models, out = tmp_path / "models", tmp_path / "out"
     code, _, err = run_cli(
@@ -191,12 +195,16 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     assert code == 0, err
     import json
 
-    assert (
-        json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())["training"]["sampling_period_ms"] == 1000
-    )
+    metadata = json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())
+    assert metadata["training"]["sampling_period_ms"] == 1000
+    filled = json.loads((models / "pca" / "plant-0" / "metadata.json").read_text())["training"]["missing_values"]
+    assert filled == {"filled": 2, "rows_left_out": 0}
     metrics = json.loads((out / "metrics.json").read_text())
     # The gap restarted file 1's window: reported, and no window spans it.
     assert metrics["pipeline"]["window_restarts"] == 1
+    # Windows holding more than 3 of the 10 blank steps (rows 620-629) are not scored, and said so.
+    assert metrics["pipeline"]["windows_not_scored"] > 0
+    assert "test step 130: window not scored: missing values: feature a: missing for 10 consecutive steps" in err
     assert "plant-1: 1 gap(s) in the readings restarted the window (the longest 121 s" in err
     alerts = metrics["pipeline"]["micro"]
     assert alerts["incidents"] == 2 and alerts["incidents_caught"] == 2

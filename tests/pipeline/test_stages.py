@@ -349,3 +349,81 @@ def test_a_gap_longer_than_the_limit_restarts_the_window_and_is_reported(stream_
     stream = Stream()
     close = stream.readings("g", channel.test[:30]) + stream.readings("g", channel.test[30:60], start=30 + 4)
     assert run(stage, close, {}).outcomes == {"accepted": 60}
+
+
+def missing_reading(channel: str, t: int, values, missing) -> bytes:
+    return CODEC.encode(
+        "SensorReading",
+        {
+            "channel": channel,
+            "timestamp": 1_000_000 + t * STEP_MS,
+            "values": [float(v) for v in values],
+            "missing": missing,
+        },
+    )
+
+
+def test_missing_values_are_filled_by_the_policy_and_an_unfillable_window_is_not_scored(stream_models):
+    from streamproc.windows import MissingPolicy
+
+    catalog = ModelCatalog(stream_models.store, ["pca"], stream_models.window)
+    assembler = WindowAssembler(stream_models.window, 1)
+    stage = IngestStage(Codec(), catalog, assembler, missing=MissingPolicy("hold", limit=2))
+    test = stream_models.channels["a0"].test
+    # Feature 1 is missing at steps 20-21 (filled: held) and 40-43 (too long: not filled).
+    gaps = {20, 21, 40, 41, 42, 43}
+    stream = Stream()
+    messages = [stream.message(missing_reading("a0", t, test[t], [1] if t in gaps else []), b"a0") for t in range(60)]
+    result = run(stage, messages, {})
+    assert result.outcomes == {"accepted": 60}
+    scored = {w.sequence - 1: w for w, _ in result.windows}
+    unscored = sorted(w.sequence - 1 for w, _, _ in result.unfilled)
+    # A window holding more than 2 steps of the run 40..43 is left out, with the reason (those
+    # ending at 40 and 41 hold 1 and 2 of them, those from 57 on only 42 and 43); the rest are scored.
+    assert stream_models.window == 16 and unscored == list(range(42, 57))
+    assert {p for _, _, p in result.unfilled} == {
+        "feature sensor_2: missing for 3 consecutive steps (the limit is 2)",
+        "feature sensor_2: missing for 4 consecutive steps (the limit is 2)",
+    }
+    assert sorted(scored) == [e for e in range(15, 60) if e not in unscored]
+    window = scored[25]
+    offset = 25 - (stream_models.window - 1)
+    held = window.values[20 - offset : 22 - offset, 1]
+    np.testing.assert_allclose(held, [test[19, 1]] * 2, rtol=1e-6)
+    assert not any(np.isnan(w.values).any() for w in scored.values())
+
+
+def test_missing_positions_outside_the_sample_are_a_malformed_message(ingest, stream_models):
+    test = stream_models.channels["a0"].test
+    stream = Stream()
+    result = run(
+        ingest,
+        [
+            stream.message(missing_reading("a0", 0, test[0], [7]), b"a0"),
+            stream.message(missing_reading("a0", 1, test[1], [1, 1]), b"a0"),
+        ],
+        {},
+    )
+    assert [letter["reason"] for _, letter in result.dead_letters] == ["malformed", "malformed"]
+    assert "must be distinct and below 4" in result.dead_letters[0][1]["detail"]
+
+
+def test_a_reading_of_the_previous_contract_reads_as_missing_nothing(ingest, stream_models):
+    import io
+    import json
+    from pathlib import Path
+
+    import fastavro
+
+    from streamproc.serde._schemas import parse_schema
+
+    previous = next(Path(__file__).parents[2].joinpath("schemas", "previous").glob("sensor_reading-*.avsc"))
+    schema = parse_schema(json.loads(previous.read_text()), previous.name)
+    assert "missing" not in schema.field_names
+    test = stream_models.channels["a0"].test
+    record = {"channel": "a0", "timestamp": 1_000_000, "values": [float(v) for v in test[0]], "feature_names": None}
+    payload = io.BytesIO()
+    fastavro.schemaless_writer(payload, fastavro.parse_schema(json.loads(previous.read_text())), record)
+    old = b"\xc3\x01" + schema.fingerprint + payload.getvalue()  # Avro single-object encoding
+    decoded = ingest.decode([Stream().message(old, b"a0")])
+    assert decoded.readings[0].reading.missing == () and not decoded.dead_letters

@@ -184,12 +184,12 @@ def test_bad_requests_raise_training_errors(data, kwargs, message) -> None:
         train_channel("pca", "S-1", data.train, **kwargs)
 
 
-def test_unknown_detector_and_nan_data_are_training_errors(data) -> None:
+def test_unknown_detector_and_infinite_data_are_training_errors(data) -> None:
     with pytest.raises(TrainingError, match="unknown detector"):
         train_channel("no_such_detector", "S-1", data.train)
     broken = data.train.copy()
-    broken[3, 1] = np.nan
-    with pytest.raises(TrainingError, match="NaN"):
+    broken[3, 1] = np.inf  # NaN is a missing value (below); infinity is an error
+    with pytest.raises(TrainingError, match="infinite"):
         train_channel("pca", "S-1", broken, config=SMALL)
 
 
@@ -274,3 +274,18 @@ def test_the_sampling_period_is_the_median_step_of_the_training_timestamps(data)
     model = train_channel("pca", "S-1", data.train, config=SMALL, timestamps=times)
     assert model.sampling_period_ms == 250
     assert train_channel("pca", "S-1", data.train, config=SMALL).sampling_period_ms is None
+
+
+def test_missing_training_values_are_filled_by_the_policy_and_long_runs_left_out(data) -> None:
+    from streamproc.windows import MissingPolicy
+
+    train = data.train.astype(np.float64)
+    train[100:102, 1] = np.nan  # filled (held)
+    train[500:520, 2] = np.nan  # longer than the limit: these 20 rows are left out
+    times = 1_700_000_000_000 + 1000 * np.arange(len(train))
+    model = train_channel("pca", "S-1", train, config=SMALL, timestamps=times, missing=MissingPolicy(limit=3))
+    assert model.metadata["training"]["missing_values"] == {"filled": 2, "rows_left_out": 20}
+    assert model.metadata["training"]["fit_steps"] + model.metadata["training"]["validation_steps"] == len(train) - 20
+    assert model.sampling_period_ms == 1000 and np.isfinite(model.threshold)
+    with pytest.raises(TrainingError, match=r"left out for missing values"):
+        train_channel("pca", "S-1", np.full((30, 4), np.nan), config=SMALL)

@@ -125,3 +125,12 @@ def test_constructor_checks():
         ChannelWindow(1, 3)
     with pytest.raises(ValueError):
         ChannelWindow(4, 0)
+
+
+def test_missing_positions_are_stored_as_nan_and_only_the_others_must_be_finite():
+    state = ChannelWindow(3, 3)
+    assert state.admit([1.0, float("nan"), 5.0], 1000, missing=(1,)) is Admission.ACCEPTED
+    assert state.admit([1.0, 7.0, 5.0], 2000, missing=(1,)) is Admission.ACCEPTED  # the value is ignored
+    assert np.isnan(state.values()[-2:, 1]).all() and state.values()[-1, 0] == 1.0
+    assert state.admit([float("nan"), 0.0, 5.0], 3000, missing=(1,)) is Admission.NON_FINITE
+    np.testing.assert_array_equal(ChannelWindow.from_bytes(state.to_bytes()).values(), state.values())  # NaN kept
