@@ -10,6 +10,7 @@ import typer
 from streamproc.config import Settings
 from streamproc.datasets import ChannelData, open_dataset
 from streamproc.detection import DetectorRegistry
+from streamproc.errors import StreamprocError
 from streamproc.pipeline import missing_policy
 from streamproc.thresholds import ThresholdConfig
 from streamproc.training import (
@@ -100,10 +101,22 @@ class _RichProgress(_PlainProgress):
 def train(
     detector: str = typer.Option(..., "--detector", help="Detector name (see `streamproc plugins list`)."),
     data: Path = typer.Option(
-        ...,
+        None,
         "--data",
         help="A telemanom directory (train/, test/, labeled_anomalies.csv), "
         "or CSV/Parquet files (a file or a folder; one channel per file).",
+    ),
+    from_topic: str = typer.Option(
+        None,
+        "--from-topic",
+        help="Instead of --data: train on the readings already on this topic of KAFKA_BOOTSTRAP's "
+        "cluster (all of each channel's history in the time range is training data).",
+    ),
+    since: str = typer.Option(
+        None, "--since", help="With --from-topic: readings taken at or after this time (ISO 8601 or epoch ms)."
+    ),
+    until: str = typer.Option(
+        None, "--until", help="With --from-topic: readings taken before this time (ISO 8601 or epoch ms)."
     ),
     out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
     channels: str = typer.Option(
@@ -141,7 +154,8 @@ def train(
     table: object = None,
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
-    missing = missing_policy(Settings.load(config_file))
+    worker_settings = Settings.load(config_file)
+    missing = missing_policy(worker_settings)
     registry = DetectorRegistry()
     spec = resolve_spec(detector, registry)
     config = resolve_config(spec, parse_settings(settings))
@@ -149,9 +163,9 @@ def train(
         validation_fraction=validation_fraction,
         threshold=ThresholdConfig(risk=risk, level=level, adaptation=adaptation, depth=depth),
     )
-    dataset = open_dataset(data, table)
+    dataset = _training_data(worker_settings, data, table, from_topic, since, until)
     for line in getattr(dataset, "detected", ()):
-        typer.echo(f"{data}: {line}", err=True)
+        typer.echo(f"{data or dataset.source}: {line}", err=True)
     selected = dataset.select(comma_list(channels))
     store = ModelStore(out, registry)
     make_deterministic()
@@ -233,4 +247,27 @@ def train(
     typer.echo(
         f"{spec.name}: trained {trained}, skipped {skipped} of {len(selected)} channel(s) "
         f"in {_duration(time.perf_counter() - started)} -> {store.root / spec.name}"
+    )
+
+
+def _training_data(
+    settings: Settings, data: Path | None, table: object, topic: str | None, since: str | None, until: str | None
+) -> object:
+    """The data set ``train`` reads: ``--data``, or the history of ``--from-topic``."""
+    if (data is None) == (topic is None):
+        raise StreamprocError("give --data or --from-topic (one of them)")
+    if topic is None:
+        if since is not None or until is not None:
+            raise StreamprocError("--since and --until go with --from-topic")
+        return open_dataset(data, table)
+    if table is not None:
+        raise StreamprocError("the CSV/Parquet options go with --data, not --from-topic")
+    from streamproc.datasets import parse_time
+    from streamproc.stream import read_history
+
+    return read_history(
+        settings.kafka.confluent_config(),
+        topic,
+        since_ms=parse_time("--since", since) if since is not None else None,
+        until_ms=parse_time("--until", until) if until is not None else None,
     )

@@ -2,6 +2,7 @@
 
 from ._errors import DatasetError
 from ._fetch import FETCH_RECORD, ChecksumError, FetchedFile, FetchResult, fetch_telemanom, telemanom_sources
+from ._history import ChannelHistory, HistoryDataset
 from ._recording import DEFAULT_START_MS, DEFAULT_STEP_MS, Recording, record
 from ._segments import Segment, labels_from_segments, merge_segments, segments_from_labels
 from ._table import TableDataset, TableOptions, open_dataset, open_table_dataset, parse_time
@@ -24,6 +25,8 @@ from .synthetic import (
 )
 
 __all__ = [
+    "ChannelHistory",
+    "HistoryDataset",
     "TableDataset",
     "TableOptions",
     "open_dataset",

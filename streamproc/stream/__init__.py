@@ -9,6 +9,7 @@ operator's verdict on an alert to the feedback topic.
 from ._app import ROLES, PipelineApp, WorkerOptions, faust_settings
 from ._demo import DemoOptions, DemoResult, run_demo
 from ._feed import ChannelSeries, FeedReport, ReadingFeed, replay_to_kafka
+from ._history import read_history
 from ._reader import TopicReader, TopicRecord
 from ._tail import format_alert, tail_alerts
 from ._verdict import send_verdict
@@ -28,6 +29,7 @@ __all__ = [
     "faust_settings",
     "format_alert",
     "prepare_topics",
+    "read_history",
     "run_demo",
     "replay_to_kafka",
     "run_worker",

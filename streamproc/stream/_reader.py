@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,11 @@ class TopicReader:
                 )
                 partitions.append(TopicPartition(topic, partition, start))
         self._consumer.assign(partitions)
+        self._partitions = Counter(tp.topic for tp in partitions)
+
+    def partition_count(self, topic: str) -> int:
+        """How many partitions of ``topic`` this reader reads."""
+        return self._partitions[topic]
 
     def poll_raw(self, timeout: float = 0.5) -> list[RawMessage]:
         """The messages available within ``timeout``, undecoded.
