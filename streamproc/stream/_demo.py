@@ -40,6 +40,7 @@ from ._worker import embedded_broker
 
 STEP_MS = 1000
 _READY_TIMEOUT_S = 90.0
+_SETTLE_S = 1.0  # a quiet spell after the last score that ends the demo
 _STOP_TIMEOUT_S = 20.0
 
 
@@ -312,6 +313,11 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
                         for item in reader.poll(0.5):
                             follower.handle(item.schema, item.record)
                         if not feeder.is_alive() and follower.all_scored():
+                            # The last batch's alerts are sent beside its scores, not before
+                            # them: read on until the topics fall quiet.
+                            while items := list(reader.poll(_SETTLE_S)):
+                                for item in items:
+                                    follower.handle(item.schema, item.record)
                             result.finished = True
                             break
                 except KeyboardInterrupt:

@@ -15,6 +15,7 @@ def _readings(count: int) -> list[dict]:
             "timestamp": 1_700_000_000_000 + 250 * i,
             "values": [i * 0.5, -float(i), 1e-300 * i],
             "feature_names": ["temp", "pressure", "flow"] if i % 2 else None,
+            "missing": [1] if i % 5 == 0 else [],
         }
         for i in range(count)
     ]

@@ -71,7 +71,8 @@ def test_warm_up_scores_the_first_test_step(tmp_path):
 def test_unusable_readings_are_counted_and_explained(stream_models):
     channel = stream_models.channels["clean0"]
     values = channel.test.copy()
-    values[50, 1] = np.nan
+    values[50, 1] = np.inf  # corrupt, unlike NaN (a missing value the window policy fills)
+    values[80, 2] = np.nan
     settings = Settings.load(
         env={}, overrides={"window.size": stream_models.window, "window.stride": stream_models.stride}
     )

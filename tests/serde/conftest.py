@@ -29,4 +29,5 @@ def reading():
         "timestamp": 1_700_000_000_123,
         "values": [0.5, -1.25, float("inf")],
         "feature_names": ["a", "b", "c"],
+        "missing": [],
     }

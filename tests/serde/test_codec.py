@@ -154,12 +154,15 @@ def test_registry_schema_outside_the_contract_is_a_schema_mismatch(registry, reg
 def test_older_writer_schema_from_the_registry_is_resolved_to_the_current_one(registry, registry_codec):
     # A producer still on a SensorReading without feature_names: the reader fills in the default.
     old = json.loads(load_schemas()["SensorReading"].json)
-    old["fields"] = [f for f in old["fields"] if f["name"] != "feature_names"]
+    old["fields"] = [f for f in old["fields"] if f["name"] not in ("feature_names", "missing")]
     schema_id = registry.register_schema("old-readings", Schema(json.dumps(old), "AVRO"))
     # encode the old layout by hand: channel "c", timestamp 5, values [] (zig-zag varints)
     body = b"\x02c" + b"\x0a" + b"\x00"
     decoded = registry_codec.decode(b"\x00" + schema_id.to_bytes(4, "big") + body)
-    assert decoded == ("SensorReading", {"channel": "c", "timestamp": 5, "values": [], "feature_names": None})
+    assert decoded == (
+        "SensorReading",
+        {"channel": "c", "timestamp": 5, "values": [], "feature_names": None, "missing": []},
+    )
 
 
 def test_mutated_messages_never_escape_as_untyped_errors(plain_codec):
