@@ -50,12 +50,26 @@ class StructureAwareDetector(TorchDetector):
     ``train`` (the fitted ones) or ``validation`` (the held-out ones, when given: unseen normal
     data, whose errors a model that fits its training data closely underestimates).
 
+    ``drift_ratio > 0`` reads a *drifting* scored feature relative to its value at the last step
+    before the scored one: one whose level moves between the quarters of the training data (each
+    at least a window long) more than ``drift_ratio`` times it varies within a quarter, as long as
+    another scored feature does not drift
+    (:func:`drifting_features`; a temperature warming through a run, say). Training cannot say
+    where its level belongs, so its level is not judged, only its movement and next step: unseen
+    normal data at a new level then scores like training data instead of flooding the stream.
+    ``level_weight > 0`` adds, for every other scored feature, how far the window's recent level
+    (its steps averaged with the recency weights) lies beyond the farthest a training window's
+    did from the training mean, squared and in units of the training windows' mean squared
+    deviation, times ``level_weight``: 0 inside what training showed, growing outside it. A
+    prediction error forgets a shift once the window has filled with it; the level term does
+    not.
+
     ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
     ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.
     """
 
     name = "structure_aware"
-    added_settings = {"known_covariates": False}
+    added_settings = {"known_covariates": False, "drift_ratio": 0.0, "level_weight": 0.0}
 
     def __init__(
         self,
@@ -75,6 +89,8 @@ class StructureAwareDetector(TorchDetector):
         bottleneck_steps: int = 0,
         error_scale_source: str = "train",
         known_covariates: bool = True,
+        drift_ratio: float = 0.5,
+        level_weight: float = 1.0,
         threads: int = 0,
         epochs: int = 10,
         batch_size: int = 128,
@@ -127,6 +143,8 @@ class StructureAwareDetector(TorchDetector):
         _check(
             isinstance(known_covariates, bool), "known_covariates", f"must be true or false, got {known_covariates!r}"
         )
+        _check(drift_ratio >= 0.0, "drift_ratio", f"must be >= 0 (0: off), got {drift_ratio}")
+        _check(level_weight >= 0.0, "level_weight", f"must be >= 0 (0: off), got {level_weight}")
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(
@@ -155,6 +173,8 @@ class StructureAwareDetector(TorchDetector):
                 bottleneck_steps=int(bottleneck_steps),
                 error_scale_source=error_scale_source,
                 known_covariates=known_covariates,
+                drift_ratio=float(drift_ratio),
+                level_weight=float(level_weight),
                 threads=int(threads),
             )
         except StreamprocError:
@@ -175,7 +195,13 @@ class StructureAwareDetector(TorchDetector):
         self.bottleneck_steps = int(bottleneck_steps)
         self.error_scale_source = error_scale_source
         self.known_covariates = known_covariates
+        self.drift_ratio = float(drift_ratio)
+        self.level_weight = float(level_weight)
         self.threads = int(threads)
+        self._drifting = np.zeros(0, dtype=bool)
+        # Per feature: the training mean and the mean squared deviation of a window's recent
+        # level from it (0: the level is not judged: covariates, drifting or flat features).
+        self._level_mean = self._level_scale = self._level_envelope = np.zeros(0, dtype=np.float32)
         self._step_weights: torch.Tensor | None = None
         self._scored: torch.Tensor | None = None
 
@@ -194,6 +220,7 @@ class StructureAwareDetector(TorchDetector):
 
     def _squared_errors(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rec[B, W-1, C], pred[B, C])``: squared errors of both heads on ``windows``."""
+        windows = self._relative(windows)
         history, target = windows[:, :-1], windows[:, -1]
         output = self.module(self._visible(windows))
         rebuilt = history[:, -self.bottleneck_steps :] if self.bottleneck_steps else history
@@ -201,6 +228,17 @@ class StructureAwareDetector(TorchDetector):
         if reconstruction.shape[1] > rebuilt.shape[1]:
             reconstruction = reconstruction[:, : rebuilt.shape[1]]
         return (rebuilt - reconstruction) ** 2, (target - output.prediction) ** 2
+
+    def _relative(self, windows: torch.Tensor) -> torch.Tensor:
+        """``windows`` with each drifting feature measured from its value at the last step before
+        the scored one: its level, which the training data does not pin down, is not judged;
+        its movement over the window and its next step are."""
+        if not self._drifting.any():
+            return windows
+        drifting = torch.from_numpy(np.flatnonzero(self._drifting)).to(windows.device)
+        relative = windows.clone()
+        relative[:, :, drifting] -= windows[:, -2:-1, drifting]
+        return relative
 
     def _visible(self, windows: torch.Tensor) -> torch.Tensor:
         """What the network reads of ``windows[B, W, C]``: the steps before the scored one, and
@@ -257,7 +295,31 @@ class StructureAwareDetector(TorchDetector):
             rec_scale, pred_scale = self.module.error_scale
             rec, pred = rec / rec_scale, pred / pred_scale
         contributions = self.alpha * rec + (1.0 - self.alpha) * pred
+        if self.level_weight and self._level_scale.any():
+            contributions = contributions + self.level_weight * self._level_errors(windows)
         return contributions.sum(dim=1), contributions
+
+    def _level_errors(self, windows: torch.Tensor) -> torch.Tensor:
+        """``[B, C]``: how far each window's recent level (its steps averaged with the recency
+        weights, the scored one included) lies beyond the farthest any training window's did from
+        the training mean, squared, in units of the training windows' mean squared deviation; 0
+        inside that envelope and where the level is not judged."""
+        mean = torch.from_numpy(self._level_mean).to(windows.device)
+        scale = torch.from_numpy(self._level_scale).to(windows.device)
+        envelope = torch.from_numpy(self._level_envelope).to(windows.device)
+        weights = self._level_weights(windows.shape[1], windows.device)
+        recent = torch.einsum("btc,t->bc", windows, weights)
+        beyond = torch.clamp((recent - mean).abs() - envelope, min=0.0)
+        judged = scale > 0
+        return torch.where(judged, beyond**2 / torch.where(judged, scale, 1.0), 0.0)
+
+    def _level_weights(self, steps: int, device: torch.device) -> torch.Tensor:
+        if self.recency_halflife > 0:
+            age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
+            weights = torch.pow(0.5, age / self.recency_halflife)
+        else:
+            weights = torch.ones(steps)
+        return (weights / weights.sum()).to(device)
 
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
         """Weights over the input steps (sum 1) that average the reconstruction error."""
@@ -274,6 +336,32 @@ class StructureAwareDetector(TorchDetector):
         return self._step_weights
 
     # -- thread control -----------------------------------------------------------------------
+
+    def _initialise(self, module: nn.Module, train: np.ndarray) -> None:
+        scored = np.ones(self.n_features, dtype=bool)
+        scored[list(self.covariates)] = False
+        # quarters of the training data, at least a window long: a cycle that repeats within a
+        # quarter has one level in all of them, a drift or a random walk has not
+        block = max(self.window, len(train) // 4)
+        drifting = drifting_features(train, self.drift_ratio, block) & scored
+        # With every scored feature read relative, a sustained shift of the whole channel would
+        # go unseen once it filled the window: then every level stays judged.
+        self._drifting = drifting if (scored & ~drifting).any() else np.zeros_like(drifting)
+        self._fit_levels(train, scored & ~self._drifting)
+
+    def _fit_levels(self, train: np.ndarray, judged: np.ndarray) -> None:
+        # reversed: np.convolve flips its kernel, and the newest step carries the largest weight
+        weights = self._level_weights(self.window, torch.device("cpu")).double().numpy()[::-1]
+        mean = train.mean(axis=0, dtype=np.float64)
+        # the recent level of every training window: a causal weighted moving average
+        recent = np.stack(
+            [np.convolve(train[:, c].astype(np.float64), weights, mode="valid") for c in range(train.shape[1])],
+            axis=1,
+        )
+        scale = ((recent - mean) ** 2).mean(axis=0)
+        self._level_envelope = np.abs(recent - mean).max(axis=0).astype(np.float32)
+        self._level_mean = mean.astype(np.float32)
+        self._level_scale = np.where(judged & (scale > 0), scale, 0.0).astype(np.float32)
 
     def _fit(self, train, progress, validation=None):
         self._scored = self._step_weights = None  # a refit may change the features and covariates
@@ -302,6 +390,33 @@ class StructureAwareDetector(TorchDetector):
         # An exact fit everywhere leaves no scale to measure: keep raw errors then.
         scales = torch.where(floor > 0, torch.maximum(scales, floor), torch.ones_like(scales))
         self.module.error_scale.copy_(scales.float())
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **super()._arrays(),
+            "drifting": self._drifting,
+            "level_mean": self._level_mean,
+            "level_scale": self._level_scale,
+            "level_envelope": self._level_envelope,
+        }
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        arrays = dict(arrays)
+        # models saved before drift_ratio and level_weight existed have none of these
+        drifting = arrays.pop("drifting", None)
+        level_mean, level_scale = arrays.pop("level_mean", None), arrays.pop("level_scale", None)
+        level_envelope = arrays.pop("level_envelope", None)
+        super()._restore(arrays)
+        none = np.zeros(self.n_features, dtype=np.float32)
+        self._drifting = none.astype(bool) if drifting is None else np.asarray(drifting, bool)
+        self._level_mean = none if level_mean is None else np.asarray(level_mean, np.float32)
+        self._level_scale = none if level_scale is None else np.asarray(level_scale, np.float32)
+        self._level_envelope = none if level_envelope is None else np.asarray(level_envelope, np.float32)
+
+    @property
+    def drifting(self) -> list[int]:
+        """Indices of the features read relative to their latest value (see ``drift_ratio``)."""
+        return [int(i) for i in np.flatnonzero(self._drifting)]
 
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._thread_limit():
@@ -341,7 +456,7 @@ class StructureAwareDetector(TorchDetector):
         with self._thread_limit(), torch.inference_mode():
             for start in range(0, len(windows), self.score_batch_size):
                 chunk = torch.from_numpy(windows[start : start + self.score_batch_size]).to(self._device)
-                output = self.module(self._visible(chunk))
+                output = self.module(self._visible(self._relative(chunk)))
                 masks.append(output.channel_mask.float().cpu().numpy())
                 attention.append(output.time_attention.float().cpu().numpy())
         if not masks:
@@ -352,6 +467,22 @@ class StructureAwareDetector(TorchDetector):
                 ),
             }
         return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
+
+
+def drifting_features(train: np.ndarray, ratio: float, block: int) -> np.ndarray:
+    """``[C]`` booleans: the features of ``train[T, C]`` whose level moves between consecutive
+    blocks of ``block`` steps more than ``ratio`` times it varies within one (the spread of the
+    block means over the mean spread inside a block: about ``1/sqrt(block)`` for noise around a
+    level, large for a drift, a random walk or a cycle longer than a block). ``ratio`` 0, or
+    fewer than two blocks: none."""
+    train = np.asarray(train, dtype=np.float64)
+    blocks = len(train) // block
+    if ratio <= 0 or blocks < 2:
+        return np.zeros(train.shape[1], dtype=bool)
+    split = train[: blocks * block].reshape(blocks, block, -1)
+    within = np.nanstd(split, axis=1).mean(axis=0)
+    between = np.nanstd(np.nanmean(split, axis=1), axis=0)
+    return (within > 0) & (between > ratio * within)
 
 
 def _int_list(values: Sequence[int], key: str) -> list[int]:

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from ._base import Detector
 
 
+SHORT_CALIBRATIONS = ("cross-fit", "in-sample")
+
+
 @dataclass(frozen=True)
 class DetectorSpec:
     """A detector declared by a plugin.
@@ -31,6 +34,10 @@ class DetectorSpec:
     ``sanity`` marks a reference score with no learned model (such as ``range``): reports show
     it as a sanity row, and the contract suite holds it to a lower planted-anomaly floor,
     since by design it cannot see anomalies that stay inside the normal range.
+    ``short_calibration`` says how a channel too short to hold out calibration data is
+    calibrated: ``"cross-fit"`` (two models, each fitted on one half, score the other half) or
+    ``"in-sample"`` (the model's own training windows, inflated by the training margin) — for
+    a detector whose half-models are a poor stand-in for the whole.
     """
 
     name: str
@@ -40,8 +47,14 @@ class DetectorSpec:
     small_config: Mapping[str, Any] | None = None
     wants_gpu: bool = False
     sanity: bool = False
+    short_calibration: str = "cross-fit"
 
     def __post_init__(self) -> None:
+        if self.short_calibration not in SHORT_CALIBRATIONS:
+            raise ValueError(
+                f"detector {self.name!r}: short_calibration must be one of {SHORT_CALIBRATIONS}, "
+                f"got {self.short_calibration!r}"
+            )
         if not self.name.isidentifier():
             raise ValueError(f"detector name {self.name!r} must be a Python identifier")
         if not callable(self.factory):

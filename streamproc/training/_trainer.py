@@ -162,8 +162,9 @@ def train_channel(
        path of the stream, and POT sets the threshold on those scores. When the tail holds
        fewer than ``options.min_calibration`` windows, the scores come from cross-fitting
        instead (two models, each fitted on one half and scoring the other: out-of-sample
-       scores of every training window), and from the final model's own training windows only
-       when a half is not longer than a window. No test data and no label is involved.
+       scores of every training window) where the detector's spec asks for it and a half is
+       longer than a window, else from the final model's own training windows, multiplied by
+       ``options.in_sample_margin``. No test data and no label is involved.
 
     Missing values (NaN) are filled by ``missing`` (the worker's policy, default
     :class:`MissingPolicy`) as a window would be; the rows of runs it cannot fill are left out
@@ -217,12 +218,13 @@ def train_channel(
     if held_out >= options.min_calibration:
         source = "validation"
         calibration = _window_scores(model, scaler, threshold, train, fit_end, len(train), window)
-    elif len(train) // 2 > window:
+    elif spec.short_calibration == "cross-fit" and len(train) // 2 > window:
         source = "cross-fit"
         calibration = _cross_fit_scores(spec, resolved, scaler, threshold, train, covariates, window, seed)
     else:
-        source = "train"
-        calibration = _window_scores(model, scaler, threshold, train, window - 1, len(train), window)
+        source = "in-sample"
+        in_sample = _window_scores(model, scaler, threshold, train, window - 1, len(train), window)
+        calibration = in_sample * np.float32(options.in_sample_margin)
     try:
         threshold.fit(calibration)
     except ThresholdConfigError as exc:

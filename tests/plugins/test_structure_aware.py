@@ -11,6 +11,7 @@ from streamproc_plugins.structure_aware import (
     StructureAwareConfigError,
     StructureAwareDetector,
     StructureAwareNetwork,
+    drifting_features,
 )
 
 from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
@@ -257,6 +258,8 @@ def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
         ({"rec_loss_weight": -0.1}, "rec_loss_weight"),
         ({"recency_halflife": -1}, "recency_halflife"),
         ({"threads": -1}, "threads"),
+        ({"drift_ratio": -1.0}, "drift_ratio"),
+        ({"level_weight": -0.5}, "level_weight"),
         ({"normalize_errors": "yes"}, "normalize_errors"),
         ({"error_scale_floor": 0.0}, "error_scale_floor"),
         ({"epochs": 0}, "epochs"),
@@ -377,3 +380,96 @@ def test_an_artifact_from_before_known_covariates_scores_as_it_was_trained(tmp_p
     windows = np.ascontiguousarray(sliding_windows(_commanded(60, seed=1), WINDOW))
     np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
     assert StructureAwareDetector(**{k: v for k, v in TINY.items()}).known_covariates is True
+
+
+def _drifting(steps: int, seed: int, start: float = 0.0) -> np.ndarray:
+    """A noisy fast sine (a level the data pins down) beside a slow random walk from ``start``
+    (a level it does not: a temperature warming through an experiment, say)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    level = np.sin(2 * np.pi * t / 6) + 0.1 * rng.standard_normal(steps)
+    walk = start + np.cumsum(0.05 * rng.standard_normal(steps))
+    return np.stack([level, walk], axis=1).astype(np.float32)
+
+
+def test_drifting_features_move_between_blocks_more_than_within() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(600)
+    noise = rng.standard_normal(600)
+    walk = np.cumsum(rng.standard_normal(600))
+    fast_cycle = np.sin(2 * np.pi * t / 10)  # repeats inside a block: a level the data pins down
+    slow_cycle = np.sin(2 * np.pi * t / 400)  # longer than a block: the level moves between them
+    constant = np.ones(600)
+    train = np.stack([noise, walk, fast_cycle, slow_cycle, constant], axis=1)
+    assert drifting_features(train, 0.5, 50).tolist() == [False, True, False, True, False]
+    assert not drifting_features(train, 0.0, 50).any()
+    assert not drifting_features(train[:90], 0.5, 50).any()  # one block: no between
+
+
+def test_a_drifting_feature_at_a_new_level_scores_near_the_training_level(tmp_path) -> None:
+    """Unseen normal data whose slow feature has wandered off: read relative to its latest value
+    it scores like training data; read by its level, far above (the calibration would not hold)."""
+    train = _drifting(800, seed=0)
+    moved = _drifting(300, seed=1, start=float(train[-1, 1]) + 40 * float(train[:, 1].std()))
+    windows = np.ascontiguousarray(sliding_windows(moved, WINDOW))
+    training_windows = np.ascontiguousarray(sliding_windows(train, WINDOW))
+    medians = {}
+    for ratio in (0.0, 0.5):
+        detector = StructureAwareDetector(**{**TINY, "drift_ratio": ratio, "level_weight": 1.0})
+        detector.fit(train)
+        assert detector.drifting == ([1] if ratio else [])
+        medians[ratio] = np.median(detector.score(windows).scores) / np.median(detector.score(training_windows).scores)
+        if ratio:
+            detector.save(tmp_path)
+            loaded = StructureAwareDetector.load(tmp_path)
+            assert loaded.drifting == [1]
+            np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
+    assert medians[0.5] < 3.0 < 30.0 < medians[0.0]
+
+
+def test_a_sustained_level_shift_keeps_scoring_and_is_blamed_on_its_feature() -> None:
+    """A steady feature stuck at a level it never had in training is as predictable as before,
+    step to step; the level term keeps it anomalous for as long as it stays there."""
+    train = _drifting(800, seed=0)
+    shifted = _drifting(300, seed=1, start=float(train[-1, 1]))
+    shifted[:, 0] += 4.0
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "level_weight": 1.0})
+    detector.fit(train)
+    normal = np.median(detector.score(np.ascontiguousarray(sliding_windows(train, WINDOW))).scores)
+    late = detector.score(np.ascontiguousarray(sliding_windows(shifted, WINDOW))[100:])
+    assert np.quantile(late.scores, 0.1) > 10 * normal
+    assert (late.contributions.argmax(axis=1) == 0).all()
+
+
+def test_a_covariate_is_never_read_as_drifting_nor_judged_by_its_level() -> None:
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "level_weight": 1.0, "epochs": 1})
+    detector.fit(_drifting(300, seed=0), covariates=[1])
+    assert detector.drifting == []
+    assert detector._level_scale[1] == 0.0 and detector._level_scale[0] > 0.0
+
+
+def test_an_artifact_from_before_drift_ratio_and_level_weight_reads_as_it_was_trained(tmp_path) -> None:
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.0, "level_weight": 0.0, "epochs": 1})
+    detector.fit(_drifting(300, seed=0))
+    detector.save(tmp_path)
+    meta_path = tmp_path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["drift_ratio"], meta["config"]["level_weight"]
+    meta_path.write_text(json.dumps(meta))
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        added = ("drifting", "level_mean", "level_scale", "level_envelope")
+        kept = {key: arrays[key] for key in arrays.files if key not in added}
+    np.savez(tmp_path / "arrays.npz", **kept)
+    loaded = StructureAwareDetector.load(tmp_path)
+    assert loaded.drift_ratio == 0.0 and loaded.level_weight == 0.0 and loaded.drifting == []
+    windows = np.ascontiguousarray(sliding_windows(_drifting(60, seed=1), WINDOW))
+    np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
+
+
+def test_a_channel_whose_every_scored_feature_drifts_keeps_judging_levels() -> None:
+    """Read relative everywhere, a shift of the whole channel would vanish once it filled the
+    window: the only scored feature here drifts, and is still judged by its level."""
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "level_weight": 1.0, "epochs": 1})
+    detector.fit(_drifting(300, seed=0), covariates=[0])
+    assert detector.drifting == []
+    assert detector._level_scale[1] > 0.0

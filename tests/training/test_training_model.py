@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -114,11 +115,29 @@ def test_short_channels_calibrate_on_out_of_sample_scores_of_every_training_wind
     assert np.quantile(model.calibration_scores, 0.99) > np.quantile(in_sample, 0.99)
 
 
-def test_a_channel_too_short_to_halve_calibrates_on_its_own_training_windows(data) -> None:
+def test_a_channel_too_short_to_halve_calibrates_on_its_own_training_windows_with_a_margin(data) -> None:
     model = train_channel("pca", "tinier", data.train[:24], config=SMALL)
-    assert model.metadata["training"]["calibration"]["source"] == "train"
+    assert model.metadata["training"]["calibration"]["source"] == "in-sample"
     assert len(model.calibration_scores) == 24 - 11
-    np.testing.assert_allclose(model.calibration_scores, model.score_series(data.train[:24])[0][11:], rtol=1e-5)
+    in_sample = model.score_series(data.train[:24])[0][11:]
+    np.testing.assert_allclose(model.calibration_scores, 1.5 * in_sample, rtol=1e-5)
+
+
+def test_a_detector_may_ask_short_channels_to_calibrate_in_sample(data) -> None:
+    pca = DetectorRegistry().spec("pca")
+    spec = dataclasses.replace(pca, name="pca_in_sample", short_calibration="in-sample")
+    train = data.train[:300]
+    options = TrainingOptions(in_sample_margin=2.0)
+    model = train_channel(spec, "tiny", train, config=SMALL, options=options)
+    assert model.metadata["training"]["calibration"] == {"source": "in-sample", "scores": 300 - 11}
+    np.testing.assert_allclose(model.calibration_scores, 2.0 * model.score_series(train)[0][11:], rtol=1e-5)
+    # POT scales with its scores: the margin multiplies the threshold
+    plain = train_channel(spec, "tiny", train, config=SMALL, options=TrainingOptions(in_sample_margin=1.0))
+    assert model.threshold == pytest.approx(2.0 * plain.threshold, rel=1e-4)
+    with pytest.raises(ValueError, match="short_calibration"):
+        dataclasses.replace(pca, short_calibration="held-out")
+    with pytest.raises(TrainingError, match="in_sample_margin"):
+        TrainingOptions(in_sample_margin=0.5)
 
 
 def test_split_leaves_the_fit_part_longer_than_a_window() -> None:
