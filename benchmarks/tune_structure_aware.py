@@ -12,7 +12,9 @@ micro-averaged metrics (VUS-PR with buffers 0..100, 100 thresholds, to keep it q
         --data ../shared/data/SMAP --channels A-1,A-5,A-9,D-12,D-4,D-8,E-11,E-3,E-7,F-2,G-3,P-1,P-7,T-2
 
 The errors come from the plugin's own ``_squared_errors`` (one forward pass per window), so
-the variants differ only in how the same errors are weighted.
+the variants differ only in how the same errors are weighted. The level term (``level_weight``)
+is not part of these variants, and short channels fall back to plain in-sample scores: for the
+product's score and calibration, use ``streamproc train`` and ``streamproc replay``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -143,8 +144,16 @@ class StructureAwareDetector(TorchDetector):
         _check(
             isinstance(known_covariates, bool), "known_covariates", f"must be true or false, got {known_covariates!r}"
         )
-        _check(drift_ratio >= 0.0, "drift_ratio", f"must be >= 0 (0: off), got {drift_ratio}")
-        _check(level_weight >= 0.0, "level_weight", f"must be >= 0 (0: off), got {level_weight}")
+        _check(
+            math.isfinite(drift_ratio) and drift_ratio >= 0.0,
+            "drift_ratio",
+            f"must be finite and >= 0 (0: off), got {drift_ratio}",
+        )
+        _check(
+            math.isfinite(level_weight) and level_weight >= 0.0,
+            "level_weight",
+            f"must be finite and >= 0 (0: off), got {level_weight}",
+        )
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(
@@ -343,25 +352,32 @@ class StructureAwareDetector(TorchDetector):
         # quarters of the training data, at least a window long: a cycle that repeats within a
         # quarter has one level in all of them, a drift or a random walk has not
         block = max(self.window, len(train) // 4)
-        drifting = drifting_features(train, self.drift_ratio, block) & scored
-        # With every scored feature read relative, a sustained shift of the whole channel would
-        # go unseen once it filled the window: then every level stays judged.
-        self._drifting = drifting if (scored & ~drifting).any() else np.zeros_like(drifting)
+        self._drifting = drifting_features(train, self.drift_ratio, block) & scored
         self._fit_levels(train, scored & ~self._drifting)
+        # With every varying scored feature read relative, a sustained shift of the whole channel
+        # would go unseen once it filled the window: then every level stays judged.
+        if self._drifting.any() and not self._level_scale.any():
+            self._drifting = np.zeros_like(self._drifting)
+            self._fit_levels(train, scored)
 
     def _fit_levels(self, train: np.ndarray, judged: np.ndarray) -> None:
         # reversed: np.convolve flips its kernel, and the newest step carries the largest weight
         weights = self._level_weights(self.window, torch.device("cpu")).double().numpy()[::-1]
+        weights = weights / weights.sum()
         mean = train.mean(axis=0, dtype=np.float64)
+        centred = train.astype(np.float64) - mean
         # the recent level of every training window: a causal weighted moving average
-        recent = np.stack(
-            [np.convolve(train[:, c].astype(np.float64), weights, mode="valid") for c in range(train.shape[1])],
-            axis=1,
+        recent = (
+            np.stack([np.convolve(centred[:, c], weights, mode="valid") for c in range(train.shape[1])], axis=1) + mean
         )
         scale = ((recent - mean) ** 2).mean(axis=0)
+        # a level that did not move in training (rounding aside) is not judged: there is no
+        # spread to measure a departure in, and the flat-feature warning of training covers it
+        moved = scale > 1e-12 * np.maximum(1.0, mean**2)
+        judged = judged & moved
         self._level_envelope = np.abs(recent - mean).max(axis=0).astype(np.float32)
         self._level_mean = mean.astype(np.float32)
-        self._level_scale = np.where(judged & (scale > 0), scale, 0.0).astype(np.float32)
+        self._level_scale = np.where(judged, scale, 0.0).astype(np.float32)
 
     def _fit(self, train, progress, validation=None):
         self._scored = self._step_weights = None  # a refit may change the features and covariates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +41,8 @@ class TrainingOptions:
             raise TrainingError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction}")
         if self.min_calibration < 1:
             raise TrainingError(f"min_calibration must be >= 1, got {self.min_calibration}")
-        if not self.in_sample_margin >= 1.0:
-            raise TrainingError(f"in_sample_margin must be >= 1, got {self.in_sample_margin}")
+        if not (math.isfinite(self.in_sample_margin) and self.in_sample_margin >= 1.0):
+            raise TrainingError(f"in_sample_margin must be finite and >= 1, got {self.in_sample_margin}")
 
     def to_json(self) -> dict[str, Any]:
         return {

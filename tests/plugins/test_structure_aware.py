@@ -260,6 +260,7 @@ def test_threads_setting_is_restored_after_fit_and_score(test_windows) -> None:
         ({"threads": -1}, "threads"),
         ({"drift_ratio": -1.0}, "drift_ratio"),
         ({"level_weight": -0.5}, "level_weight"),
+        ({"level_weight": float("inf")}, "level_weight"),
         ({"normalize_errors": "yes"}, "normalize_errors"),
         ({"error_scale_floor": 0.0}, "error_scale_floor"),
         ({"epochs": 0}, "epochs"),
@@ -473,3 +474,25 @@ def test_a_channel_whose_every_scored_feature_drifts_keeps_judging_levels() -> N
     detector.fit(_drifting(300, seed=0), covariates=[0])
     assert detector.drifting == []
     assert detector._level_scale[1] > 0.0
+
+
+def test_a_flat_feature_does_not_count_as_one_whose_level_is_judged() -> None:
+    walk_and_flat = _drifting(300, seed=0)
+    walk_and_flat[:, 0] = 0.0
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "level_weight": 1.0, "epochs": 1})
+    detector.fit(walk_and_flat)
+    assert detector.drifting == []
+    assert detector._level_scale[0] == 0.0 and detector._level_scale[1] > 0.0
+
+
+def test_training_windows_lie_inside_the_level_envelope() -> None:
+    """The envelope is measured with the same recency weights scoring uses (newest heaviest)."""
+    train = _drifting(400, seed=2)
+    detector = StructureAwareDetector(**{**TINY, "level_weight": 1.0, "validation_tail": 0.0, "epochs": 1})
+    detector.fit(train, covariates=[1])
+    windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(train, WINDOW)))
+    level = detector._level_errors(windows)
+    assert float(level.max()) < 1e-6
+    shifted = windows.clone()
+    shifted[:, -3:, 0] += 5.0  # only the newest steps move: a heavy weight there must show
+    assert float(detector._level_errors(shifted)[:, 0].min()) > 0.0

@@ -136,8 +136,9 @@ def test_a_detector_may_ask_short_channels_to_calibrate_in_sample(data) -> None:
     assert model.threshold == pytest.approx(2.0 * plain.threshold, rel=1e-4)
     with pytest.raises(ValueError, match="short_calibration"):
         dataclasses.replace(pca, short_calibration="held-out")
-    with pytest.raises(TrainingError, match="in_sample_margin"):
-        TrainingOptions(in_sample_margin=0.5)
+    for margin in (0.5, float("inf")):
+        with pytest.raises(TrainingError, match="in_sample_margin"):
+            TrainingOptions(in_sample_margin=margin)
 
 
 def test_split_leaves_the_fit_part_longer_than_a_window() -> None:
