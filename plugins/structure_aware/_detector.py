@@ -211,6 +211,7 @@ class StructureAwareDetector(TorchDetector):
         # Per feature: the training mean and the mean squared deviation of a window's recent
         # level from it (0: the level is not judged: covariates, drifting or flat features).
         self._level_mean = self._level_scale = self._level_envelope = np.zeros(0, dtype=np.float32)
+        self._on_device: dict[str, torch.Tensor] | None = None  # the arrays above, where scoring runs
         self._step_weights: torch.Tensor | None = None
         self._scored: torch.Tensor | None = None
 
@@ -244,7 +245,7 @@ class StructureAwareDetector(TorchDetector):
         its movement over the window and its next step are."""
         if not self._drifting.any():
             return windows
-        drifting = torch.from_numpy(np.flatnonzero(self._drifting)).to(windows.device)
+        drifting = self._device_state(windows.device)["drifting"]
         relative = windows.clone()
         relative[:, :, drifting] -= windows[:, -2:-1, drifting]
         return relative
@@ -313,38 +314,37 @@ class StructureAwareDetector(TorchDetector):
         weights, the scored one included) lies beyond the farthest any training window's did from
         the training mean, squared, in units of the training windows' mean squared deviation; 0
         inside that envelope and where the level is not judged."""
-        mean = torch.from_numpy(self._level_mean).to(windows.device)
-        scale = torch.from_numpy(self._level_scale).to(windows.device)
-        envelope = torch.from_numpy(self._level_envelope).to(windows.device)
-        weights = self._level_weights(windows.shape[1], windows.device)
-        recent = torch.einsum("btc,t->bc", windows, weights)
-        beyond = torch.clamp((recent - mean).abs() - envelope, min=0.0)
+        state = self._device_state(windows.device)
+        recent = torch.einsum("btc,t->bc", windows, state["level_weights"])
+        beyond = torch.clamp((recent - state["level_mean"]).abs() - state["level_envelope"], min=0.0)
+        scale = state["level_scale"]
         judged = scale > 0
         return torch.where(judged, beyond**2 / torch.where(judged, scale, 1.0), 0.0)
 
-    def _level_weights(self, steps: int, device: torch.device) -> torch.Tensor:
-        if self.recency_halflife > 0:
-            age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
-            weights = torch.pow(0.5, age / self.recency_halflife)
-        else:
-            weights = torch.ones(steps)
-        return (weights / weights.sum()).to(device)
+    def _device_state(self, device: torch.device) -> dict[str, torch.Tensor]:
+        """The drift and level state as tensors on ``device``, built once, not per batch."""
+        state = self._on_device
+        if state is None or state["level_mean"].device != device:
+            arrays = {
+                "drifting": torch.from_numpy(np.flatnonzero(self._drifting)),
+                "level_mean": torch.from_numpy(self._level_mean),
+                "level_scale": torch.from_numpy(self._level_scale),
+                "level_envelope": torch.from_numpy(self._level_envelope),
+                "level_weights": recency_weights(self.window, self.recency_halflife),
+            }
+            state = self._on_device = {key: value.to(device) for key, value in arrays.items()}
+        return state
 
     def _history_weights(self, steps: int, device: torch.device) -> torch.Tensor:
         """Weights over the input steps (sum 1) that average the reconstruction error."""
         if self._step_weights is None or self._step_weights.device != device:
             if self.mask_steps:
                 weights = torch.zeros(steps)
-                weights[-self.mask_steps :] = 1.0  # the hidden steps alone: rebuilt, never copied
-            elif self.recency_halflife > 0:
-                age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
-                weights = torch.pow(0.5, age / self.recency_halflife)
+                weights[-self.mask_steps :] = 1.0 / self.mask_steps  # the hidden steps alone: rebuilt, never copied
             else:
-                weights = torch.ones(steps)
-            self._step_weights = (weights / weights.sum()).to(device)
+                weights = recency_weights(steps, self.recency_halflife)
+            self._step_weights = weights.to(device)
         return self._step_weights
-
-    # -- thread control -----------------------------------------------------------------------
 
     def _initialise(self, module: nn.Module, train: np.ndarray) -> None:
         scored = np.ones(self.n_features, dtype=bool)
@@ -362,22 +362,23 @@ class StructureAwareDetector(TorchDetector):
 
     def _fit_levels(self, train: np.ndarray, judged: np.ndarray) -> None:
         # reversed: np.convolve flips its kernel, and the newest step carries the largest weight
-        weights = self._level_weights(self.window, torch.device("cpu")).double().numpy()[::-1]
-        weights = weights / weights.sum()
+        weights = recency_weights(self.window, self.recency_halflife).double().numpy()[::-1]
         mean = train.mean(axis=0, dtype=np.float64)
         centred = train.astype(np.float64) - mean
-        # the recent level of every training window: a causal weighted moving average
-        recent = (
-            np.stack([np.convolve(centred[:, c], weights, mode="valid") for c in range(train.shape[1])], axis=1) + mean
-        )
-        scale = ((recent - mean) ** 2).mean(axis=0)
+        # how far the recent level of every training window (a causal weighted moving average)
+        # lies from the training mean
+        deviation = np.stack([np.convolve(centred[:, c], weights, mode="valid") for c in range(train.shape[1])], axis=1)
+        scale = (deviation**2).mean(axis=0)
         # a level that did not move in training (rounding aside) is not judged: there is no
         # spread to measure a departure in, and the flat-feature warning of training covers it
         moved = scale > 1e-12 * np.maximum(1.0, mean**2)
         judged = judged & moved
-        self._level_envelope = np.abs(recent - mean).max(axis=0).astype(np.float32)
+        self._level_envelope = np.abs(deviation).max(axis=0).astype(np.float32)
         self._level_mean = mean.astype(np.float32)
         self._level_scale = np.where(judged, scale, 0.0).astype(np.float32)
+        self._on_device = None
+
+    # -- thread control -----------------------------------------------------------------------
 
     def _fit(self, train, progress, validation=None):
         self._scored = self._step_weights = None  # a refit may change the features and covariates
@@ -428,6 +429,7 @@ class StructureAwareDetector(TorchDetector):
         self._level_mean = none if level_mean is None else np.asarray(level_mean, np.float32)
         self._level_scale = none if level_scale is None else np.asarray(level_scale, np.float32)
         self._level_envelope = none if level_envelope is None else np.asarray(level_envelope, np.float32)
+        self._on_device = None
 
     @property
     def drifting(self) -> list[int]:
@@ -483,6 +485,17 @@ class StructureAwareDetector(TorchDetector):
                 ),
             }
         return {"channel_mask": np.concatenate(masks), "time_attention": np.concatenate(attention)}
+
+
+def recency_weights(steps: int, halflife: float) -> torch.Tensor:
+    """``[steps]`` float32 weights summing to 1 that halve every ``halflife`` steps back from the
+    last one (``0``: equal weights)."""
+    if halflife > 0:
+        age = torch.arange(steps - 1, -1, -1, dtype=torch.float32)
+        weights = torch.pow(0.5, age / halflife)
+    else:
+        weights = torch.ones(steps)
+    return weights / weights.sum()
 
 
 def drifting_features(train: np.ndarray, ratio: float, block: int) -> np.ndarray:
