@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -389,6 +390,9 @@ class StructureAwareDetector(TorchDetector):
                     self.error_scale_source == "validation" and validation is not None and len(validation) > self.window
                 )
                 self._calibrate_error_scale(validation if held_out else train)
+        if self._drifting.any():
+            note = "drift between training quarters: read relative to their latest value, level not judged"
+            report = replace(report, feature_notes={**report.feature_notes, note: self.drifting})
         return report
 
     def _calibrate_error_scale(self, train: np.ndarray) -> None:

@@ -225,10 +225,12 @@ def train(
                 flat = report["flat_features"]
                 if flat:
                     note += (
-                        f"; {len(flat)} scored feature(s) did not vary in training ({', '.join(flat[:5])}"
-                        f"{', ...' if len(flat) > 5 else ''}): any movement of them will score as anomalous; "
+                        f"; {len(flat)} scored feature(s) did not vary in training ({_first_names(flat)}): "
+                        f"any movement of them will score as anomalous; "
                         f"train on a period in which they vary, or declare them covariates"
                     )
+                for phrase, features in report.get("feature_notes", {}).items():
+                    note += f"; {len(features)} feature(s) {phrase} ({_first_names(features)})"
                 progress.channel_done(
                     index,
                     f"{name}: {report['seconds']:.1f}s{loss}, threshold {model.threshold:.4g} "
@@ -271,3 +273,7 @@ def _training_data(
         since_ms=parse_time("--since", since) if since is not None else None,
         until_ms=parse_time("--until", until) if until is not None else None,
     )
+
+
+def _first_names(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")

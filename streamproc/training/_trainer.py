@@ -247,6 +247,7 @@ def train_channel(
             "validation_steps": held_out,
             "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
             "flat_features": flat_features(train, names, covariates),
+            "feature_notes": {note: [names[i] for i in indices] for note, indices in report.feature_notes.items()},
             "sampling_period_ms": sampling_period_ms(timestamps),
             "missing_values": {"filled": filled_count, "rows_left_out": int((~kept).sum())},
             # numpy scalars in a plugin's report become plain floats for metadata.json

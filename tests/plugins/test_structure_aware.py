@@ -16,6 +16,7 @@ from streamproc_plugins.structure_aware import (
 
 from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
 from streamproc.errors import StreamprocError
+from streamproc.training import train_channel
 
 WINDOW = 12
 TINY = {
@@ -417,8 +418,9 @@ def test_a_drifting_feature_at_a_new_level_scores_near_the_training_level(tmp_pa
     medians = {}
     for ratio in (0.0, 0.5):
         detector = StructureAwareDetector(**{**TINY, "drift_ratio": ratio, "level_weight": 1.0})
-        detector.fit(train)
+        report = detector.fit(train)
         assert detector.drifting == ([1] if ratio else [])
+        assert list(report.feature_notes.values()) == ([[1]] if ratio else [])
         medians[ratio] = np.median(detector.score(windows).scores) / np.median(detector.score(training_windows).scores)
         if ratio:
             detector.save(tmp_path)
@@ -426,6 +428,14 @@ def test_a_drifting_feature_at_a_new_level_scores_near_the_training_level(tmp_pa
             assert loaded.drifting == [1]
             np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
     assert medians[0.5] < 3.0 < 30.0 < medians[0.0]
+
+
+def test_training_names_the_drifting_features() -> None:
+    trained = train_channel(
+        "structure_aware", "S-1", _drifting(800, seed=0), config=TINY, feature_names=["steady", "warming"]
+    )
+    notes = trained.metadata["training"]["feature_notes"]
+    assert [names for phrase, names in notes.items() if "relative to their latest value" in phrase] == [["warming"]]
 
 
 def test_a_sustained_level_shift_keeps_scoring_and_is_blamed_on_its_feature() -> None:
