@@ -14,6 +14,7 @@ from streamproc_plugins.structure_aware import (
     drifting_features,
 )
 
+from streamproc.datasets.synthetic import SyntheticConfig, generate_synthetic
 from streamproc.detection import DetectorRegistry, DeviceError, sliding_windows
 from streamproc.errors import StreamprocError
 from streamproc.training import train_channel
@@ -506,3 +507,20 @@ def test_training_windows_lie_inside_the_level_envelope() -> None:
     shifted = windows.clone()
     shifted[:, -3:, 0] += 5.0  # only the newest steps move: a heavy weight there must show
     assert float(detector._level_errors(shifted)[:, 0].min()) > 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unseen_normal_data_scores_at_the_training_level(seed: int) -> None:
+    """A model that fits its training windows far better than unseen normal data has thresholds
+    that do not transfer (held-out telemetry scored orders of magnitude above training once):
+    on the normal continuation of the generator's signal the scores stay at the training level."""
+    spec = DetectorRegistry().spec("structure_aware")
+    data = generate_synthetic(
+        SyntheticConfig(n_features=4, train_steps=1500, test_steps=1200, anomaly_ratio=0.0, seed=seed)
+    )
+    trained = train_channel("structure_aware", "S-1", data.train, config=spec.small_config)
+    window = spec.small_config["window"]
+    unseen = trained.score(np.ascontiguousarray(sliding_windows(data.test, window))).scores
+    seen = trained.score(np.ascontiguousarray(sliding_windows(data.train, window))).scores
+    assert 0.75 < np.median(unseen) / np.median(seen) < 1.5
+    assert np.quantile(unseen, 0.99) / np.quantile(seen, 0.99) < 1.5
