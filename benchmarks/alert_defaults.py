@@ -10,7 +10,9 @@ confirmation); with two, the first is the development set and the second the con
 (SKAB: ``valve1`` and ``valve2``). A setting is chosen by micro alert F1 on the development set
 only; the table reports both (and all channels together), so the confirmation figure of the
 chosen setting is an honest estimate. Each detector alone gets its own row: comparing detectors
-by alert F1, each is judged at the hysteresis its development half chose::
+by alert F1, each is judged at the hysteresis its development half chose (``--alone``: no fused
+rows; detectors replayed separately, having different windows, are read from comma-separated
+``--replay`` directories)::
 
     python benchmarks/alert_defaults.py --data ../shared/data/SMAP --replay runs/smap-replay \\
         --detectors structure_aware,pca
@@ -69,10 +71,16 @@ def evaluate(channels, labels, scores, detectors, stride, fuser):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, action="append", help="the data set of each --replay")
-    parser.add_argument("--replay", required=True, action="append", help="a `streamproc replay` output directory")
+    parser.add_argument(
+        "--replay",
+        required=True,
+        action="append",
+        help="a `streamproc replay` output directory (several, comma-separated: the detectors' scores pooled)",
+    )
     parser.add_argument("--train-rows", type=int, help="for CSV data: the training rows of each file")
     parser.add_argument("--detectors", required=True)
     parser.add_argument("--stride", type=int, default=10)
+    parser.add_argument("--alone", action="store_true", help="each detector alone only, no fused rows")
     parser.add_argument("--json", help="write every row here too")
     args = parser.parse_args()
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()]
@@ -80,16 +88,22 @@ def main() -> None:
         parser.error("give one or two --replay directories, each with its --data")
     table = TableOptions(train_rows=args.train_rows) if args.train_rows else None
     labels, scores, sets = {}, {}, []
-    for data, replay in zip(args.data, map(Path, args.replay), strict=False):
+    for data, replay_dirs in zip(args.data, args.replay, strict=False):
         dataset = open_dataset(data, table)
-        replayed = json.loads((replay / "metrics.json").read_text())["settings"]
-        if replayed.get("adaptation") is not None or replayed.get("risk") is not None:
-            parser.error(f"{replay}: replayed with --adaptation/--risk; a worker uses the stored thresholds")
+        # Detectors with different windows are replayed separately: their scores are pooled here.
+        holder: dict[str, Path] = {}
+        for replay in map(Path, replay_dirs.split(",")):
+            replayed = json.loads((replay / "metrics.json").read_text())["settings"]
+            if replayed.get("adaptation") is not None or replayed.get("risk") is not None:
+                parser.error(f"{replay}: replayed with --adaptation/--risk; a worker uses the stored thresholds")
+            holder.update({d: replay for d in detectors if d not in holder and (replay / "scores" / d).is_dir()})
+        if missing := [d for d in detectors if d not in holder]:
+            parser.error(f"no scores of {', '.join(missing)} in {replay_dirs}")
         names = sorted(replayed["channels"])
         sets.append(names)
         for n in names:
             labels[n] = dataset.channel(n).labels
-            scores[n] = {d: load_scores(replay, d, n) for d in detectors}
+            scores[n] = {d: load_scores(holder[d], d, n) for d in detectors}
     if len(sets) == 2:
         split = {"development": sets[0], "confirmation": sets[1]}
     else:
@@ -97,7 +111,7 @@ def main() -> None:
     split["all"] = split["development"] + split["confirmation"]
 
     combos: list[tuple[tuple[str, ...], str]] = [((d,), "max") for d in detectors]
-    if len(detectors) > 1:
+    if len(detectors) > 1 and not args.alone:
         combos += [(tuple(detectors), p) for p in ("max", "mean", "k_of_n")]
     rows = []
     for (members, policy), open_after, resolve_after in itertools.product(combos, OPEN_AFTER, RESOLVE_AFTER):
