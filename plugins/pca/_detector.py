@@ -69,6 +69,7 @@ class PCADetector(Detector):
         )
 
     def _residual(self, windows: np.ndarray) -> np.ndarray:
+        assert self.mean is not None and self.basis is not None  # fitted
         flat = windows.reshape(len(windows), -1) - self.mean
         recon = (flat @ self.basis) @ self.basis.T
         return (flat - recon) ** 2
@@ -79,6 +80,7 @@ class PCADetector(Detector):
         return contributions.sum(axis=1), contributions
 
     def _arrays(self) -> dict[str, np.ndarray]:
+        assert self.mean is not None and self.basis is not None  # fitted
         return {"mean": self.mean, "basis": self.basis}
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:

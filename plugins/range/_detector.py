@@ -49,6 +49,7 @@ class RangeDetector(Detector):
         return FitReport(seconds=time.perf_counter() - started, train_windows=len(train) - self.window + 1)
 
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert self.low is not None and self.high is not None  # fitted
         last = windows[:, -1, :]
         unit = np.maximum(self.high - self.low, self.min_range)
         margin = np.maximum(last - self.high, self.low - last) / unit
@@ -61,6 +62,7 @@ class RangeDetector(Detector):
         return np.where(excess.any(axis=1), excess.sum(axis=1), nearest), excess
 
     def _arrays(self) -> dict[str, np.ndarray]:
+        assert self.low is not None and self.high is not None  # fitted
         return {"low": self.low, "high": self.high}
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:

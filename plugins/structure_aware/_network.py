@@ -130,6 +130,7 @@ class StructureAwareNetwork(nn.Module):
             states = block(states)
             if index == self.attention_after:
                 states, channel_mask, time_attention = self.attention(states)
+        assert channel_mask is not None and time_attention is not None  # attention_after is one of the blocks
         context = torch.einsum("bt,bdt->bd", time_attention, states)
         prediction = self.predict(torch.cat([context, states[:, :, -1]], dim=1))
         if self.decode is not None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import torch
@@ -84,10 +85,12 @@ class TranADDetector(TorchDetector):
         )
 
     def _initialise(self, module: nn.Module, train: np.ndarray) -> None:
-        module.feature_range.fit(train)
+        net = cast(TranADNetwork, module)  # built by _build_module
+        net.feature_range.fit(train)
 
     def _make_optimizers(self, module: nn.Module) -> list[torch.optim.Optimizer]:
-        second = [*module.decoder2.parameters(), *module.output2.parameters()]
+        net = cast(TranADNetwork, module)  # built by _build_module
+        second = [*net.decoder2.parameters(), *net.output2.parameters()]
         owned = {id(p) for p in second}
         first = [p for p in module.parameters() if id(p) not in owned]
         return [torch.optim.Adam(first, lr=self.learning_rate), torch.optim.Adam(second, lr=self.learning_rate)]

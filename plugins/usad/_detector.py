@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import torch
@@ -72,11 +73,13 @@ class USADDetector(TorchDetector):
         return USADNetwork(self.window, n_features, self.latent)
 
     def _initialise(self, module: nn.Module, train: np.ndarray) -> None:
-        module.feature_range.fit(train)
+        net = cast(USADNetwork, module)  # built by _build_module
+        net.feature_range.fit(train)
 
     def _make_optimizers(self, module: nn.Module) -> list[torch.optim.Optimizer]:
-        ae1 = [*module.encoder.parameters(), *module.decoder1.parameters()]
-        ae2 = [*module.encoder.parameters(), *module.decoder2.parameters()]
+        net = cast(USADNetwork, module)  # built by _build_module
+        ae1 = [*net.encoder.parameters(), *net.decoder1.parameters()]
+        ae2 = [*net.encoder.parameters(), *net.decoder2.parameters()]
         return [torch.optim.Adam(ae1, lr=self.learning_rate), torch.optim.Adam(ae2, lr=self.learning_rate)]
 
     def _train_step(self, batch: torch.Tensor, step: TrainStep) -> Mapping[str, float]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 # Rows: the lenient protocol on top, the strict one below; the right column is threshold-free / event-based.
 PANELS = (("pa_precision", "pa_recall", "pa_f1", "vus_pr"), ("pw_precision", "pw_recall", "pw_f1", "event_f1"))
@@ -92,7 +95,7 @@ def _nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _x_axis(ax, study: str, levels: np.ndarray) -> None:
+def _x_axis(ax: Axes, study: str, levels: np.ndarray) -> None:
     from matplotlib.ticker import FixedLocator, NullLocator
 
     positive = levels[levels > 0]
@@ -102,7 +105,8 @@ def _x_axis(ax, study: str, levels: np.ndarray) -> None:
         # 0, 1% and 20% on one axis: linear up to the smallest level, logarithmic above it.
         ax.set_xscale("symlog", linthresh=float(positive.min()), linscale=0.5)
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_locator(FixedLocator(levels))
+    # The ignore: matplotlib's stub asks for a Sequence; FixedLocator takes any array of positions.
+    ax.xaxis.set_major_locator(FixedLocator(levels))  # type: ignore[arg-type]
     if study in ("ratio", "noise"):
         ax.set_xticklabels([f"{100 * v:g}%" for v in levels], fontsize=8)
     else:

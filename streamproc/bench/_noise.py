@@ -15,6 +15,8 @@ only and a curve over levels is not jagged by independent draws.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ._errors import BenchError
@@ -25,7 +27,7 @@ def feature_scale(train: np.ndarray) -> np.ndarray:
     train = np.asarray(train, dtype=np.float64)
     if train.ndim != 2 or len(train) == 0:
         raise BenchError(f"training data must be a non-empty [T, C] array, got shape {train.shape}")
-    return train.std(axis=0)
+    return cast(np.ndarray, train.std(axis=0))
 
 
 def unit_noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -46,4 +48,4 @@ def add_relative_noise(series: np.ndarray, scale: np.ndarray, level: float, unit
         raise BenchError(f"{scale.shape[0] if scale.ndim else 0} feature scales for {series.shape[1]} features")
     if level == 0:
         return series.copy()
-    return (series + level * scale * unit).astype(np.float32)
+    return cast(np.ndarray, (series + level * scale * unit).astype(np.float32))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 
@@ -124,7 +125,7 @@ def crop_to_ratio(
     last = np.searchsorted(sorted_keys, group + steps, side="right")
 
     def first_end(min_len: int) -> np.ndarray:
-        return np.searchsorted(sorted_keys, group + starts + min_len, side="left")
+        return cast(np.ndarray, np.searchsorted(sorted_keys, group + starts + min_len, side="left"))
 
     first = first_end(min_length)
     has_end = last > first
@@ -151,4 +152,4 @@ def _admissible_starts(labels: np.ndarray, lead: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     labelled = np.concatenate([[0], np.cumsum(labels, dtype=np.int64)])
     candidates = np.arange(max(lead - 1, 0), steps - lead + 1, dtype=np.int64)
-    return candidates[labelled[candidates + lead] == labelled[candidates]]
+    return cast(np.ndarray, candidates[labelled[candidates + lead] == labelled[candidates]])

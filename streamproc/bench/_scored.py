@@ -62,7 +62,9 @@ class ScoreCache:
         stored = _read_record(record_path)
         if stored is not None and {k: stored.get(k) for k in identity} == identity and arrays.is_file():
             with np.load(arrays, allow_pickle=False) as saved:
-                replayed = ReplayedChannel(
+                # The ignore: mypy cannot tell that the starred arrays (the four SCORE_ARRAYS) stop
+                # short of calibrated_threshold.
+                replayed = ReplayedChannel(  # type: ignore[misc]
                     *(saved[name] for name in SCORE_ARRAYS), calibrated_threshold=float(stored["calibrated_threshold"])
                 )
             return TimedReplay(replayed, int(stored["windows"]), float(stored["seconds"]), reused=True)

@@ -504,7 +504,7 @@ def _std(values: list[float | None]) -> float | None:
 def _construction(
     index: int, ratio: float, crops: Mapping[str, Mapping[int, list[RatioCrop]]], seeds: list[int]
 ) -> dict[str, Any]:
-    per_seed = []
+    per_seed: list[dict[str, Any]] = []
     for seed in seeds:
         chosen = {name: by_seed[seed][index] for name, by_seed in crops.items()}
         steps = sum(c.length for c in chosen.values())

@@ -236,8 +236,14 @@ def _detector_row(
     options = settings.training.to_json()
     series: dict[str, ChannelSeries] = {}
     failures: list[dict[str, str]] = []
-    training = {"seconds": 0.0, "fit_seconds": 0.0, "models_trained": 0, "models_reused": 0, "per_channel": {}}
-    scoring = {"windows": 0, "seconds": 0.0, "streams_scored": 0, "streams_reused": 0}
+    training: dict[str, Any] = {
+        "seconds": 0.0,
+        "fit_seconds": 0.0,
+        "models_trained": 0,
+        "models_reused": 0,
+        "per_channel": {},
+    }
+    scoring: dict[str, Any] = {"windows": 0, "seconds": 0.0, "streams_scored": 0, "streams_reused": 0}
     alerts: dict[str, AlertCounts] = {}
     backtest: Backtest | None = None
     for index, channel_name in enumerate(selected, start=1):

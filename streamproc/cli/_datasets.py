@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal, cast
 
 import typer
 
@@ -60,7 +61,8 @@ def info(
     ),
 ) -> None:
     """Per channel: train/test lengths, features, labelled spans and their share; then totals."""
-    dataset = load_telemanom(directory, spacecraft=spacecraft, duplicates=duplicates)
+    # load_telemanom rejects any other value.
+    dataset = load_telemanom(directory, spacecraft=spacecraft, duplicates=cast(Literal["merge", "drop"], duplicates))
     summaries = [dataset.summary(name) for name in dataset.channels]
     rows = [("CHANNEL", "TRAIN", "TEST", "FEATURES", "SEGMENTS", "ANOMALOUS", "SPANS")]
     for s in summaries:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from streamproc.config import Settings
-from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, parse_time
+from streamproc.datasets import DEFAULT_START_MS, DEFAULT_STEP_MS, TableOptions, parse_time
 from streamproc.errors import StreamprocError
 from streamproc.metrics import DEFAULT_MAX_BUFFER
 from streamproc.replay import REPORT_FILE, ReplaySettings
@@ -81,7 +82,7 @@ def replay(
         min=1,
         help="With --to-kafka: samples of a channel per message; above 1 they are sent as SensorReadingBatch records.",
     ),
-    table: object = None,
+    table: TableOptions | None = None,
 ) -> None:
     """Backtest the product on recorded data: the alerts a worker would have raised, scores,
     alert-level and point-level metrics, a report and plots.
@@ -142,7 +143,7 @@ def replay(
     typer.echo(f"report: {Path(out) / REPORT_FILE}")
 
 
-def alert_line(label: str, alerts: dict) -> str:
+def alert_line(label: str, alerts: dict[str, Any]) -> str:
     delay = alerts["delay_steps"]["median"]
     return (
         f"{label}: {alerts['incidents_caught']}/{alerts['incidents']} incidents caught, "

@@ -8,10 +8,14 @@ import inspect
 import json
 import os
 import sys
+import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamproc.errors import StreamprocError
+
+if TYPE_CHECKING:
+    from streamproc.datasets import TableOptions
 
 
 def comma_list(text: str | None) -> list[str]:
@@ -64,7 +68,7 @@ def table_options(
     train_rows: int | None,
     train_fraction: float | None,
     train_until: str | None,
-):
+) -> TableOptions | None:
     """The :class:`TableOptions` the flags describe, or None when none of them is given (a
     telemanom directory needs none)."""
     from streamproc.datasets import TableOptions
@@ -97,7 +101,7 @@ def table_options(
 def _table_parameters() -> list[inspect.Parameter]:
     import typer
 
-    def option(name: str, kind: type, default: object, flag: str, help: str) -> inspect.Parameter:
+    def option(name: str, kind: type | types.UnionType, default: object, flag: str, help: str) -> inspect.Parameter:
         return inspect.Parameter(
             name,
             inspect.Parameter.KEYWORD_ONLY,

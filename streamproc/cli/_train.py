@@ -4,12 +4,13 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import typer
 
 from streamproc.config import Settings
-from streamproc.datasets import ChannelData, open_dataset
-from streamproc.detection import DetectorRegistry
+from streamproc.datasets import ChannelData, HistoryDataset, TableDataset, TableOptions, TelemanomDataset, open_dataset
+from streamproc.detection import DetectorRegistry, ProgressCallback
 from streamproc.errors import StreamprocError
 from streamproc.pipeline import missing_policy
 from streamproc.thresholds import ThresholdConfig
@@ -83,7 +84,7 @@ class _RichProgress(_PlainProgress):
         self._progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._progress.__exit__(*exc)
 
     def epoch(self, channel: str, step: int, steps: int, values: Mapping[str, float]) -> None:
@@ -151,7 +152,7 @@ def train(
         help="The worker's TOML config file (default: $STREAMPROC_CONFIG): its window.missing_* settings "
         "fill missing training values as the worker fills windows.",
     ),
-    table: object = None,
+    table: TableOptions | None = None,
 ) -> None:
     """Train one model per channel, with a label-free POT threshold; up-to-date models are skipped."""
     worker_settings = Settings.load(config_file)
@@ -165,7 +166,8 @@ def train(
     )
     dataset = _training_data(worker_settings, data, table, from_topic, since, until)
     for line in getattr(dataset, "detected", ()):
-        typer.echo(f"{data or dataset.source}: {line}", err=True)
+        # Without --data, the data set is the history of --from-topic.
+        typer.echo(f"{data or cast(HistoryDataset, dataset).source}: {line}", err=True)
     selected = dataset.select(comma_list(channels))
     store = ModelStore(out, registry)
     make_deterministic()
@@ -208,7 +210,10 @@ def train(
                     timestamps=channel.train_timestamps,
                     missing=missing,
                     registry=registry,
-                    progress=lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values),
+                    # cast: mypy cannot type a lambda with an extra defaulted parameter (_n: this channel's name).
+                    progress=cast(
+                        ProgressCallback, lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values)
+                    ),
                 )
                 store.save(model)
                 trained += 1
@@ -253,14 +258,20 @@ def train(
 
 
 def _training_data(
-    settings: Settings, data: Path | None, table: object, topic: str | None, since: str | None, until: str | None
-) -> object:
+    settings: Settings,
+    data: Path | None,
+    table: TableOptions | None,
+    topic: str | None,
+    since: str | None,
+    until: str | None,
+) -> TelemanomDataset | TableDataset | HistoryDataset:
     """The data set ``train`` reads: ``--data``, or the history of ``--from-topic``."""
     if (data is None) == (topic is None):
         raise StreamprocError("give --data or --from-topic (one of them)")
     if topic is None:
         if since is not None or until is not None:
             raise StreamprocError("--since and --until go with --from-topic")
+        assert data is not None  # exactly one of data and topic is given
         return open_dataset(data, table)
     if table is not None:
         raise StreamprocError("the CSV/Parquet options go with --data, not --from-topic")

@@ -146,6 +146,7 @@ class KafkaSettings:
                 "kafka.sasl_mechanism: OAUTHBEARER needs a token provider, which Faust "
                 "clients cannot take from configuration"
             )
+        assert self.sasl_password is not None  # a password mechanism: checked in __post_init__
         return faust.SASLCredentials(
             username=self.sasl_username,
             password=self.sasl_password.reveal(),
@@ -170,5 +171,6 @@ class KafkaSettings:
             config["sasl_mechanism"] = self.mechanism
             if self.mechanism in _PASSWORD_MECHANISMS:
                 config["sasl_plain_username"] = self.sasl_username
+                assert self.sasl_password is not None  # checked in __post_init__
                 config["sasl_plain_password"] = self.sasl_password.reveal()
         return config

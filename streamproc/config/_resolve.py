@@ -9,7 +9,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -181,14 +181,14 @@ def _coerce(key: str, hint: Any, raw: Any, meta: Mapping[str, Any]) -> Any:
             fail(_describe_int(meta))
         return number
     if hint is float:
-        number = _to_float(value)
+        real = _to_float(value)
         if (
-            number is None
-            or (meta.get("min") is not None and number < meta["min"])
-            or (meta.get("max") is not None and number > meta["max"])
+            real is None
+            or (meta.get("min") is not None and real < meta["min"])
+            or (meta.get("max") is not None and real > meta["max"])
         ):
             fail(_describe_float(meta))
-        return number
+        return real
     if hint is str:
         return _check_text(key, value, meta, fail)
     if hint is Secret:
@@ -307,7 +307,7 @@ def _to_mapping(value: Any) -> dict[str, Any] | None:
     return None
 
 
-def _check_text(key: str, value: Any, meta: Mapping[str, Any], fail: Any) -> str:
+def _check_text(key: str, value: Any, meta: Mapping[str, Any], fail: Callable[[str], typing.NoReturn]) -> str:
     if isinstance(value, os.PathLike):  # CLI flags typed as paths
         value = os.fspath(value)
     if not isinstance(value, str):
@@ -317,7 +317,7 @@ def _check_text(key: str, value: Any, meta: Mapping[str, Any], fail: Any) -> str
     if choices:
         for choice in choices:
             if choice.lower() == text.lower():
-                return choice
+                return typing.cast(str, choice)
         fail(f"one of {', '.join(choices)}")
     if meta.get("pattern") and not re.fullmatch(meta["pattern"], text):
         fail(f"text matching {meta['pattern']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ._errors import ConfigError
 from ._fields import setting
@@ -258,7 +258,7 @@ class Settings:
         """
         from ._resolve import resolve
 
-        return resolve(cls, config_file, env, overrides)
+        return cast(Settings, resolve(cls, config_file, env, overrides))
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -267,7 +267,7 @@ class Settings:
 
     def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
         """Plain nested data; secrets appear as ``***`` unless ``reveal_secrets``."""
-        return _plain(self, reveal_secrets)
+        return cast(dict[str, Any], _plain(self, reveal_secrets))
 
 
 def _plain(value: Any, reveal: bool) -> Any:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path, PurePosixPath
+from typing import Any, cast
 
 import numpy as np
 
@@ -73,10 +74,10 @@ class FetchResult:
     files: list[FetchedFile] = field(default_factory=list)
 
 
-def telemanom_sources() -> dict:
+def telemanom_sources() -> dict[str, Any]:
     """The parsed ``sources.json`` entry for the telemanom data."""
     text = resources.files(__package__).joinpath("sources.json").read_text()
-    return json.loads(text)["telemanom"]
+    return cast(dict[str, Any], json.loads(text)["telemanom"])
 
 
 def fetch_telemanom(
@@ -136,7 +137,9 @@ def fetch_telemanom(
     return FetchResult(destination, spacecraft, channels, list(fetched.values()))
 
 
-def _remote_files(sources: dict, base_url: str | None, checksums: Mapping[str, str | None]) -> dict[str, RemoteFile]:
+def _remote_files(
+    sources: dict[str, Any], base_url: str | None, checksums: Mapping[str, str | None]
+) -> dict[str, RemoteFile]:
     unknown_roles = set(checksums) - set(sources["files"])
     if unknown_roles:
         raise DatasetError(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from ._errors import DatasetError
 from ._segments import segments_from_labels
 from ._select import select_channels
-from ._telemanom import ChannelData
+from ._telemanom import ChannelData, TelemanomDataset
 
 SUFFIXES = (".csv", ".parquet", ".pq")
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "date", "ts")
@@ -201,7 +202,8 @@ class TableDataset:
         else:
             if times is None:
                 raise DatasetError(f"{path}: --train-until needs a timestamp column")
-            split = int(np.searchsorted(times, options.train_until_ms))
+            # check_split: with neither train_rows nor train_fraction, train_until is set.
+            split = int(np.searchsorted(times, cast(int, options.train_until_ms)))
         if not 0 < split < rows:
             raise DatasetError(
                 f"{path}: the split leaves {split} training and {rows - split} test rows; both parts must have rows"
@@ -279,7 +281,7 @@ def _read(path: Path, delimiter: str | None) -> _Table:
             header = [h.strip() for h in next(reader)]
             if len(set(header)) != len(header):
                 raise DatasetError(f"{path}: duplicate column names in the header")
-            columns: dict[str, list[object]] = {h: [] for h in header}
+            columns = {h: [] for h in header}
             for line, row in enumerate(reader, start=2):
                 if not row:
                     continue
@@ -332,7 +334,7 @@ def _epoch_ms(path: Path, row: int, column: str, cell: object, time_format: str 
         raise DatasetError(f"{path}: data row {row + 1}, column {column!r}: time out of range: {cell!r}") from None
 
 
-def open_dataset(root: Path | str, table: TableOptions | None = None):
+def open_dataset(root: Path | str, table: TableOptions | None = None) -> TelemanomDataset | TableDataset:
     """A telemanom directory (it has ``labeled_anomalies.csv``), or CSV/Parquet files read with
     ``table`` (which must then say how to split them)."""
     from ._telemanom import load_telemanom

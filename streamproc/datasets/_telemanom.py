@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import numpy as np
 
@@ -321,13 +321,13 @@ def _read_feature_names(root: Path) -> Mapping[str, list[str]] | list[str] | Non
         return isinstance(value, list) and all(isinstance(n, str) for n in value)
 
     if valid(names) or (isinstance(names, dict) and all(valid(v) for v in names.values())):
-        return names
+        return cast(Mapping[str, list[str]] | list[str], names)
     raise DatasetError(f"{path}: expected a list of names or an object mapping channel to a list of names")
 
 
 def _array(path: Path, mmap: bool = False) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+        return cast(np.ndarray, np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None))
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (OSError, ValueError) as exc:
@@ -362,10 +362,15 @@ def _check_consistency(
 
 
 class _ChannelArrays(Protocol):
-    train: np.ndarray
-    test: np.ndarray
-    labels: np.ndarray
-    feature_names: list[str]
+    # Read-only, so that frozen dataclasses (SyntheticData) conform.
+    @property
+    def train(self) -> np.ndarray: ...
+    @property
+    def test(self) -> np.ndarray: ...
+    @property
+    def labels(self) -> np.ndarray: ...
+    @property
+    def feature_names(self) -> list[str]: ...
 
 
 def write_telemanom(root: Path | str, channels: Mapping[str, _ChannelArrays], *, spacecraft: str = "SYNTHETIC") -> Path:

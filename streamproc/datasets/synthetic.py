@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -255,7 +256,7 @@ def _plan_lengths(rng: np.random.Generator, budget: int, kinds: list[str]) -> li
     grow = np.floor(share).astype(int)
     leftover = remaining - int(grow.sum())
     grow[np.argsort(share - grow)[::-1][:leftover]] += 1
-    return (lengths + grow).astype(int).tolist()
+    return cast(list[int], (lengths + grow).astype(int).tolist())
 
 
 def _pick_features(rng: np.random.Generator, kind: str, n_features: int) -> tuple[int, ...]:
@@ -283,7 +284,7 @@ def _magnitude(rng: np.random.Generator, kind: str) -> float:
 def _correlation(train: np.ndarray) -> np.ndarray:
     if train.shape[0] < 2 or train.shape[1] < 2:
         return np.ones((train.shape[1], train.shape[1]))
-    return np.nan_to_num(np.corrcoef(train.T), nan=0.0)
+    return cast(np.ndarray, np.nan_to_num(np.corrcoef(train.T), nan=0.0))
 
 
 def _apply(

@@ -1,5 +1,7 @@
 """The detector plugin API: contract, typed specs, hooks and discovery."""
 
+from typing import Any
+
 from ._base import (
     ARRAYS_FILE,
     METADATA_FILE,
@@ -60,7 +62,7 @@ _TORCH_NAMES = frozenset(
 )
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _TORCH_NAMES:
         from . import _torch
 

@@ -6,7 +6,7 @@ import abc
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,7 +49,7 @@ class ScoreBatch:
     scores: np.ndarray
     contributions: np.ndarray
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[np.ndarray]:
         yield self.scores
         yield self.contributions
 
@@ -138,6 +138,7 @@ class Detector(abc.ABC):
         """Score ``windows[B, W, C]``; non-finite inputs are treated as zero (the scaled median)."""
         if not self.fitted:
             raise RuntimeError(f"detector {self.name!r} is not fitted")
+        assert self.n_features is not None  # fitted
         windows = np.asarray(windows, dtype=np.float32)
         expected = (self.window, self.n_features)
         if windows.ndim != 3 or windows.shape[1:] != expected:
@@ -179,7 +180,8 @@ class Detector(abc.ABC):
             "covariates": list(self.covariates),
             **(metadata or {}),
         }
-        np.savez(directory / ARRAYS_FILE, **{k: np.asarray(v) for k, v in self._arrays().items()})
+        # The ignore: numpy's stub lets **arrays fill savez's allow_pickle; these keys are array names.
+        np.savez(directory / ARRAYS_FILE, **{k: np.asarray(v) for k, v in self._arrays().items()})  # type: ignore[arg-type]
         (directory / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
         return directory
 
@@ -222,7 +224,7 @@ def read_metadata(directory: Path | str) -> dict[str, Any]:
     path = Path(directory) / METADATA_FILE
     if not path.is_file():
         raise ArtifactError(f"no model artifact at {directory} ({METADATA_FILE} missing)")
-    meta = json.loads(path.read_text())
+    meta: dict[str, Any] = json.loads(path.read_text())
     if meta.get("format") != ARTIFACT_FORMAT:
         raise ArtifactError(f"{directory}: artifact format {meta.get('format')!r}, expected {ARTIFACT_FORMAT}")
     return meta

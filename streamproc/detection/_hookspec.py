@@ -17,7 +17,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 class DetectorHooks:
     @hookspec
-    def streamproc_detectors(self) -> Iterable[DetectorSpec]:
+    # The ignore: a hook specification; pluggy uses its signature, never runs its body.
+    def streamproc_detectors(self) -> Iterable[DetectorSpec]:  # type: ignore[empty-body]
         """Declare the detectors this plugin provides.
 
         Example::

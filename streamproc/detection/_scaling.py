@@ -9,6 +9,7 @@ when both vanish) and clip to ``±clip``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,11 +32,11 @@ class RobustScaler:
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         scaled = (np.asarray(values, dtype=np.float32) - self.center) / self.scale
-        return np.clip(scaled, -self.clip, self.clip, out=scaled)
+        return cast(np.ndarray, np.clip(scaled, -self.clip, self.clip, out=scaled))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"center": self.center.tolist(), "scale": self.scale.tolist(), "clip": self.clip}
 
     @classmethod
-    def from_json(cls, data: dict) -> RobustScaler:
+    def from_json(cls, data: dict[str, Any]) -> RobustScaler:
         return cls(np.asarray(data["center"], np.float32), np.asarray(data["scale"], np.float32), float(data["clip"]))

@@ -72,6 +72,10 @@ class FeatureRange(nn.Module):
     robust scaler) are not divided by zero. Buffers, so the range is saved with the weights.
     """
 
+    # The buffers registered in __init__, typed (nn.Module's __getattr__ gives Tensor | Module).
+    low: torch.Tensor
+    span: torch.Tensor
+
     def __init__(self, n_features: int, min_span: float = 1.0) -> None:
         super().__init__()
         self.min_span = float(min_span)
@@ -220,6 +224,7 @@ class TorchDetector(Detector):
             torch.manual_seed(self.seed)
             shuffler = torch.Generator().manual_seed(self.seed)
             noise = torch.Generator(device=device).manual_seed(self.seed + 1)
+            assert self.n_features is not None  # set by Detector.fit
             module = self._build_module(self.n_features)
             self._initialise(module, train)
             self.module = module = module.to(device)
@@ -288,6 +293,7 @@ class TorchDetector(Detector):
         return pool
 
     def _held_out_loss(self, windows: torch.Tensor) -> float:
+        assert self.module is not None  # built by _fit before it validates
         self.module.eval()
         total, count = 0.0, 0
         with torch.inference_mode():
@@ -300,6 +306,7 @@ class TorchDetector(Detector):
     # -- scoring and artifacts ----------------------------------------------------------------
 
     def _score(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert self.module is not None  # fitted: built by _fit or _restore
         self.module.eval()
         scores, contributions = [], []
         with torch.inference_mode():
@@ -320,10 +327,12 @@ class TorchDetector(Detector):
             self.module = self.module.to(self._device)
 
     def _arrays(self) -> dict[str, np.ndarray]:
+        assert self.module is not None  # fitted: built by _fit or _restore
         return module_arrays(self.module)
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         self._device = resolve_device(self.device)
+        assert self.n_features is not None  # set by Detector.load
         with torch.random.fork_rng(devices=[]):  # initial weights are overwritten; spare the caller's RNG
             module = self._build_module(self.n_features)
         restore_module(module, arrays)

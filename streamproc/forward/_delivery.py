@@ -40,7 +40,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first)."""
-        ceiling = min(self.max_backoff_s, self.backoff_s * 2 ** (retry - 1))
+        ceiling: float = min(self.max_backoff_s, self.backoff_s * 2 ** (retry - 1))
         return ceiling / 2 + rng.random() * ceiling / 2
 
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -210,7 +210,7 @@ def _learn_open_alerts(
         while ends and time.monotonic() < deadline:
             message = reader.poll(_POLL_S)
             if message is not None and message.error() is None:
-                key = (message.topic(), message.partition())
+                key = cast("tuple[str, int]", (message.topic(), message.partition()))  # set on a message
                 if message.offset() < ends.get(key, -1):
                     forwarder.learn(RawMessage.from_confluent(message))
             # Positions, not offsets seen: a gap (a compacted or control record) still ends a range.

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from streamproc.config import SEVERITIES
+from streamproc.config import SEVERITIES, FusionSettings
 
 from ._feedback import FeedbackTuner
 from ._policy import FusionPolicy, normalise
@@ -61,7 +61,7 @@ class Fuser:
         self.top_features = int(top_features)
 
     @classmethod
-    def from_settings(cls, fusion) -> Fuser:
+    def from_settings(cls, fusion: FusionSettings) -> Fuser:
         """From a :class:`streamproc.config.FusionSettings`."""
         return cls(
             FusionPolicy(fusion.policy, fusion.weights, fusion.k),

@@ -10,8 +10,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from streamproc.config import FUSION_POLICIES as POLICIES
+from streamproc.config import FUSION_POLICIES
 from streamproc.errors import StreamprocError
+
+POLICIES = FUSION_POLICIES  # re-exported by streamproc.fusion
 
 # A threshold at or below this is treated as this: a degenerate (zero) threshold must not
 # turn every score into infinity.

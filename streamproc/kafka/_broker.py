@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import IO
+from typing import IO, cast
 
 from ._errors import BrokerStartError
 
@@ -67,7 +67,7 @@ class EmbeddedBroker:
         self._binary = binary
         self._process: subprocess.Popen[bytes] | None = None
         self._output: IO[bytes] | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[subprocess.Popen[bytes], IO[bytes], float], EmbeddedBroker] | None = None
         self._port: int | None = None
         self.startup_seconds: float | None = None
         """Seconds from launching the process until it answered a metadata request."""
@@ -238,7 +238,7 @@ def _resolve_binary() -> str:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((_LOOPBACK, 0))
-        return probe.getsockname()[1]
+        return cast(int, probe.getsockname()[1])  # (host, port) for AF_INET
 
 
 def _check_port_available(port: int) -> None:
@@ -266,7 +266,8 @@ def _answers_metadata(bootstrap: str, timeout: float) -> bool:
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _LOG})
+    # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _LOG})  # type: ignore[dict-item]
     try:
         admin.list_topics(timeout=max(timeout, 0.1))
     except KafkaException:

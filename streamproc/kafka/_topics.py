@@ -33,7 +33,8 @@ def create_topics(
     from confluent_kafka.admin import AdminClient, NewTopic
 
     # librdkafka's own log goes to Python logging, not stderr: failures surface as exceptions.
-    admin = AdminClient({"logger": _LOG, **(client_config or {}), "bootstrap.servers": bootstrap})
+    # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
+    admin = AdminClient({"logger": _LOG, **(client_config or {}), "bootstrap.servers": bootstrap})  # type: ignore[dict-item]
     futures = admin.create_topics(
         [NewTopic(name, partitions, replication) for name, partitions in topics.items()],
         operation_timeout=timeout,

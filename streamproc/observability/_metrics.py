@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ._process import register_process_metrics
@@ -114,7 +114,7 @@ class ChannelMetrics:
             for detector, version in versions.items():
                 self._models[(channel, detector)] = version
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[Metric]:
         ratio = GaugeMetricFamily(
             "streamproc_channel_score_ratio",
             "A detector's last score on a channel divided "

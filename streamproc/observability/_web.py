@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._metrics import WorkerMetrics
+
+if TYPE_CHECKING:
+    import faust
 
 
 def readiness(app: Any) -> tuple[bool, str]:
@@ -29,7 +32,7 @@ def assigned_partitions(app: Any) -> dict[str, list[int]]:
     return {topic: sorted(partitions) for topic, partitions in sorted(found.items())}
 
 
-def add_health_views(app: Any, metrics: WorkerMetrics) -> None:
+def add_health_views(app: faust.App, metrics: WorkerMetrics) -> None:
     """Serve ``/metrics`` (Prometheus), ``/healthz`` (liveness) and ``/readyz`` (readiness).
 
     ``/healthz`` fails only when the worker has crashed: restarting it is then the fix.

@@ -7,7 +7,7 @@ import struct
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from streamproc.fusion import DetectorVerdict
 from streamproc.serde import record_id
@@ -60,7 +60,7 @@ class RawMessage:
         """When the originating reading was produced: the header when present, else this message's time."""
         raw = (self.headers or {}).get(PRODUCED_AT_HEADER)
         if raw is not None and len(raw) == _SECONDS.size:
-            return _SECONDS.unpack(raw)[0]
+            return cast(float, _SECONDS.unpack(raw)[0])
         return self.timestamp
 
 
@@ -81,7 +81,7 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str, *, part: s
     truncated = value is not None and len(value) > DEAD_LETTER_PAYLOAD_BYTES
     key = message.key
     return {
-        "payload": value[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value,
+        "payload": cast(bytes, value)[:DEAD_LETTER_PAYLOAD_BYTES] if truncated else value,  # truncated: not None
         "key": key[:DEAD_LETTER_KEY_BYTES] if key is not None else None,
         "topic": message.topic,
         "partition": message.partition,

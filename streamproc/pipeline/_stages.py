@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -316,8 +316,10 @@ def describe_rejection(admission: Admission, reading: Reading, state: ChannelWin
         return f"values at positions {bad[:10]} are NaN, infinite or beyond float32 range"
     if admission is Admission.TIMESTAMP_REPEATED:
         return f"timestamp {reading.timestamp} repeats the channel's newest timestamp"
+    # Left: a timestamp behind the channel's newest, so the channel has one.
+    newest = cast(int, state.last_timestamp)
     return (
-        f"timestamp {reading.timestamp} is {state.last_timestamp - reading.timestamp} ms older than the "
+        f"timestamp {reading.timestamp} is {newest - reading.timestamp} ms older than the "
         f"channel's newest ({state.last_timestamp}); the grace is {grace_ms} ms"
     )
 
@@ -433,7 +435,7 @@ class FusionStage:
     @staticmethod
     def _remembered_alerts(states: StateBuffer[ChannelFusion], owned_partitions: Collection[int]) -> dict[str, str]:
         """alert id -> channel, over the states of the owned partitions (decoded once per call)."""
-        index = {}
+        index: dict[str, str] = {}
         for key in list(states.store.keys()):
             channel = key.decode()
             state = states.get(channel)

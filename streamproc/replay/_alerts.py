@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def channel_alerts(events: Iterable[AlertEvent], timestamps_ms: np.ndarray) -> l
             alerts.append(
                 ChannelAlert(
                     event.alert_id,
-                    AlertSpan(alert["at"], step(event.resolved_at)),
+                    AlertSpan(alert["at"], step(cast(int, event.resolved_at))),  # set on RESOLVED events
                     alert["severity"],
                     alert["peak"],
                     True,

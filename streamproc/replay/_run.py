@@ -243,7 +243,7 @@ def replay(
         if name in thresholds:
             results[name]["thresholds"] = thresholds[name]
     alert_results = {}
-    for pipeline, per_channel in alerts.items():
+    for pipeline, counts_by_channel in alerts.items():
         backtest = backtests[pipeline]
         section = {
             "detectors": backtest.detectors,
@@ -258,8 +258,8 @@ def replay(
             # point level only.
             "thresholds": "as stored in each model",
             "alerts_file": str(Path(alert_files[pipeline].name).relative_to(out)),
-            "channels": {name: counts.to_json() for name, counts in per_channel.items()},
-            "micro": total_alert_counts(per_channel.values()).to_json(),
+            "channels": {name: counts.to_json() for name, counts in counts_by_channel.items()},
+            "micro": total_alert_counts(counts_by_channel.values()).to_json(),
             "alert_list": alert_tables[pipeline],
         }
         alert_results[pipeline] = section
@@ -363,5 +363,7 @@ def _check_detectors(detectors: Sequence[str], store: ModelStore, settings: Repl
 def _threshold_for(model: TrainedModel, settings: ReplaySettings) -> Spot:
     if settings.adaptation is None and settings.risk is None:
         return model.threshold_state.copy()
-    overrides = {k: v for k, v in (("adaptation", settings.adaptation), ("risk", settings.risk)) if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("adaptation", settings.adaptation), ("risk", settings.risk)) if v is not None
+    }
     return model.recalibrated(dataclasses.replace(model.threshold_state.config, **overrides))

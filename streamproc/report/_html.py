@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from streamproc import __version__
 from streamproc.metrics import ALERT_COLUMNS
@@ -214,7 +214,7 @@ _TABLE1_SHOWN = {
 def _table1(source: Source) -> str:
     data = source.data
     parts = [f'<div class="guide">{_guides.TABLE1}</div>']
-    settings = data.get("settings") if isinstance(data.get("settings"), Mapping) else {}
+    settings = cast(Mapping[str, Any], data.get("settings")) if isinstance(data.get("settings"), Mapping) else {}
     if settings or isinstance(data.get("machine"), Mapping):
         parts.append(_table1_meta(settings, data.get("machine"), data.get("run")))
     if data.get("complete") is False:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from streamproc.bench import RESULT_FILE as SENSITIVITY_FILE
-from streamproc.bench import TABLE1_JSON as TABLE1_FILE
-from streamproc.bench import TABLE1_MARKDOWN
+from streamproc.bench import TABLE1_JSON
+from streamproc.bench import TABLE1_MARKDOWN as TABLE1_MARKDOWN  # re-exported by streamproc.report
 from streamproc.replay import METRICS_FILE as REPLAY_FILE
 
 from ._errors import ReportError
 
+TABLE1_FILE = TABLE1_JSON  # re-exported by streamproc.report
 KINDS = ("table1", "replay", "sensitivity")  # the order of the report's sections
 
 

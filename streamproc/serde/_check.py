@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ._codec import Codec
 from ._compat import check_compatibility
@@ -24,7 +24,7 @@ _SAMPLE_PRIMITIVES: dict[str, Any] = {
 
 def sample_record(schema: AvroSchema) -> dict[str, Any]:
     """A valid record of ``schema`` with every optional (union) field set to a non-null value."""
-    return _sample(schema.definition, {}, namespace="")
+    return cast(dict[str, Any], _sample(schema.definition, {}, namespace=""))  # a record samples as a dict
 
 
 def _sample(node: Any, named: dict[str, Any], namespace: str) -> Any:
@@ -107,6 +107,7 @@ def check_schemas(schemas: SchemaSet, against: SchemaSet | None = None) -> list[
         report.append(line)
     for earlier in schemas.previous():
         current = schemas.by_full_name(earlier.full_name)
+        assert current is not None  # SchemaSet keeps only earlier versions of schemas it has
         verdict = check_compatibility(current, earlier)
         if not verdict:
             raise SchemaError(

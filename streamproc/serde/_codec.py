@@ -6,7 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import fastavro
 from fastavro.read import SchemaResolutionError
@@ -34,7 +34,7 @@ class Decoded(NamedTuple):
 
 class _WriterSchema(NamedTuple):
     local: AvroSchema  # the contract schema the record is read as
-    writer: dict  # the schema the bytes were written with (fastavro-parsed)
+    writer: dict[str, Any]  # the schema the bytes were written with (fastavro-parsed)
     resolve: bool  # whether writer and local differ, so Avro resolution is needed
 
 
@@ -120,9 +120,11 @@ class Codec:
         from confluent_kafka.schema_registry import Schema
 
         subject = self.subject(name)
+        # Without a registry every known schema has a header, so only unknown names (SchemaError above) get here.
+        assert self._registry is not None
         try:
             if self._auto_register:
-                schema_id = self._registry.register_schema(subject, Schema(schema.json, "AVRO"))
+                schema_id: int = self._registry.register_schema(subject, Schema(schema.json, "AVRO"))
             else:
                 schema_id = self._registry.lookup_schema(subject, Schema(schema.json, "AVRO")).schema_id
         except Exception as exc:
@@ -157,7 +159,9 @@ class Codec:
                 earlier = self.schemas.previous_by_fingerprint(fingerprint)
                 if earlier is None:
                     raise DecodeError("unknown-fingerprint", f"no known schema has fingerprint {fingerprint.hex()}")
-                writer = _WriterSchema(self.schemas.by_full_name(earlier.full_name), earlier.reader, resolve=True)
+                current = self.schemas.by_full_name(earlier.full_name)
+                assert current is not None  # SchemaSet keeps only earlier versions of schemas it has
+                writer = _WriterSchema(current, earlier.reader, resolve=True)
             offset = SINGLE_OBJECT_HEADER_SIZE
         elif marker[:1] == CONFLUENT_MAGIC:
             if len(data) < CONFLUENT_HEADER_SIZE:
@@ -191,7 +195,7 @@ class Codec:
         trailing = len(data) - buffer.tell()
         if trailing:
             raise DecodeError("malformed", f"{trailing} bytes left after the {local.name} record")
-        return Decoded(local.name, record)
+        return Decoded(local.name, cast("dict[str, Any]", record))  # a record schema reads as a dict
 
     def _fetch(self, schema_id: int) -> _WriterSchema:
         known_bad = self._unknown_ids.get(schema_id)

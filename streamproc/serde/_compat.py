@@ -35,7 +35,8 @@ def check_compatibility(
     holds: consumers on the new schema read old data. Swap the arguments for *forward*
     compatibility. Uses the reference Avro library's rules (the same ones schema registries apply).
     """
-    result = ReaderWriterCompatibilityChecker().get_compatibility(_parse(reader), _parse(writer))
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]  # avro leaves __init__ unannotated
+    result = checker.get_compatibility(_parse(reader), _parse(writer))
     if result.compatibility is SchemaCompatibilityType.compatible:
         return Compatibility(True)
     # The checker merges nested results into unordered sets, so they are reported side by side.

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -26,6 +26,7 @@ PREVIOUS_FOLDER = "previous"
 _INT_LOGICAL_TYPES = frozenset(
     {"timestamp-millis", "timestamp-micros", "local-timestamp-millis", "local-timestamp-micros"}
 )
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,8 +43,8 @@ class AvroSchema:
     definition: Mapping[str, Any]
     canonical_form: str
     fingerprint: bytes
-    writer: dict = field(repr=False)  # fastavro-parsed, for encoding (accepts ints or datetimes)
-    reader: dict = field(repr=False)  # fastavro-parsed with timestamps left as ints, for decoding
+    writer: dict[str, Any] = field(repr=False)  # fastavro-parsed, for encoding (accepts ints or datetimes)
+    reader: dict[str, Any] = field(repr=False)  # fastavro-parsed with timestamps left as ints, for decoding
 
     @property
     def json(self) -> str:
@@ -65,8 +66,9 @@ def parse_schema(definition: Mapping[str, Any] | str, source: str = "<schema>") 
     if not isinstance(definition, Mapping) or definition.get("type") != "record":
         raise SchemaError(f"{source}: the top-level schema must be a record")
     try:
-        writer = fastavro.parse_schema(copy.deepcopy(dict(definition)), named_schemas={})
-        reader = fastavro.parse_schema(_without_timestamp_types(definition), named_schemas={})
+        # A record schema parses to a dict (fastavro's type also allows the other kinds of schema).
+        writer = cast(dict[str, Any], fastavro.parse_schema(copy.deepcopy(dict(definition)), named_schemas={}))
+        reader = cast(dict[str, Any], fastavro.parse_schema(_without_timestamp_types(definition), named_schemas={}))
         canonical = to_parsing_canonical_form(writer)
     except Exception as exc:  # fastavro raises several unrelated types for invalid schemas
         raise SchemaError(f"{source}: invalid Avro schema: {exc}") from None
@@ -102,6 +104,7 @@ class SchemaSet(Mapping[str, AvroSchema]):
         self._by_name: dict[str, AvroSchema] = {}
         self._by_fingerprint: dict[bytes, AvroSchema] = {}
         self._by_full_name: dict[str, AvroSchema] = {}
+        key: Any  # str for the two name indexes, bytes for the fingerprint one
         for schema in schemas:
             for index, key, what in (
                 (self._by_name, schema.name, "name"),
@@ -161,7 +164,13 @@ class SchemaSet(Mapping[str, AvroSchema]):
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
-    def get(self, name: str, default: AvroSchema | None = None) -> AvroSchema | None:
+    @overload
+    def get(self, name: str) -> AvroSchema | None: ...
+    @overload
+    def get(self, name: str, default: AvroSchema) -> AvroSchema: ...
+    @overload
+    def get(self, name: str, default: _T) -> AvroSchema | _T: ...
+    def get(self, name: str, default: object = None) -> object:
         return self._by_name.get(name, default)
 
     def __iter__(self) -> Iterator[str]:

@@ -196,7 +196,8 @@ class PipelineApp:
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
         self.metrics.track_consumer_lag(self._consumer_lag)
-        self.app.on_partitions_revoked.connect(self._partitions_revoked)
+        # The ignore: mode's handler type has no room for the argument faust sends (the revoked set).
+        self.app.on_partitions_revoked.connect(self._partitions_revoked)  # type: ignore[arg-type]
 
     # -- topology -------------------------------------------------------------------------
 
@@ -350,8 +351,10 @@ class PipelineApp:
 
     async def _announce_silences(self) -> None:
         """Raise a STALE alert for each owned channel silent for longer than the limit."""
-        if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
+        # The ignore (also below): faust's TableManagerT leaves out the TableManager's recovery.
+        if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
+        assert self.ingest.stale is not None  # the timer that calls this runs only with a limit
         async with self._state_lock:
             events = self.ingest.stale.overdue(await self._owned_window_states(), int(time.time() * 1000))
             if events:
@@ -517,7 +520,7 @@ class PipelineApp:
                 unread = (unread + await asyncio.shield(poll))[-MAX_WAITING_FEEDBACK:]
                 poll = None
                 # Recovery's event stays set after the first one; the flag spans each rebalance.
-                if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
+                if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
                     continue
                 retry: list[RawMessage] = []
                 if self.app.consumer_generation_id != tried_with:
@@ -591,7 +594,12 @@ class PipelineApp:
         self._outputs.append((self.dead_letter_topic, message.key, self.codec.encode("DeadLetter", record), None))
         self._counts.append((self.metrics.dead_letters.labels(record["reason"]), 1))
 
-    async def _commit_batch(self, latencies: Sequence[tuple[Any, float]], *changes: tuple[Any, StateBuffer]) -> None:
+    async def _commit_batch(
+        self,
+        latencies: Sequence[tuple[Any, float]],
+        # (table, its changed states); typed with the ledger too, which is appended to them below.
+        *changes: tuple[Any, StateBuffer[Any] | DeadLetterLedger],
+    ) -> None:
         """Wait until the batch's outputs are delivered, then record its state changes (see the
         module's docstring).
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -204,7 +205,7 @@ def _free_port() -> int:
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return cast(int, sock.getsockname()[1])  # (host, port) for AF_INET
 
 
 def _port_free(port: int) -> bool:
@@ -363,7 +364,7 @@ class _Follower:
     def all_scored(self) -> bool:
         return all(self.scored[name] >= count for name, count in self.expected.items())
 
-    def handle(self, schema: str, record: dict) -> None:
+    def handle(self, schema: str, record: dict[str, Any]) -> None:
         if schema == "AnomalyScore":
             self.scored[record["channel"]] += 1
             self.result.windows_scored += 1

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class ReadingFeed:
                 group = rows[i][t : t + per_message]
                 if not group:
                     continue
-                gaps = missing[i][t : t + per_message] if missing[i] is not None else None
+                gaps = cast("list[list[int]]", missing[i])[t : t + per_message] if missing[i] is not None else None
                 if per_message == 1:
                     record = {"channel": s.channel, "timestamp": times[i][t], "values": group[0]}
                     record.update(feature_names=names[i], missing=gaps[0] if gaps else [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from streamproc.datasets import ChannelHistory, DatasetError, HistoryDataset
@@ -55,6 +55,7 @@ def read_history(
                     ):
                         outside += 1
                         continue
+                    assert sample is not None  # no problem, so a sample
                     channel, values, names = sample
                     history = histories.setdefault(channel, ChannelHistory(feature_names=names))
                     history.timestamps.append(timestamp)
@@ -70,7 +71,9 @@ def read_history(
     return HistoryDataset(f"kafka:{topic}", histories, detected)
 
 
-def _samples(codec: Codec, value: bytes | None):
+def _samples(
+    codec: Codec, value: bytes | None
+) -> Iterator[tuple[str | None, int, tuple[str, list[float], tuple[str, ...] | None] | None]]:
     """``(problem, timestamp, (channel, values, names))`` for each sample of a message."""
     try:
         schema, record = codec.decode(value or b"")

@@ -10,7 +10,7 @@ from streamproc.fusion import VERDICTS
 from streamproc.serde import codec_for
 
 
-def send_verdict(settings: Any, alert_id: str, verdict: str, *, author: str, note: str | None = None) -> dict:
+def send_verdict(settings: Any, alert_id: str, verdict: str, *, author: str, note: str | None = None) -> dict[str, Any]:
     """Produce one Feedback record, keyed by ``alert_id``, and wait for its delivery; returns it.
 
     ``verdict`` is one of TRUE_POSITIVE, FALSE_POSITIVE, UNSURE (any case, ``-`` for ``_``).
@@ -25,7 +25,7 @@ def send_verdict(settings: Any, alert_id: str, verdict: str, *, author: str, not
         raise StreamprocError("alert id: must not be empty")
     if not settings.kafka.bootstrap:
         raise StreamprocError("alerts feedback: no cluster configured; set KAFKA_BOOTSTRAP")
-    record = {
+    record: dict[str, Any] = {
         "alert_id": alert_id.strip(),
         "verdict": name,
         "author": author,

@@ -87,7 +87,8 @@ def topic_partitions(settings: Settings, names: list[str], timeout: float = 10.0
     """Partition counts of the ``names`` that exist."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({**settings.kafka.confluent_config(), "logger": _LOG})
+    # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
+    admin = AdminClient({**settings.kafka.confluent_config(), "logger": _LOG})  # type: ignore[dict-item]
     metadata = admin.list_topics(timeout=timeout)
     return {
         name: len(metadata.topics[name].partitions)

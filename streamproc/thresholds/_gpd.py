@@ -18,6 +18,7 @@ from a few points keeps roots close to the interval ends from being missed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class GPDFit:
         """The excess ``y`` with ``P(Y > y) = tail_ratio`` (``0 < tail_ratio <= 1``)."""
         if abs(self.shape) < _EXPONENTIAL_TOLERANCE:
             return -self.scale * float(np.log(tail_ratio))
-        return self.scale / self.shape * (tail_ratio ** (-self.shape) - 1.0)
+        return cast(float, self.scale / self.shape * (tail_ratio ** (-self.shape) - 1.0))
 
 
 def gpd_log_likelihood(excesses: np.ndarray, shape: float, scale: float) -> float:
@@ -91,7 +92,7 @@ def fit_gpd(excesses: np.ndarray) -> GPDFit:
 def _w(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Grimshaw's ``u(x)·v(x) - 1`` for each ``x`` (vectorised over the grid)."""
     s = 1.0 + np.multiply.outer(x, y)
-    return (1.0 + np.log(s).mean(axis=-1)) * (1.0 / s).mean(axis=-1) - 1.0
+    return cast(np.ndarray, (1.0 + np.log(s).mean(axis=-1)) * (1.0 / s).mean(axis=-1) - 1.0)
 
 
 def _grimshaw_roots(y: np.ndarray) -> np.ndarray:
@@ -138,4 +139,4 @@ def _refine(a: np.ndarray, b: np.ndarray, wa: np.ndarray, wb: np.ndarray, y: np.
         wa = np.where(same, wa * 0.5, wb)
         a = np.where(same, a, b)
         b, wb = c, wc
-    return 0.5 * (a + b)
+    return cast(np.ndarray, 0.5 * (a + b))

@@ -15,7 +15,7 @@ Everything loads with ``allow_pickle=False``: no untrusted bytes are unpickled.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class TrainedModel:
 
     @property
     def channel(self) -> str:
-        return self.metadata["channel"]
+        return cast(str, self.metadata["channel"])
 
     @property
     def window(self) -> int:
@@ -66,7 +66,9 @@ class TrainedModel:
 
     @property
     def n_features(self) -> int:
-        return int(self.detector.n_features)
+        n_features = self.detector.n_features
+        assert n_features is not None  # a trained model's detector is fitted
+        return int(n_features)
 
     @property
     def feature_names(self) -> list[str]:
@@ -76,12 +78,12 @@ class TrainedModel:
     def sampling_period_ms(self) -> int | None:
         """The time between the training data's samples (None: it had no timestamps, or the
         model was trained before this was recorded)."""
-        return self.metadata.get("training", {}).get("sampling_period_ms")
+        return cast(int | None, self.metadata.get("training", {}).get("sampling_period_ms"))
 
     @property
     def version(self) -> str:
         """Short id of this training run (data fingerprint, config and time of training)."""
-        return self.metadata["version"]
+        return cast(str, self.metadata["version"])
 
     @property
     def threshold(self) -> float:
@@ -147,7 +149,7 @@ class TrainedModel:
         except KeyError as exc:
             raise ArtifactError(f"{directory}: {exc.args[0]}") from None
         factory = spec.factory
-        detector_class = factory if isinstance(factory, type) else type(factory(**meta["config"]))
+        detector_class: type[Detector] = factory if isinstance(factory, type) else type(factory(**meta["config"]))
         detector = detector_class.load(directory)
         try:
             calibration = np.load(directory / CALIBRATION_FILE, allow_pickle=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamproc.config import MISSING_POLICIES
+from streamproc.config import MISSING_POLICIES as MISSING_POLICIES  # re-exported by streamproc.windows
 
 HOLD, INTERPOLATE, REJECT = MISSING_POLICIES
 

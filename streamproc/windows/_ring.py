@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class ChannelWindow:
 
     def admit(
         self,
-        values: list[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
         timestamp: int,
         offset: int = NO_OFFSET,
         grace_ms: int = 0,
