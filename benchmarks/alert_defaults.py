@@ -92,18 +92,24 @@ def main() -> None:
         dataset = open_dataset(data, table)
         # Detectors with different windows are replayed separately: their scores are pooled here.
         holder: dict[str, Path] = {}
+        channel_sets = []
         for replay in map(Path, replay_dirs.split(",")):
             replayed = json.loads((replay / "metrics.json").read_text())["settings"]
             if replayed.get("adaptation") is not None or replayed.get("risk") is not None:
                 parser.error(f"{replay}: replayed with --adaptation/--risk; a worker uses the stored thresholds")
+            channel_sets.append(sorted(replayed["channels"]))
             holder.update({d: replay for d in detectors if d not in holder and (replay / "scores" / d).is_dir()})
         if missing := [d for d in detectors if d not in holder]:
             parser.error(f"no scores of {', '.join(missing)} in {replay_dirs}")
-        names = sorted(replayed["channels"])
+        if any(names != channel_sets[0] for names in channel_sets):
+            parser.error(f"{replay_dirs}: the replays cover different channels")
+        names = channel_sets[0]
         sets.append(names)
         for n in names:
             labels[n] = dataset.channel(n).labels
             scores[n] = {d: load_scores(holder[d], d, n) for d in detectors}
+            if any(len(s["score"]) != len(labels[n]) for s in scores[n].values()):
+                parser.error(f"{n}: a replay's scores do not cover the test steps of --data {data}")
     if len(sets) == 2:
         split = {"development": sets[0], "confirmation": sets[1]}
     else:

@@ -12,6 +12,7 @@ development and confirmation halves of ``--split``. A rule is chosen on the deve
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,18 +37,24 @@ def main() -> None:
     args = parser.parse_args()
     dev, conf = (line.split(",") for line in args.split.read_text().split())
     halves = {"development": dev, "confirmation": conf, "all": dev + conf}
+    replayed_with = json.loads((args.replay / "metrics.json").read_text())["settings"]
+    if replayed_with.get("adaptation") is not None or replayed_with.get("risk") is not None:
+        parser.error(f"{args.replay}: replayed with --adaptation/--risk; the rules replace the stored thresholds")
     dataset, store, det = open_dataset(args.data), ModelStore(args.models), args.detector
-    labels, replayed, in_sample, config = {}, {}, {}, {}
+    labels, replayed, in_sample, config, trained = {}, {}, {}, {}, {}
     for name in halves["all"]:
         channel, model = dataset.channel(name), store.load(det, name)
         labels[name] = channel.labels.astype(bool)
         replayed[name] = load_scores(args.replay, det, name)
         config[name] = ThresholdConfig.from_json(model.metadata["training"]["options"]["threshold"])
+        if config[name].adaptation != "none":
+            parser.error(f"{det} on {name}: trained with an adapting threshold; the rules are for fixed ones")
+        trained[name] = model.threshold
         scores, _ = model.score_series(channel.train)
         in_sample[name] = scores[np.isfinite(scores)]
 
     def stored(name: str) -> float:
-        return float(replayed[name]["threshold"][0])
+        return trained[name]
 
     def pot(scores: np.ndarray, name: str) -> float:
         return Spot(config[name]).fit(scores).threshold

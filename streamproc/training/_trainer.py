@@ -96,6 +96,16 @@ def sampling_period_ms(timestamps: np.ndarray | None) -> int | None:
     return int(np.median(steps)) if len(steps) else None
 
 
+def _named_notes(channel: str, notes: Mapping[str, Sequence[int]], names: Sequence[str]) -> dict[str, list[str]]:
+    """A detector's feature notes (phrase -> feature indices) with the features named."""
+    named = {}
+    for phrase, indices in notes.items():
+        if any(not 0 <= int(i) < len(names) for i in indices):
+            raise TrainingError(f"channel {channel}: a detector's note names features {list(indices)} of {len(names)}")
+        named[phrase] = [names[int(i)] for i in indices]
+    return named
+
+
 def _window_scores(
     model: Any, scaler: RobustScaler, threshold: Spot, train: np.ndarray, start: int, stop: int, window: int
 ) -> np.ndarray:
@@ -247,11 +257,13 @@ def train_channel(
             "validation_steps": held_out,
             "calibration": {"source": source, "scores": int(np.isfinite(calibration).sum())},
             "flat_features": flat_features(train, names, covariates),
-            "feature_notes": {note: [names[i] for i in indices] for note, indices in report.feature_notes.items()},
+            "feature_notes": _named_notes(channel, report.feature_notes, names),
             "sampling_period_ms": sampling_period_ms(timestamps),
             "missing_values": {"filled": filled_count, "rows_left_out": int((~kept).sum())},
             # numpy scalars in a plugin's report become plain floats for metadata.json
-            "fit_report": json.loads(json.dumps(asdict(report), default=float)),
+            "fit_report": json.loads(
+                json.dumps({k: v for k, v in asdict(report).items() if k != "feature_notes"}, default=float)
+            ),
             "seconds": time.perf_counter() - started,
             "trained_at": trained_at,
             "seed": seed,

@@ -482,3 +482,19 @@ def test_ctrl_c_in_train_says_what_was_kept(run, tmp_path, monkeypatch) -> None:
     assert code == 130
     assert "pca: interrupted; 1 channel(s) trained and saved in" in err and "2 left" in err
     assert (tmp_path / "models" / "pca" / calls[0] / "metadata.json").exists()
+
+
+def test_training_names_the_features_structure_aware_reads_relative(tmp_path) -> None:
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=N_FEATURES, train_steps=400, test_steps=100, anomaly_ratio=0.06, seed=6),
+        n_channels=1,
+    )
+    warming = channels["S-1"]
+    warming.train[:, 0] = np.linspace(0.0, 50.0, len(warming.train))  # a temperature warming through the run
+    write_telemanom(tmp_path / "data", channels)
+    small = ("window=16", "d_model=8", "layers=1", "kernel_sizes=[3]", "dilations=[1]", "epochs=1")
+    args = ["train", "--detector", "structure_aware", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m")]
+    code, _, err = run_cli(*args, *(part for setting in small for part in ("--set", setting)))
+    assert code == 0, err
+    (line,) = [line for line in err.splitlines() if "S-1:" in line]
+    assert "1 feature(s) drift between training quarters: read relative to their latest value" in line
