@@ -34,8 +34,8 @@ class FitReport:
     history: list[float] = field(default_factory=list)
     validation_loss: float | None = None
     feature_notes: dict[str, list[int]] = field(default_factory=dict)
-    """What the fit decided about some features, for the training line: a phrase (``"read
-    relative to their latest value"``) to the indices it applies to. Training names them."""
+    """What the fit decided about some features, for the training line: a phrase (structure_aware:
+    ``"drift between training quarters: ..."``) to the indices it applies to. Training names them."""
 
 
 @dataclass(frozen=True)
