@@ -71,7 +71,7 @@ class StructureAwareDetector(TorchDetector):
     """
 
     name = "structure_aware"
-    added_settings = {"known_covariates": False, "drift_ratio": 0.0, "level_weight": 0.0}
+    added_settings = {"known_covariates": False, "drift_ratio": 0.0, "level_weight": 0.0, "extreme_weight": 0.0}
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class StructureAwareDetector(TorchDetector):
         known_covariates: bool = True,
         drift_ratio: float = 0.5,
         level_weight: float = 1.0,
+        extreme_weight: float = 10.0,
         threads: int = 0,
         epochs: int = 10,
         batch_size: int = 128,
@@ -155,6 +156,11 @@ class StructureAwareDetector(TorchDetector):
             "level_weight",
             f"must be finite and >= 0 (0: off), got {level_weight}",
         )
+        _check(
+            math.isfinite(extreme_weight) and extreme_weight >= 0.0,
+            "extreme_weight",
+            f"must be finite and >= 0 (0: off), got {extreme_weight}",
+        )
         _check(int(threads) >= 0, "threads", f"must be >= 0, got {threads}")
         try:
             super().__init__(
@@ -185,6 +191,7 @@ class StructureAwareDetector(TorchDetector):
                 known_covariates=known_covariates,
                 drift_ratio=float(drift_ratio),
                 level_weight=float(level_weight),
+                extreme_weight=float(extreme_weight),
                 threads=int(threads),
             )
         except StreamprocError:
@@ -207,11 +214,14 @@ class StructureAwareDetector(TorchDetector):
         self.known_covariates = known_covariates
         self.drift_ratio = float(drift_ratio)
         self.level_weight = float(level_weight)
+        self.extreme_weight = float(extreme_weight)
         self.threads = int(threads)
         self._drifting = np.zeros(0, dtype=bool)
         # Per feature: the training mean and the mean squared deviation of a window's recent
         # level from it (0: the level is not judged: covariates, drifting or flat features).
         self._level_mean = self._level_scale = self._level_envelope = np.zeros(0, dtype=np.float32)
+        # Per feature: the training range of its values and their variance (0: not judged).
+        self._extreme_low = self._extreme_high = self._extreme_scale = np.zeros(0, dtype=np.float32)
         self._on_device: dict[str, torch.Tensor] | None = None  # the arrays above, where scoring runs
         self._step_weights: torch.Tensor | None = None
         self._scored: torch.Tensor | None = None
@@ -308,6 +318,8 @@ class StructureAwareDetector(TorchDetector):
         contributions = self.alpha * rec + (1.0 - self.alpha) * pred
         if self.level_weight and self._level_scale.any():
             contributions = contributions + self.level_weight * self._level_errors(windows)
+        if self.extreme_weight and self._extreme_scale.any():
+            contributions = contributions + self.extreme_weight * self._extreme_errors(windows)
         return contributions.sum(dim=1), contributions
 
     def _level_errors(self, windows: torch.Tensor) -> torch.Tensor:
@@ -322,6 +334,16 @@ class StructureAwareDetector(TorchDetector):
         judged = scale > 0
         return torch.where(judged, beyond**2 / torch.where(judged, scale, 1.0), 0.0)
 
+    def _extreme_errors(self, windows: torch.Tensor) -> torch.Tensor:
+        """``[B, C]``: how far the scored step lies outside the feature's training ``[min, max]``,
+        squared, in units of its training variance; 0 inside and where the level is not judged."""
+        state = self._device_state(windows.device)
+        last = windows[:, -1]
+        beyond = torch.clamp(torch.maximum(last - state["extreme_high"], state["extreme_low"] - last), min=0.0)
+        scale = state["extreme_scale"]
+        judged = scale > 0
+        return torch.where(judged, beyond**2 / torch.where(judged, scale, 1.0), 0.0)
+
     def _device_state(self, device: torch.device) -> dict[str, torch.Tensor]:
         """The drift and level state as tensors on ``device``, built once, not per batch."""
         state = self._on_device
@@ -331,6 +353,9 @@ class StructureAwareDetector(TorchDetector):
                 "level_mean": torch.from_numpy(self._level_mean),
                 "level_scale": torch.from_numpy(self._level_scale),
                 "level_envelope": torch.from_numpy(self._level_envelope),
+                "extreme_low": torch.from_numpy(self._extreme_low),
+                "extreme_high": torch.from_numpy(self._extreme_high),
+                "extreme_scale": torch.from_numpy(self._extreme_scale),
                 "level_weights": recency_weights(self.window, self.recency_halflife),
             }
             state = self._on_device = {key: value.to(device) for key, value in arrays.items()}
@@ -377,6 +402,9 @@ class StructureAwareDetector(TorchDetector):
         self._level_envelope = np.abs(deviation).max(axis=0).astype(np.float32)
         self._level_mean = mean.astype(np.float32)
         self._level_scale = np.where(judged, scale, 0.0).astype(np.float32)
+        self._extreme_low = train.min(axis=0).astype(np.float32)
+        self._extreme_high = train.max(axis=0).astype(np.float32)
+        self._extreme_scale = np.where(judged, centred.var(axis=0), 0.0).astype(np.float32)
         self._on_device = None
 
     # -- thread control -----------------------------------------------------------------------
@@ -419,6 +447,9 @@ class StructureAwareDetector(TorchDetector):
             "level_mean": self._level_mean,
             "level_scale": self._level_scale,
             "level_envelope": self._level_envelope,
+            "extreme_low": self._extreme_low,
+            "extreme_high": self._extreme_high,
+            "extreme_scale": self._extreme_scale,
         }
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -427,12 +458,17 @@ class StructureAwareDetector(TorchDetector):
         drifting = arrays.pop("drifting", None)
         level_mean, level_scale = arrays.pop("level_mean", None), arrays.pop("level_scale", None)
         level_envelope = arrays.pop("level_envelope", None)
+        # ... and those saved before extreme_weight none of these
+        extreme = [arrays.pop(key, None) for key in ("extreme_low", "extreme_high", "extreme_scale")]
         super()._restore(arrays)
         none = np.zeros(self.n_features, dtype=np.float32)
         self._drifting = none.astype(bool) if drifting is None else np.asarray(drifting, bool)
         self._level_mean = none if level_mean is None else np.asarray(level_mean, np.float32)
         self._level_scale = none if level_scale is None else np.asarray(level_scale, np.float32)
         self._level_envelope = none if level_envelope is None else np.asarray(level_envelope, np.float32)
+        self._extreme_low, self._extreme_high, self._extreme_scale = (
+            none if array is None else np.asarray(array, np.float32) for array in extreme
+        )
         self._on_device = None
 
     @property

@@ -100,7 +100,9 @@ def demo(
     duration: Optional[float] = typer.Option(
         None, "--duration", min=1.0, help="Stop after this many seconds (default: when every window is scored)."
     ),
-    detector: str = typer.Option("pca", "--detector", help="Detector to train (if needed) and run."),
+    detector: Optional[list[str]] = typer.Option(
+        None, "--detector", help="Detector to train (if needed) and run (repeatable; default: detectors.enabled)."
+    ),
     models: Optional[Path] = typer.Option(
         None, "--models", help="Models directory (default: a cache folder under ~/.cache/streamproc/demo)."
     ),
@@ -137,7 +139,7 @@ def demo(
             synthetic_channels=count,
             rate=rate,
             duration=duration,
-            detector=detector,
+            detectors=tuple(detector) if detector else None,
             models_dir=models,
         ),
         typer.echo,

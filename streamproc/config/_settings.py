@@ -81,7 +81,9 @@ class WindowSettings:
 class DetectorSettings:
     """Which detectors run, where their models are and on what device."""
 
-    enabled: list[str] = setting(["pca"], "Detector plugin names to run.", nonempty=True)
+    # The pair whose fused alerts led the alert backtest (BENCHMARKS.md, "Alert defaults"): the
+    # structure-aware model beside pca, which catches what it misses on some channels.
+    enabled: list[str] = setting(["structure_aware", "pca"], "Detector plugin names to run.", nonempty=True)
     models_dir: str = setting("models", "Folder of trained model artifacts, one subfolder per detector.", nonempty=True)
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", pattern=r"auto|cpu|cuda(:\d+)?")
     config: dict[str, dict[str, Any]] = setting({}, "Per-detector overrides of the plugin's default config.")

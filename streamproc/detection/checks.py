@@ -58,7 +58,7 @@ def check_data(window: int, seed: int = 7, kinds: tuple[str, ...] | None = None)
     return CheckData(scaler.transform(data.train), windows, labels)
 
 
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """ROC AUC by the rank-sum formula (ties get average ranks)."""
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(len(scores))
@@ -193,14 +193,14 @@ def check_covariates_are_never_scored_or_blamed(f: _Fitted) -> None:
 
 def check_finds_planted_anomalies(f: _Fitted) -> None:
     scores = f.detector.score(f.data.windows).scores
-    auc = _auc(scores, f.data.window_labels)
+    auc = roc_auc(scores, f.data.window_labels)
     floor = SANITY_PLANTED_AUC_FLOOR if f.spec.sanity else PLANTED_AUC_FLOOR
     assert auc >= floor, f"ROC AUC on planted anomalies {auc:.3f} < {floor}"
 
 
 def magnitude_auc(data: CheckData) -> float:
     """ROC AUC of the no-training score ``sum |last values|`` (scaled) on ``data``."""
-    return _auc(np.abs(data.windows[:, -1, :]).sum(axis=1), data.window_labels)
+    return roc_auc(np.abs(data.windows[:, -1, :]).sum(axis=1), data.window_labels)
 
 
 def check_beats_a_magnitude_score_on_collective_anomalies(f: _Fitted) -> None:
@@ -211,7 +211,7 @@ def check_beats_a_magnitude_score_on_collective_anomalies(f: _Fitted) -> None:
     data = check_data(int(f.config["window"]), seed=STRUCTURE_SEED, kinds=("collective",))
     detector = f.build()
     detector.fit(data.train)
-    auc, floor = _auc(detector.score(data.windows).scores, data.window_labels), magnitude_auc(data)
+    auc, floor = roc_auc(detector.score(data.windows).scores, data.window_labels), magnitude_auc(data)
     assert auc >= floor + STRUCTURE_MARGIN, (
         f"ROC AUC on collective anomalies {auc:.3f} < the magnitude score's {floor:.3f} + {STRUCTURE_MARGIN}"
     )

@@ -60,15 +60,16 @@ class DemoChannel:
 class DemoOptions:
     """What to stream: a telemanom directory's ``channels`` (all when None) or
     ``synthetic_channels`` generated from ``seed``; at ``rate`` readings per second; for at most
-    ``duration`` seconds (None: until every window is scored); scored by ``detector`` with models
-    from ``models_dir`` (default: a cache folder), trained there first when missing."""
+    ``duration`` seconds (None: until every window is scored); scored by ``detectors`` (None: the
+    settings' ``detectors.enabled``) with models from ``models_dir`` (default: a cache folder),
+    trained there first when missing."""
 
     data: Path | None = None
     channels: tuple[str, ...] | None = None
     synthetic_channels: int = 4
     rate: float = 500.0
     duration: float | None = None
-    detector: str = "pca"
+    detectors: tuple[str, ...] | None = None
     models_dir: Path | None = None
     seed: int = 7
 
@@ -139,7 +140,8 @@ def ensure_models(
 def _models_key(options: DemoOptions, channels: Sequence[DemoChannel], window: int) -> str:
     source = f"{Path(options.data).resolve()}" if options.data else f"synthetic-{options.seed}"
     names = ",".join(c.name for c in channels)
-    digest = hashlib.sha1(f"{source}|{names}|{options.detector}|{window}".encode()).hexdigest()[:10]
+    # the detectors are not part of the key: each keeps its models in its own subfolder
+    digest = hashlib.sha1(f"{source}|{names}|{window}".encode()).hexdigest()[:10]
     return f"{'data' if options.data else 'synthetic'}-{digest}"
 
 
@@ -250,10 +252,12 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Callable[[str], Non
     if short:
         raise StreamprocError(f"channel(s) {', '.join(short)} are shorter than window.size={window}")
     models_dir = options.models_dir or cache_dir() / "models" / _models_key(options, channels, window)
-    ensure_models(channels, models_dir, options.detector, window, echo)
+    detectors = list(options.detectors or settings.detectors.enabled)
+    for detector in detectors:
+        ensure_models(channels, models_dir, detector, window, echo)
     settings = dataclasses.replace(
         settings,
-        detectors=dataclasses.replace(settings.detectors, enabled=[options.detector], models_dir=str(models_dir)),
+        detectors=dataclasses.replace(settings.detectors, enabled=detectors, models_dir=str(models_dir)),
     )
     expected = {c.name: len(range(window, len(c.test) + 1, stride)) for c in channels}
     result = DemoResult(planted=sum(len(c.events) for c in channels), windows_expected=sum(expected.values()))
@@ -355,19 +359,26 @@ class _Follower:
         self.result = result
         self.echo = echo
         self.began = time.monotonic()
-        self.scored: Counter[str] = Counter()
+        # windows scored per (channel, detector): each detector publishes its own score
+        self.scored: Counter[tuple[str, str]] = Counter()
+        self.detectors = settings.detectors.enabled
         self.caught: set[tuple[str, int]] = set()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.began
 
     def all_scored(self) -> bool:
-        return all(self.scored[name] >= count for name, count in self.expected.items())
+        return all(
+            self.scored[name, detector] >= count for name, count in self.expected.items() for detector in self.detectors
+        )
 
     def handle(self, schema: str, record: dict[str, Any]) -> None:
         if schema == "AnomalyScore":
-            self.scored[record["channel"]] += 1
-            self.result.windows_scored += 1
+            channel = record["channel"]
+            before = min(self.scored[channel, detector] for detector in self.detectors)
+            self.scored[channel, record["detector"]] += 1
+            # a window counts as scored once every detector has scored it
+            self.result.windows_scored += min(self.scored[channel, detector] for detector in self.detectors) - before
             return
         if schema != "Alert":
             return

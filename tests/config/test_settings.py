@@ -15,7 +15,7 @@ def test_defaults():
     assert settings.topics.readings == "sensors.readings"
     assert settings.topics.dead_letter == "readings.dlq"
     assert (settings.window.size, settings.window.stride) == (100, 10)
-    assert settings.detectors.enabled == ["pca"]
+    assert settings.detectors.enabled == ["structure_aware", "pca"]
     assert settings.fusion.policy == "mean" and settings.fusion.open_after == 4 and settings.fusion.resolve_after == 20
     assert settings.worker.web_port == 6066
     assert settings.uses_embedded_broker
@@ -120,7 +120,7 @@ def test_file_and_environment_merge_inside_mappings(tmp_path):
         ({"STREAMPROC_FUSION__WEIGHTS__PCA": "heavy"}, "fusion.weights.pca: expected a number"),
         ({"STREAMPROC_FUSION__SEVERITY_BANDS": '{"LOW": 2, "HIGH": 1}'}, "fusion.severity_bands: expected"),
         ({"STREAMPROC_FUSION__SEVERITY_BANDS__URGENT": "9"}, "fusion.severity_bands: unknown severity 'URGENT'"),
-        ({"STREAMPROC_FUSION__POLICY": "k_of_n", "STREAMPROC_FUSION__K": "2"}, "fusion.k: 2 exceeds the 1"),
+        ({"STREAMPROC_FUSION__POLICY": "k_of_n", "STREAMPROC_FUSION__K": "3"}, "fusion.k: 3 exceeds the 2"),
         ({"STREAMPROC_KAFKA__SECURITY_PROTOCOL": "SASL_SSL"}, "kafka.sasl_username: required"),
         ({"STREAMPROC_KAFKA__SSL_CERTFILE": "c.pem"}, "kafka.ssl_keyfile: ssl_certfile and ssl_keyfile"),
         ({"STREAMPROC_CONFIG": "/nonexistent/streamproc.toml"}, "config file /nonexistent/streamproc.toml: not found"),

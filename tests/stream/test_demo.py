@@ -28,5 +28,7 @@ def test_demo_alerts_on_planted_anomalies_and_ends_by_itself(tmp_path, monkeypat
     opened = [line for line in lines if " OPEN " in line]
     assert len(opened) == result.opened and any("<- planted" in line for line in opened)
     assert lines[-1].startswith("done:")
-    assert (tmp_path / "models" / "pca" / "plant-1").is_dir()
+    # the default pair of detectors (detectors.enabled), each trained once and scoring every window
+    assert {p.name for p in (tmp_path / "models").iterdir()} >= {"structure_aware", "pca"}
+    assert (tmp_path / "models" / "structure_aware" / "plant-1").is_dir()
     assert (tmp_path / "cache" / "streamproc" / "demo" / "worker.log").is_file()

@@ -80,7 +80,10 @@ Every other template (Deployments, PodDisruptionBudgets, ScaledObjects) iterates
 {{- range $key, $value := omit . "name" -}}
 {{- $_ := set $settings $key $value -}}
 {{- end -}}
-{{- $items = append $items (dict "name" (printf "%s-detect-%s" $fullname (include "streamproc.dnsName" .name) | trunc 63 | trimSuffix "-") "role" "detect" "detector" .name "consumerGroup" (printf "%s-detect-%s" $.Values.appId .name) "settings" $settings "gpu" $settings.gpu "models" true) -}}
+{{- /* Shorten the release part, never the detector's: two detectors keep two names. */ -}}
+{{- $suffix := printf "-detect-%s" (include "streamproc.dnsName" .name) -}}
+{{- $base := $fullname | trunc (int (max 1 (sub 63 (len $suffix)))) | trimSuffix "-" -}}
+{{- $items = append $items (dict "name" (printf "%s%s" $base $suffix) "role" "detect" "detector" .name "consumerGroup" (printf "%s-detect-%s" $.Values.appId .name) "settings" $settings "gpu" $settings.gpu "models" true) -}}
 {{- end -}}
 {{- $items = append $items (dict "name" (printf "%s-fusion" $fullname) "role" "fuse" "consumerGroup" (printf "%s-fuse" .Values.appId) "settings" .Values.fusion "gpu" false "models" false) -}}
 {{- end -}}
