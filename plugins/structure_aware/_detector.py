@@ -64,7 +64,10 @@ class StructureAwareDetector(TorchDetector):
     did from the training mean, squared and in units of the training windows' mean squared
     deviation, times ``level_weight``: 0 inside what training showed, growing outside it. A
     prediction error forgets a shift once the window has filled with it; the level term does
-    not.
+    not. ``extreme_weight > 0`` adds, for the same features, how far the scored step lies outside
+    the training ``[min, max]``, squared, in units of the feature's training variance, times
+    ``extreme_weight``: a spike counts on the step it happens, above the windows after it that
+    still hold it in their history (the reconstruction error's echo).
 
     ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
     ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.

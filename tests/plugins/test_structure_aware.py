@@ -509,6 +509,53 @@ def test_training_windows_lie_inside_the_level_envelope() -> None:
     assert float(detector._level_errors(shifted)[:, 0].min()) > 0.0
 
 
+def test_the_scored_step_beyond_the_training_range_scores_at_once_and_only_then() -> None:
+    """A spike is judged on the step it happens: the extreme term adds its distance outside the
+    training range (in training variances), zero for every step inside it."""
+    train = _series(800, seed=0)
+    detector = StructureAwareDetector(**{**TINY, "extreme_weight": 10.0, "validation_tail": 0.0, "epochs": 1})
+    detector.fit(train)
+    windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(train, WINDOW)))
+    assert float(detector._extreme_errors(windows).max()) == 0.0
+    spiked = windows[:5].clone()
+    spiked[:, -1, 2] = float(train[:, 2].max()) + 2.0 * float(train[:, 2].std())
+    extreme = detector._extreme_errors(spiked)
+    np.testing.assert_allclose(extreme[:, 2].numpy(), 4.0, rtol=1e-3)  # 2 standard deviations out, squared
+    assert float(extreme[:, :2].abs().max()) == 0.0
+    echo = windows[:5].clone()
+    echo[:, -2, 2] = spiked[0, -1, 2]  # beyond the range one step before the scored one
+    assert float(detector._extreme_errors(echo).max()) == 0.0
+    without = _twin(detector, extreme_weight=0.0)
+    gap = detector.score(spiked.numpy()).contributions - without.score(spiked.numpy()).contributions
+    np.testing.assert_allclose(gap[:, 2], 40.0, rtol=1e-3)
+
+
+def test_covariates_and_drifting_features_have_no_extreme_term() -> None:
+    detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "extreme_weight": 10.0, "epochs": 1})
+    detector.fit(_drifting(300, seed=0), covariates=[1])
+    assert detector._extreme_scale[1] == 0.0 and detector._extreme_scale[0] > 0.0
+    walk = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "extreme_weight": 10.0, "epochs": 1})
+    walk.fit(_drifting(300, seed=0))
+    assert walk.drifting == [1] and walk._extreme_scale[1] == 0.0
+
+
+def test_an_artifact_from_before_extreme_weight_reads_as_it_was_trained(tmp_path) -> None:
+    detector = StructureAwareDetector(**{**TINY, "extreme_weight": 0.0, "epochs": 1})
+    detector.fit(_series(300, seed=0))
+    detector.save(tmp_path)
+    meta_path = tmp_path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["extreme_weight"]
+    meta_path.write_text(json.dumps(meta))
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        kept = {key: arrays[key] for key in arrays.files if not key.startswith("extreme_")}
+    np.savez(tmp_path / "arrays.npz", **kept)
+    loaded = StructureAwareDetector.load(tmp_path)
+    assert loaded.extreme_weight == 0.0
+    windows = np.ascontiguousarray(sliding_windows(_series(60, seed=1) * 3.0, WINDOW))
+    np.testing.assert_allclose(loaded.score(windows).scores, detector.score(windows).scores, rtol=1e-5)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_unseen_normal_data_scores_at_the_training_level(seed: int) -> None:
     """A model that fits its training windows far better than unseen normal data has thresholds
