@@ -7,7 +7,20 @@ import typer
 from streamproc import __version__
 from streamproc.errors import StreamprocError
 
-from . import _bench, _broker, _config, _datasets, _plugins, _replay, _report, _schemas, _stream, _table1, _train
+from . import (
+    _bench,
+    _broker,
+    _config,
+    _datasets,
+    _models,
+    _plugins,
+    _replay,
+    _report,
+    _schemas,
+    _stream,
+    _table1,
+    _train,
+)
 
 app = typer.Typer(
     name="streamproc",
@@ -23,6 +36,7 @@ app.add_typer(_datasets.app, name="datasets")
 app.add_typer(_schemas.app, name="schemas")
 app.add_typer(_config.app, name="config")
 app.command("train")(_train.train)
+app.add_typer(_models.app, name="models")
 app.command("replay")(_replay.replay)
 app.command("run")(_stream.run)
 app.command("demo")(_stream.demo)

@@ -119,12 +119,20 @@ def train(
     until: str = typer.Option(
         None, "--until", help="With --from-topic: readings taken before this time (ISO 8601 or epoch ms)."
     ),
-    out: Path = typer.Option(..., "--out", help="Models directory; models go to OUT/<detector>/<channel>/."),
+    out: Path = typer.Option(
+        ..., "--out", help="Models directory; each model is a new version in OUT/<detector>/<channel>/versions/."
+    ),
     channels: str = typer.Option(
         None, "--channels", help="Comma-separated channels or patterns such as valve1-* (default: all)."
     ),
     settings: list[str] = typer.Option([], "--set", help="Detector config override key=value (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Retrain channels whose model is up to date."),
+    shadow: bool = typer.Option(
+        False,
+        "--shadow",
+        help="Store each new model as the shadow of the live one (scored beside it, never fused into "
+        "alerts; `streamproc models promote` makes it live) instead of making it live.",
+    ),
     validation_fraction: float = typer.Option(
         0.2,
         "--validation-fraction",
@@ -191,6 +199,7 @@ def train(
                         options=options.to_json(),
                         fingerprint=data_fingerprint(channel.train),
                         covariates=inputs,
+                        role="shadow" if shadow else "live",
                     )
                 )
                 if reused is not None:
@@ -215,7 +224,7 @@ def train(
                         ProgressCallback, lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values)
                     ),
                 )
-                store.save(model)
+                store.save(model, role="shadow" if shadow else "live")
                 trained += 1
                 spent_training += time.perf_counter() - began
                 remaining = len(selected) - index

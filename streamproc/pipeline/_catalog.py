@@ -98,7 +98,7 @@ class ModelCatalog:
         found = []
         for detector in self.detectors:
             try:
-                if (self.store.path(detector, channel) / "metadata.json").is_file():
+                if self.store.live_version(detector, channel) is not None:
                     found.append(detector)
             except StreamprocError:
                 continue

@@ -4,7 +4,7 @@ from ._errors import TrainingError
 from ._fingerprint import data_fingerprint
 from ._model import CALIBRATION_FILE, TrainedModel
 from ._options import TrainingOptions
-from ._store import ModelStore, Reused
+from ._store import KEEP_VERSIONS, ModelStore, Pointers, Reused, VersionInfo
 from ._trainer import (
     FLAT_FEATURE_SPREAD,
     flat_features,
@@ -18,6 +18,9 @@ from ._trainer import (
 
 __all__ = [
     "FLAT_FEATURE_SPREAD",
+    "KEEP_VERSIONS",
+    "Pointers",
+    "VersionInfo",
     "flat_features",
     "CALIBRATION_FILE",
     "ModelStore",

@@ -15,6 +15,7 @@ import pytest
 
 from streamproc.cli import main
 from streamproc.datasets import SyntheticConfig, generate_synthetic_channels, write_telemanom
+from streamproc.training import ModelStore
 
 CHANNELS = ["S-1", "S-2", "S-3"]
 WINDOW = 8
@@ -89,9 +90,10 @@ def _labels(channels, name):
 def test_models_are_written_per_channel(run) -> None:
     root, _, _ = run
     for name in CHANNELS:
-        files = {p.name for p in (root / "models" / "pca" / name).iterdir()}
-        assert files == {"metadata.json", "arrays.npz", "calibration.npy"}
-        meta = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())
+        assert {p.name for p in (root / "models" / "pca" / name).iterdir()} >= {"versions", "pointers.json"}
+        files = {p.name for p in ModelStore(root / "models").live_path("pca", name).iterdir()}
+        assert files == {"metadata.json", "arrays.npz", "calibration.npy", "version.json"}
+        meta = json.loads((ModelStore(root / "models").live_path("pca", name) / "metadata.json").read_text())
         assert meta["config"]["window"] == WINDOW
         assert meta["training"]["calibration"]["source"] == "validation"
 
@@ -171,8 +173,8 @@ def test_thresholds_and_scores_never_depend_on_test_labels(run, tmp_path) -> Non
     )
     assert code == 0, err
     for name in CHANNELS:
-        original = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())
-        retrained = json.loads((tmp_path / "models" / "pca" / name / "metadata.json").read_text())
+        original = json.loads((ModelStore(root / "models").live_path("pca", name) / "metadata.json").read_text())
+        retrained = json.loads((ModelStore(tmp_path / "models").live_path("pca", name) / "metadata.json").read_text())
         assert retrained["threshold"] == original["threshold"]
         with (
             np.load(root / "out" / "scores" / "pca" / f"{name}.npz") as a,
@@ -189,20 +191,25 @@ def test_up_to_date_channels_are_skipped_unless_forced(run, tmp_path) -> None:
     root, _, _ = run
     models = tmp_path / "models"
     shutil.copytree(root / "models", models)
-    stamp = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())["training"]["trained_at"]
+    stamp = json.loads((ModelStore(models).live_path("pca", "S-2") / "metadata.json").read_text())["training"][
+        "trained_at"
+    ]
     code, out, err = run_cli(*train_args(root / "data", models))
     assert code == 0 and "trained 0, skipped 3" in out
     assert "S-2: up to date, skipped" in err
-    assert json.loads((models / "pca" / "S-2" / "metadata.json").read_text())["training"]["trained_at"] == stamp
+    assert (
+        json.loads((ModelStore(models).live_path("pca", "S-2") / "metadata.json").read_text())["training"]["trained_at"]
+        == stamp
+    )
     code, out, _ = run_cli(*train_args(root / "data", models, "--force", "--channels", "S-2"))
     assert code == 0 and "trained 1, skipped 0 of 1" in out
     code, out, _ = run_cli(*train_args(root / "data", models, "--set", "components=2"))
     assert code == 0 and "trained 3, skipped 0" in out, "a changed config retrains"
-    before = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
+    before = json.loads((ModelStore(models).live_path("pca", "S-2") / "metadata.json").read_text())
     code, out, err = run_cli(*train_args(root / "data", models, "--set", "components=2", "--risk", "0.01"))
     assert code == 0 and "trained 0, skipped 3" in out, "changed threshold options only recalibrate"
     assert "S-2: up to date (threshold recalibrated), skipped" in err
-    after = json.loads((models / "pca" / "S-2" / "metadata.json").read_text())
+    after = json.loads((ModelStore(models).live_path("pca", "S-2") / "metadata.json").read_text())
     assert after["training"]["trained_at"] == before["training"]["trained_at"]
     assert (
         after["threshold"]["config"]["risk"] == 0.01
@@ -239,7 +246,9 @@ def test_replay_can_switch_on_spot_adaptation(run, tmp_path) -> None:
     assert metrics["detectors"]["pca"]["thresholds"]["S-1"]["adaptation"] == "spot"
     moved = False
     for name in ("S-1", "S-3"):
-        calibrated = json.loads((root / "models" / "pca" / name / "metadata.json").read_text())["threshold"]
+        calibrated = json.loads((ModelStore(root / "models").live_path("pca", name) / "metadata.json").read_text())[
+            "threshold"
+        ]
         with np.load(tmp_path / "out" / "scores" / "pca" / f"{name}.npz") as arrays:
             threshold = arrays["threshold"]
         assert threshold[0] == pytest.approx(calibrated["threshold"], rel=1e-6)
@@ -481,7 +490,7 @@ def test_ctrl_c_in_train_says_what_was_kept(run, tmp_path, monkeypatch) -> None:
     code, _, err = run_cli(*train_args(root / "data", tmp_path / "models"))
     assert code == 130
     assert "pca: interrupted; 1 channel(s) trained and saved in" in err and "2 left" in err
-    assert (tmp_path / "models" / "pca" / calls[0] / "metadata.json").exists()
+    assert (ModelStore(tmp_path / "models").live_path("pca", calls[0]) / "metadata.json").exists()
 
 
 def test_training_names_the_features_structure_aware_reads_relative(tmp_path) -> None:

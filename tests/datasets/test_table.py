@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from streamproc.datasets import DatasetError, TableOptions, open_dataset, open_table_dataset, record
+from streamproc.training import ModelStore
 
 
 def write_csv(path, rows, header="datetime;a;b;anomaly;changepoint", sep=";"):
@@ -195,9 +196,11 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     assert code == 0, err
     import json
 
-    metadata = json.loads((models / "pca" / "plant-1" / "metadata.json").read_text())
+    metadata = json.loads((ModelStore(models).live_path("pca", "plant-1") / "metadata.json").read_text())
     assert metadata["training"]["sampling_period_ms"] == 1000
-    filled = json.loads((models / "pca" / "plant-0" / "metadata.json").read_text())["training"]["missing_values"]
+    filled = json.loads((ModelStore(models).live_path("pca", "plant-0") / "metadata.json").read_text())["training"][
+        "missing_values"
+    ]
     assert filled == {"filled": 2, "rows_left_out": 0}
     metrics = json.loads((out / "metrics.json").read_text())
     # The gap restarted file 1's window: reported, and no window spans it.

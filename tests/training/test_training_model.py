@@ -216,15 +216,15 @@ def test_unknown_detector_and_infinite_data_are_training_errors(data) -> None:
 def test_store_round_trip(tmp_path, model, data) -> None:
     store = ModelStore(tmp_path)
     path = store.save(model)
-    assert path == tmp_path / "pca" / "S-1" == store.path("pca", "S-1")
-    assert {p.name for p in path.iterdir()} == {"metadata.json", "arrays.npz", CALIBRATION_FILE}
+    assert path == tmp_path / "pca" / "S-1" / "versions" / "1" == store.version_path("pca", "S-1", 1)
+    assert {p.name for p in path.iterdir()} == {"metadata.json", "arrays.npz", CALIBRATION_FILE, "version.json"}
     assert store.channels("pca") == ["S-1"] and store.detectors() == ["pca"]
     loaded = store.load("pca", "S-1")
     assert (loaded.version, loaded.threshold, loaded.window) == (model.version, model.threshold, model.window)
     np.testing.assert_array_equal(loaded.score_series(data.test)[0], model.score_series(data.test)[0])
     np.testing.assert_array_equal(loaded.calibration_scores, model.calibration_scores)
     assert loaded.threshold_state.to_json() == model.threshold_state.to_json()
-    assert not list(tmp_path.glob("pca/.S-1.*")), "no staging directory is left behind"
+    assert not list(tmp_path.glob("pca/S-1/versions/.*")), "no staging directory is left behind"
 
 
 def test_store_errors(tmp_path) -> None:

@@ -1,0 +1,141 @@
+"""``streamproc models``: the versions of stored models and which one is live or in the shadow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from streamproc.training import ModelStore, Pointers, VersionInfo
+
+app = typer.Typer(
+    help="Model versions: list, show, promote, shadow, rollback, retire (workers pick up the change).",
+    no_args_is_help=True,
+)
+
+_MODELS = typer.Option(Path("models"), "--models", help="Models directory (detectors.models_dir).")
+_DETECTOR = typer.Argument(..., help="Detector name.")
+_CHANNEL = typer.Argument(..., help="Channel name.")
+
+
+@app.command("list")
+def list_models(
+    models: Path = _MODELS,
+    detector: str | None = typer.Option(None, "--detector", help="Only this detector."),
+) -> None:
+    """Every detector and channel with its live and shadow versions and how many are kept."""
+    store = ModelStore(models)
+    rows: list[tuple[str, ...]] = [("DETECTOR", "CHANNEL", "LIVE", "SHADOW", "VERSIONS", "PREVIOUS")]
+    for name in [detector] if detector else store.detectors():
+        base = store.root / name
+        channels = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        for channel in channels:
+            pointers = store.pointers(name, channel)
+            kept = len(store.versions(name, channel))
+            if not kept:
+                continue
+            previous = ",".join(str(n) for n in pointers.history) or "-"
+            rows.append((name, channel, _number(pointers.live), _number(pointers.shadow), str(kept), previous))
+    if len(rows) == 1:
+        typer.echo(f"no models under {models}")
+        return
+    _table(rows)
+
+
+@app.command("show")
+def show(detector: str = _DETECTOR, channel: str = _CHANNEL, models: Path = _MODELS) -> None:
+    """The stored versions of one channel's model: when and by whom, on what data, how calibrated."""
+    store = ModelStore(models)
+    versions = store.versions(detector, channel)
+    if not versions:
+        raise typer.BadParameter(f"no {detector!r} model for channel {channel!r} under {models}")
+    rows: list[tuple[str, ...]] = [
+        ("VERSION", "STATE", "CREATED", "BY", "MODEL ID", "WINDOW", "THRESHOLD", "VAL LOSS", "DATA")
+    ]
+    rows += [_version_row(info) for info in versions]
+    _table(rows)
+    pointers = store.pointers(detector, channel)
+    if pointers.history:
+        typer.echo(f"rollback returns to version {pointers.history[-1]}")
+
+
+@app.command("promote")
+def promote(
+    detector: str = _DETECTOR,
+    channel: str = _CHANNEL,
+    version: int = typer.Argument(..., help="Version to make live."),
+    models: Path = _MODELS,
+) -> None:
+    """Make a version live (it must load; the live one becomes what rollback returns to)."""
+    _said(detector, channel, ModelStore(models).promote(detector, channel, version))
+
+
+@app.command("shadow")
+def shadow(
+    detector: str = _DETECTOR,
+    channel: str = _CHANNEL,
+    version: str = typer.Argument(..., help="Version to score in the shadow of the live one, or 'none'."),
+    models: Path = _MODELS,
+) -> None:
+    """Score a version beside the live one (its scores flagged as shadow, never fused into alerts)."""
+    if version.lower() == "none":
+        number = None
+    elif version.isdigit():
+        number = int(version)
+    else:
+        raise typer.BadParameter(f"expected a version number or 'none', got {version!r}")
+    _said(detector, channel, ModelStore(models).set_shadow(detector, channel, number))
+
+
+@app.command("rollback")
+def rollback(detector: str = _DETECTOR, channel: str = _CHANNEL, models: Path = _MODELS) -> None:
+    """Make the version that was live before the current one live again."""
+    _said(detector, channel, ModelStore(models).rollback(detector, channel))
+
+
+@app.command("retire")
+def retire(
+    detector: str = _DETECTOR,
+    channel: str = _CHANNEL,
+    version: int = typer.Argument(..., help="Version to delete (never the live one)."),
+    models: Path = _MODELS,
+) -> None:
+    """Delete a version for good; it leaves the rollback history and the shadow."""
+    _said(detector, channel, ModelStore(models).retire(detector, channel, version))
+
+
+def _said(detector: str, channel: str, pointers: Pointers) -> None:
+    typer.echo(f"{detector} {channel}: live {_number(pointers.live)}, shadow {_number(pointers.shadow)}")
+
+
+def _number(version: int | None) -> str:
+    return "-" if version is None else str(version)
+
+
+def _version_row(info: VersionInfo) -> tuple[str, ...]:
+    meta: dict[str, Any] = dict(info.metadata)
+    training = meta.get("training", {})
+    fit = training.get("fit_report", {})
+    threshold = meta.get("threshold", {})
+    value = threshold.get("threshold") if isinstance(threshold, dict) else None
+    loss = fit.get("validation_loss")
+    fingerprint = training.get("data_fingerprint", {})
+    data = fingerprint.get("sha256", "")[:12] if isinstance(fingerprint, dict) else ""
+    return (
+        str(info.version),
+        info.state or "-",
+        info.created_at or training.get("trained_at", "-"),
+        info.created_by or "-",
+        str(meta.get("version", "-")),
+        str(meta.get("config", {}).get("window", "-")),
+        "-" if value is None else f"{value:.4g}",
+        "-" if loss is None else f"{loss:.4g}",
+        data or "-",
+    )
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
