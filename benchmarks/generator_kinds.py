@@ -69,7 +69,9 @@ def main() -> None:
         for d in detectors:
             values = tables[d][kind]
             cells.append(
-                " / ".join(f"**{v:.3f}**" if v == best[i] and len(detectors) > 1 else f"{v:.3f}" for i, v in enumerate(values))
+                " / ".join(
+                    f"**{v:.3f}**" if v == best[i] and len(detectors) > 1 else f"{v:.3f}" for i, v in enumerate(values)
+                )
             )
         print(f"| {kind} | " + " | ".join(cells) + " |")
 
