@@ -87,6 +87,9 @@ class DetectorSettings:
     models_dir: str = setting("models", "Folder of trained model artifacts, one subfolder per detector.", nonempty=True)
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", pattern=r"auto|cpu|cuda(:\d+)?")
     config: dict[str, dict[str, Any]] = setting({}, "Per-detector overrides of the plugin's default config.")
+    reload_interval_s: float = setting(
+        10.0, "How often a worker looks for newly promoted or rolled-back models (seconds; 0: never).", min=0.0
+    )
 
 
 @dataclass(frozen=True)

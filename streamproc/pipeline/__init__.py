@@ -8,7 +8,7 @@ offline backtest (:mod:`streamproc.replay`) feeds it recorded series and writes 
 records to files. Nothing here imports a Kafka client.
 """
 
-from ._catalog import ChannelModels, ModelCatalog
+from ._catalog import ChannelModels, ModelCatalog, Reloaded
 from ._ledger import DeadLetterLedger
 from ._pipeline import Pipeline, missing_policy
 from ._records import (
@@ -54,6 +54,7 @@ __all__ = [
     "IngestResult",
     "IngestStage",
     "ModelCatalog",
+    "Reloaded",
     "Pipeline",
     "RawMessage",
     "Sample",

@@ -36,6 +36,14 @@ class ChannelModels:
         return min(periods) if periods else None
 
 
+@dataclass
+class Reloaded:
+    """What :meth:`ModelCatalog.reload` did, a line per model: swapped in, or refused (and why)."""
+
+    swapped: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
 class ModelCatalog:
     """Per-channel models of the enabled detectors, loaded once and kept.
 
@@ -44,6 +52,12 @@ class ModelCatalog:
     picked up without a restart. Models must use the pipeline's window size, and a channel's
     models must agree on its number of features. With ``device``, every model loaded is moved
     there (a device this machine lacks makes the channel unusable, with the reason).
+
+    :meth:`changed` and :meth:`reload` follow the store's live pointers (``streamproc models
+    promote`` / ``rollback``): a channel whose live version changed gets the new model in place of
+    the old one, in one assignment, so a batch is scored wholly by one or the other. A version
+    that cannot be loaded or does not fit (window, features) is refused with the reason, once per
+    pointer change, and the model it was to replace keeps scoring.
     """
 
     def __init__(
@@ -66,6 +80,8 @@ class ModelCatalog:
         self._clock = clock
         self._entries: dict[str, ChannelModels] = {}
         self._missing_since: dict[str, float] = {}
+        # per channel, the live version of each detector's model when last looked at (loaded or refused)
+        self._seen: dict[str, dict[str, int | None]] = {}
 
     def unknown(self, channels: Iterable[str]) -> list[str]:
         """Channels among ``channels`` that :meth:`prepare` would (re)load."""
@@ -104,25 +120,79 @@ class ModelCatalog:
                 continue
         return found
 
+    def changed(self) -> list[str]:
+        """Usable channels whose live versions in the store differ from what was last seen
+        (blocking: it reads each detector's pointers)."""
+        return [
+            channel
+            for channel, entry in self._entries.items()
+            if entry.problem is None and self._live_versions(channel) != self._seen.get(channel)
+        ]
+
+    def reload(self, channels: Iterable[str]) -> Reloaded:
+        """Swap in the live models of ``channels`` (see :meth:`changed`) and say what changed."""
+        said = Reloaded()
+        for channel in channels:
+            old = self._entries.get(channel)
+            live = self._live_versions(channel)
+            models = dict(old.models) if old is not None else {}
+            for detector, version in live.items():
+                current = models.get(detector)
+                if self._seen.get(channel, {}).get(detector) == version:
+                    continue
+                if version is None:
+                    models.pop(detector, None)
+                    said.swapped.append(f"{detector} {channel}: no live model any more; it stops scoring")
+                    continue
+                model, problem = self._load_model(detector, channel, version)
+                if model is None:
+                    kept = f"version {current.version} keeps scoring" if current else "it stays unscored"
+                    said.refused.append(f"{detector} {channel}: live version {version} refused ({problem}); {kept}")
+                    continue
+                models[detector] = model
+                said.swapped.append(f"{detector} {channel}: now scoring with live version {version} ({model.version})")
+            self._seen[channel] = live
+            if models and len({m.n_features for m in models.values()}) > 1:
+                said.refused.append(f"{channel}: the new models disagree on its number of features; the old ones stay")
+                continue
+            self._entries[channel] = ChannelModels(models) if models else self._load(channel)
+        return said
+
+    def _live_versions(self, channel: str) -> dict[str, int | None]:
+        versions = {}
+        for detector in self.detectors:
+            try:
+                versions[detector] = self.store.live_version(detector, channel)
+            except StreamprocError:  # an invalid channel name: it never had a model
+                versions[detector] = None
+        return versions
+
+    def _load_model(self, detector: str, channel: str, version: int | None) -> tuple[TrainedModel | None, str]:
+        """The model, or None and why it is not usable here."""
+        try:
+            model = self.store.load(detector, channel, version)
+            if self.device is not None:
+                model.detector.use_device(self.device)
+        except StreamprocError as exc:
+            return None, str(exc)
+        except Exception as exc:  # a corrupt artifact must not stop the worker
+            return None, f"the {detector!r} model of channel {channel!r} cannot be loaded: {exc!r}"
+        if model.window != self.window:
+            return None, (
+                f"the {detector!r} model of channel {channel!r} uses windows of "
+                f"{model.window} samples but window.size is {self.window}"
+            )
+        return model, ""
+
     def _load(self, channel: str) -> ChannelModels:
         models: dict[str, TrainedModel] = {}
         problems = []
+        live = self._live_versions(channel)
+        self._seen[channel] = live
         for detector in self.detectors:
-            try:
-                model = self.store.load(detector, channel)
-                if self.device is not None:
-                    model.detector.use_device(self.device)
-            except StreamprocError as exc:
-                problems.append(str(exc))
-                continue
-            except Exception as exc:  # a corrupt artifact must not stop the worker
-                problems.append(f"the {detector!r} model of channel {channel!r} cannot be loaded: {exc!r}")
-                continue
-            if model.window != self.window:
-                problems.append(
-                    f"the {detector!r} model of channel {channel!r} uses windows of "
-                    f"{model.window} samples but window.size is {self.window}"
-                )
+            model, problem = self._load_model(detector, channel, live[detector])
+            if model is None:
+                problems.append(problem)
                 continue
             models[detector] = model
         if not models:

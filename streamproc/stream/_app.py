@@ -253,6 +253,13 @@ class PipelineApp:
                 await self._read_feedback()
 
             self.app.task(feedback_task)
+        interval = self.settings.detectors.reload_interval_s
+        if role in ("all", "detect") and interval > 0:
+
+            async def reload_timer() -> None:
+                await self._reload_models()
+
+            self.app.timer(interval, name="model-reload")(reload_timer)
         if role == "detect":
 
             async def windows_agent(stream: Any) -> None:
@@ -381,6 +388,22 @@ class PipelineApp:
         """Load the models of ``channels`` (off the event loop) and report their versions."""
         await self._in_executor(self.catalog.prepare, channels)
         for channel in channels:
+            entry = self.catalog.get(channel)
+            if entry.problem is None:
+                self.metrics.channels.models(channel, {d: m.version for d, m in entry.models.items()})
+
+    async def _reload_models(self) -> None:
+        """Swap in models promoted or rolled back in the store since they were loaded. On the
+        scoring thread, so between two batches: a batch is scored by the old models or the new."""
+        changed = await self._in_executor(self.catalog.changed)
+        if not changed:
+            return
+        reloaded = await self._in_executor(self.catalog.reload, changed)
+        for line in reloaded.swapped:
+            _LOG.info("models: %s", line)
+        for line in reloaded.refused:
+            _LOG.warning("models: %s", line)
+        for channel in changed:
             entry = self.catalog.get(channel)
             if entry.problem is None:
                 self.metrics.channels.models(channel, {d: m.version for d, m in entry.models.items()})

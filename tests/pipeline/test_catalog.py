@@ -3,9 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from streamproc.datasets import SyntheticConfig, generate_synthetic
 from streamproc.errors import StreamprocError
 from streamproc.pipeline import ModelCatalog
-from streamproc.training import ModelStore
+from streamproc.training import ModelStore, train_channel
 
 
 def test_loads_models_once(stream_models):
@@ -48,7 +49,10 @@ class _StubStore:
         self.devices = devices
         self.placed: list[tuple[str, str]] = []
 
-    def load(self, detector: str, channel: str):
+    def live_version(self, detector: str, channel: str) -> int | None:
+        return 1 if detector in self.features else None
+
+    def load(self, detector: str, channel: str, version: int | None = None):
         if detector not in self.features:
             raise StreamprocError(f"no {detector!r} model for channel {channel!r}")
 
@@ -89,3 +93,47 @@ def test_a_channel_is_scored_by_the_detectors_that_have_a_model():
 def test_needs_a_detector(stream_models):
     with pytest.raises(StreamprocError, match="detectors.enabled"):
         ModelCatalog(stream_models.store, [], 16)
+
+
+def _store_with_a0(stream_models, root) -> ModelStore:
+    store = ModelStore(root)
+    store.save(stream_models.store.load("pca", "a0"))
+    return store
+
+
+def _other_model(window: int):
+    """Another pca model of a0's shape (four features), trained on other data."""
+    data = generate_synthetic(SyntheticConfig(n_features=4, train_steps=600, test_steps=100, seed=99))
+    return train_channel("pca", "a0", data.train, config={"window": window})
+
+
+def test_a_promoted_version_replaces_the_loaded_one_and_a_rollback_brings_it_back(stream_models, tmp_path):
+    store = _store_with_a0(stream_models, tmp_path)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window)
+    catalog.prepare(["a0"])
+    first = catalog.get("a0").models["pca"]
+    assert catalog.changed() == []
+    candidate = _other_model(stream_models.window)
+    store.save(candidate, role="shadow")
+    assert catalog.changed() == [], "a shadow is not live"
+    store.promote("pca", "a0", 2)
+    assert catalog.changed() == ["a0"]
+    reloaded = catalog.reload(["a0"])
+    assert reloaded.refused == [] and "live version 2" in reloaded.swapped[0]
+    assert catalog.get("a0").models["pca"].version == candidate.version and catalog.changed() == []
+    store.rollback("pca", "a0")
+    catalog.reload(catalog.changed())
+    assert catalog.get("a0").models["pca"].version == first.version
+
+
+def test_a_live_version_that_does_not_fit_is_refused_once_and_the_old_model_keeps_scoring(stream_models, tmp_path):
+    store = _store_with_a0(stream_models, tmp_path)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window)
+    catalog.prepare(["a0"])
+    first = catalog.get("a0").models["pca"]
+    store.save(_other_model(stream_models.window + 4))  # loads, but scores windows of another size
+    reloaded = catalog.reload(catalog.changed())
+    assert reloaded.swapped == [] and "live version 2 refused" in reloaded.refused[0]
+    assert "keeps scoring" in reloaded.refused[0]
+    assert catalog.get("a0").models["pca"] is first and catalog.get("a0").problem is None
+    assert catalog.changed() == [], "refused once per pointer change, not at every look"

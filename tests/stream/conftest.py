@@ -112,6 +112,7 @@ class Pipeline:
                 "STREAMPROC_WINDOW__SIZE": str(self.models.window),
                 "STREAMPROC_WINDOW__STRIDE": str(self.models.stride),
                 "STREAMPROC_DETECTORS__MODELS_DIR": str(self.models.root),
+                "STREAMPROC_DETECTORS__ENABLED": "pca",  # what the test models are
             }
         )
         return env
