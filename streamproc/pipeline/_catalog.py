@@ -19,6 +19,8 @@ class ChannelModels:
 
     models: dict[str, TrainedModel] = field(default_factory=dict)
     problem: str | None = None
+    # shadow versions, scored beside the live ones and never fused (``streamproc models shadow``)
+    shadows: dict[str, TrainedModel] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -53,11 +55,11 @@ class ModelCatalog:
     models must agree on its number of features. With ``device``, every model loaded is moved
     there (a device this machine lacks makes the channel unusable, with the reason).
 
-    :meth:`changed` and :meth:`reload` follow the store's live pointers (``streamproc models
-    promote`` / ``rollback``): a channel whose live version changed gets the new model in place of
-    the old one, in one assignment, so a batch is scored wholly by one or the other. A version
-    that cannot be loaded or does not fit (window, features) is refused with the reason, once per
-    pointer change, and the model it was to replace keeps scoring.
+    :meth:`changed` and :meth:`reload` follow the store's pointers (``streamproc models
+    promote`` / ``rollback`` / ``shadow``): a channel whose live or shadow version changed gets the
+    new model in place of the old one, in one assignment, so a batch is scored wholly by one or the
+    other. A version that cannot be loaded or does not fit (window, features) is refused with the
+    reason, once per pointer change, and the model it was to replace keeps scoring.
     """
 
     def __init__(
@@ -80,8 +82,8 @@ class ModelCatalog:
         self._clock = clock
         self._entries: dict[str, ChannelModels] = {}
         self._missing_since: dict[str, float] = {}
-        # per channel, the live version of each detector's model when last looked at (loaded or refused)
-        self._seen: dict[str, dict[str, int | None]] = {}
+        # per channel, each detector's (live, shadow) versions when last looked at (loaded or refused)
+        self._seen: dict[str, dict[str, tuple[int | None, int | None]]] = {}
 
     def unknown(self, channels: Iterable[str]) -> list[str]:
         """Channels among ``channels`` that :meth:`prepare` would (re)load."""
@@ -121,50 +123,68 @@ class ModelCatalog:
         return found
 
     def changed(self) -> list[str]:
-        """Usable channels whose live versions in the store differ from what was last seen
-        (blocking: it reads each detector's pointers)."""
+        """Usable channels whose live or shadow versions in the store differ from what was last
+        seen (blocking: it reads each detector's pointers)."""
         return [
             channel
             for channel, entry in self._entries.items()
-            if entry.problem is None and self._live_versions(channel) != self._seen.get(channel)
+            if entry.problem is None and self._versions(channel) != self._seen.get(channel)
         ]
 
     def reload(self, channels: Iterable[str]) -> Reloaded:
-        """Swap in the live models of ``channels`` (see :meth:`changed`) and say what changed."""
+        """Swap in the live and shadow models of ``channels`` (see :meth:`changed`) and say what
+        changed."""
         said = Reloaded()
         for channel in channels:
-            old = self._entries.get(channel)
-            live = self._live_versions(channel)
-            models = dict(old.models) if old is not None else {}
-            for detector, version in live.items():
-                current = models.get(detector)
-                if self._seen.get(channel, {}).get(detector) == version:
-                    continue
-                if version is None:
-                    models.pop(detector, None)
-                    said.swapped.append(f"{detector} {channel}: no live model any more; it stops scoring")
-                    continue
-                model, problem = self._load_model(detector, channel, version)
-                if model is None:
-                    kept = f"version {current.version} keeps scoring" if current else "it stays unscored"
-                    said.refused.append(f"{detector} {channel}: live version {version} refused ({problem}); {kept}")
-                    continue
-                models[detector] = model
-                said.swapped.append(f"{detector} {channel}: now scoring with live version {version} ({model.version})")
-            self._seen[channel] = live
-            if models and len({m.n_features for m in models.values()}) > 1:
+            old = self._entries.get(channel, ChannelModels())
+            seen = self._seen.get(channel, {})
+            versions = self._versions(channel)
+            roles = {"live": dict(old.models), "shadow": dict(old.shadows)}
+            for detector, (live, shadow) in versions.items():
+                before = seen.get(detector, (None, None))
+                for role, version, was in (("live", live, before[0]), ("shadow", shadow, before[1])):
+                    if version != was:
+                        self._swap(roles[role], role, detector, channel, version, said)
+            self._seen[channel] = versions
+            models, shadows = roles["live"], roles["shadow"]
+            if models and len({m.n_features for m in [*models.values(), *shadows.values()]}) > 1:
                 said.refused.append(f"{channel}: the new models disagree on its number of features; the old ones stay")
                 continue
-            self._entries[channel] = ChannelModels(models) if models else self._load(channel)
+            self._entries[channel] = ChannelModels(models, shadows=shadows) if models else self._load(channel)
         return said
 
-    def _live_versions(self, channel: str) -> dict[str, int | None]:
-        versions = {}
+    def _swap(
+        self,
+        models: dict[str, TrainedModel],
+        role: str,
+        detector: str,
+        channel: str,
+        version: int | None,
+        said: Reloaded,
+    ) -> None:
+        """Put ``version`` of ``detector``'s model in ``models`` (its live or shadow ones)."""
+        current = models.get(detector)
+        if version is None:
+            if models.pop(detector, None) is not None:
+                said.swapped.append(f"{detector} {channel}: no {role} model any more")
+            return
+        model, problem = self._load_model(detector, channel, version)
+        if model is None:
+            kept = f"version {current.version} stays" if current else "none is scored"
+            said.refused.append(f"{detector} {channel}: {role} version {version} refused ({problem}); {kept}")
+            return
+        models[detector] = model
+        said.swapped.append(f"{detector} {channel}: now scoring with {role} version {version} ({model.version})")
+
+    def _versions(self, channel: str) -> dict[str, tuple[int | None, int | None]]:
+        """Per detector, the store's (live, shadow) versions of ``channel``'s model."""
+        versions: dict[str, tuple[int | None, int | None]] = {}
         for detector in self.detectors:
             try:
-                versions[detector] = self.store.live_version(detector, channel)
-            except StreamprocError:  # an invalid channel name: it never had a model
-                versions[detector] = None
+                pointers = self.store.pointers(detector, channel)
+                versions[detector] = (pointers.live, pointers.shadow)
+            except StreamprocError:  # an invalid channel name or unreadable pointers: no model
+                versions[detector] = (None, None)
         return versions
 
     def _load_model(self, detector: str, channel: str, version: int | None) -> tuple[TrainedModel | None, str]:
@@ -186,15 +206,28 @@ class ModelCatalog:
 
     def _load(self, channel: str) -> ChannelModels:
         models: dict[str, TrainedModel] = {}
+        shadows: dict[str, TrainedModel] = {}
         problems = []
-        live = self._live_versions(channel)
-        self._seen[channel] = live
-        for detector in self.detectors:
-            model, problem = self._load_model(detector, channel, live[detector])
+        versions = self._versions(channel)
+        self._seen[channel] = versions
+        for detector, (live, shadow) in versions.items():
+            model, problem = self._load_model(detector, channel, live)
             if model is None:
                 problems.append(problem)
                 continue
             models[detector] = model
+            if shadow is not None:
+                candidate, problem = self._load_model(detector, channel, shadow)
+                if candidate is None or candidate.n_features != model.n_features:
+                    _LOG.warning(
+                        "%s %s: shadow version %s not scored: %s",
+                        detector,
+                        channel,
+                        shadow,
+                        problem or "its features differ",
+                    )
+                else:
+                    shadows[detector] = candidate
         if not models:
             return ChannelModels(problem="; ".join(problems) or f"no model for channel {channel!r}")
         sizes = {d: m.n_features for d, m in models.items()}
@@ -202,4 +235,4 @@ class ModelCatalog:
             return ChannelModels(
                 problem=f"the models of channel {channel!r} disagree on its number of features: {sizes}"
             )
-        return ChannelModels(models)
+        return ChannelModels(models, shadows=shadows)

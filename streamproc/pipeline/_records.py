@@ -97,9 +97,15 @@ def dead_letter_record(message: RawMessage, reason: str, detail: str, *, part: s
 
 
 def score_record(
-    channel: str, window_end: int, verdict: DetectorVerdict, feature_names: Sequence[str] | None
+    channel: str,
+    window_end: int,
+    verdict: DetectorVerdict,
+    feature_names: Sequence[str] | None,
+    *,
+    shadow: bool = False,
 ) -> dict[str, Any]:
-    """The AnomalyScore record of one detector's verdict on one window."""
+    """The AnomalyScore record of one detector's verdict on one window (``shadow``: a shadow
+    model's, published for comparison and never fused)."""
     return {
         "channel": channel,
         "window_end": window_end,
@@ -111,6 +117,7 @@ def score_record(
         "contributions": [float(c) for c in verdict.contributions],
         "feature_names": list(feature_names) if feature_names is not None else None,
         "record_id": record_id(channel, verdict.detector, verdict.model_version, window_end),
+        "shadow": shadow,
     }
 
 

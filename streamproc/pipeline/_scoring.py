@@ -22,10 +22,14 @@ class ScoredBatch:
     ``verdicts[i]`` holds window ``i``'s verdicts (one per detector that scored it);
     ``failures`` maps a window's index to why a detector could not score it; ``seconds`` is
     the time each detector spent on the batch and ``windows`` how many windows it scored.
+    ``shadow_verdicts[i]`` are the shadow models' verdicts on window ``i`` (published, never
+    fused); a shadow model that fails is only counted in ``shadow_failures``, per detector.
     """
 
     verdicts: list[list[DetectorVerdict]]
     failures: dict[int, str] = field(default_factory=dict)
+    shadow_verdicts: list[list[DetectorVerdict]] = field(default_factory=list)
+    shadow_failures: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     windows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -35,7 +39,7 @@ def score_windows(catalog: ModelCatalog, windows: Sequence[Window]) -> ScoredBat
 
     Blocking and CPU- or GPU-bound: the worker runs it in an executor.
     """
-    result = ScoredBatch([[] for _ in windows])
+    result = ScoredBatch([[] for _ in windows], shadow_verdicts=[[] for _ in windows])
     by_channel: dict[str, list[int]] = defaultdict(list)
     for index, window in enumerate(windows):
         by_channel[window.channel].append(index)
@@ -56,5 +60,15 @@ def score_windows(catalog: ModelCatalog, windows: Sequence[Window]) -> ScoredBat
             for row, i in enumerate(indices):
                 result.verdicts[i].append(
                     DetectorVerdict(detector, model.version, float(scores[row]), threshold, contributions[row])
+                )
+        for detector, model in catalog.get(channel).shadows.items():
+            try:
+                scores, contributions = model.score(stacked)
+            except Exception as exc:  # a shadow must never cost the live scores anything
+                result.shadow_failures[detector] = f"shadow {detector} failed on channel {channel!r}: {exc!r}"
+                continue
+            for row, i in enumerate(indices):
+                result.shadow_verdicts[i].append(
+                    DetectorVerdict(detector, model.version, float(scores[row]), model.threshold, contributions[row])
                 )
     return result

@@ -192,6 +192,7 @@ class PipelineApp:
         self._outputs: list[tuple[Any, bytes | None, bytes, dict[str, bytes] | None]] = []
         self._counts: list[Any] = []
         self._reading_partitions: dict[str, int] = {}  # channel -> its readings partition
+        self._shadow_failed: set[str] = set()  # detectors whose shadow failure was logged
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -399,6 +400,7 @@ class PipelineApp:
         if not changed:
             return
         reloaded = await self._in_executor(self.catalog.reload, changed)
+        self._shadow_failed.clear()
         for line in reloaded.swapped:
             _LOG.info("models: %s", line)
         for line in reloaded.refused:
@@ -467,6 +469,7 @@ class PipelineApp:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
             latencies += self._send_alerts(outcome.events)
+        self._send_shadow_scores([window for window, _ in result.windows], scored)
         await self._commit_batch(latencies, (self.window_table, window_states), (self.fusion_table, fusion_states))
 
     async def _run_window(self, messages: Sequence[RawMessage]) -> None:
@@ -500,6 +503,7 @@ class PipelineApp:
             for verdict in scored.verdicts[index]:
                 self._send_score(window.channel, window.end, verdict, window.feature_names, window.produced_at)
                 latencies.append((self.metrics.reading_to_score_seconds, window.produced_at))
+        self._send_shadow_scores([w for w, _ in usable], scored)
         await self._commit_batch(latencies)
 
     async def _run_fuse(self, messages: Sequence[RawMessage]) -> None:
@@ -512,6 +516,8 @@ class PipelineApp:
             except DecodeError as exc:
                 self._send_dead_letter(message, dead_letter_record(message, exc.reason, exc.detail))
                 continue
+            if record.get("shadow"):
+                continue  # a shadow model's score is for comparison, never fused
             expected = self.catalog.available(record["channel"])
             latencies += self._send_alerts(self.fusion.join(message, record, expected, states))
         await self._commit_batch(latencies, (self.fusion_table, states))
@@ -589,10 +595,26 @@ class PipelineApp:
 
     # -- output ---------------------------------------------------------------------------
 
-    def _send_score(self, channel: str, window_end: int, verdict: Any, feature_names: Any, produced_at: float) -> None:
-        value = self.codec.encode("AnomalyScore", score_record(channel, window_end, verdict, feature_names))
-        self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
+    def _send_score(
+        self, channel: str, window_end: int, verdict: Any, feature_names: Any, produced_at: float, shadow: bool = False
+    ) -> None:
+        value = self.codec.encode(
+            "AnomalyScore", score_record(channel, window_end, verdict, feature_names, shadow=shadow)
+        )
+        if not shadow:  # the channel's gauges show what decides alerts
+            self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
         self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
+
+    def _send_shadow_scores(self, windows: Sequence[Window], scored: ScoredBatch) -> None:
+        for window, verdicts in zip(windows, scored.shadow_verdicts, strict=False):
+            for verdict in verdicts:
+                self._send_score(
+                    window.channel, window.end, verdict, window.feature_names, window.produced_at, shadow=True
+                )
+        for detector, failure in scored.shadow_failures.items():
+            if detector not in self._shadow_failed:  # once until the models change, not per batch
+                self._shadow_failed.add(detector)
+                _LOG.warning("models: %s", failure)
 
     def _send_alerts(self, events: Sequence[Any]) -> list[tuple[Any, float]]:
         for event in events:

@@ -6,7 +6,7 @@ import pytest
 from streamproc.datasets import SyntheticConfig, generate_synthetic
 from streamproc.errors import StreamprocError
 from streamproc.pipeline import ModelCatalog
-from streamproc.training import ModelStore, train_channel
+from streamproc.training import ModelStore, Pointers, train_channel
 
 
 def test_loads_models_once(stream_models):
@@ -51,6 +51,9 @@ class _StubStore:
 
     def live_version(self, detector: str, channel: str) -> int | None:
         return 1 if detector in self.features else None
+
+    def pointers(self, detector: str, channel: str) -> Pointers:
+        return Pointers(live=self.live_version(detector, channel))
 
     def load(self, detector: str, channel: str, version: int | None = None):
         if detector not in self.features:
@@ -107,7 +110,9 @@ def _other_model(window: int):
     return train_channel("pca", "a0", data.train, config={"window": window})
 
 
-def test_a_promoted_version_replaces_the_loaded_one_and_a_rollback_brings_it_back(stream_models, tmp_path):
+def test_a_shadow_is_loaded_beside_a_promoted_version_replaces_the_live_one_and_a_rollback_brings_it_back(
+    stream_models, tmp_path
+):
     store = _store_with_a0(stream_models, tmp_path)
     catalog = ModelCatalog(store, ["pca"], stream_models.window)
     catalog.prepare(["a0"])
@@ -115,12 +120,16 @@ def test_a_promoted_version_replaces_the_loaded_one_and_a_rollback_brings_it_bac
     assert catalog.changed() == []
     candidate = _other_model(stream_models.window)
     store.save(candidate, role="shadow")
-    assert catalog.changed() == [], "a shadow is not live"
+    assert catalog.changed() == ["a0"]
+    assert "shadow version 2" in catalog.reload(["a0"]).swapped[0]
+    entry = catalog.get("a0")
+    assert entry.models["pca"] is first and entry.shadows["pca"].version == candidate.version
     store.promote("pca", "a0", 2)
     assert catalog.changed() == ["a0"]
     reloaded = catalog.reload(["a0"])
     assert reloaded.refused == [] and "live version 2" in reloaded.swapped[0]
     assert catalog.get("a0").models["pca"].version == candidate.version and catalog.changed() == []
+    assert catalog.get("a0").shadows == {}, "promoted, it is no longer its own shadow"
     store.rollback("pca", "a0")
     catalog.reload(catalog.changed())
     assert catalog.get("a0").models["pca"].version == first.version
@@ -134,6 +143,6 @@ def test_a_live_version_that_does_not_fit_is_refused_once_and_the_old_model_keep
     store.save(_other_model(stream_models.window + 4))  # loads, but scores windows of another size
     reloaded = catalog.reload(catalog.changed())
     assert reloaded.swapped == [] and "live version 2 refused" in reloaded.refused[0]
-    assert "keeps scoring" in reloaded.refused[0]
+    assert reloaded.refused[0].endswith(f"version {first.version} stays")
     assert catalog.get("a0").models["pca"] is first and catalog.get("a0").problem is None
     assert catalog.changed() == [], "refused once per pointer change, not at every look"

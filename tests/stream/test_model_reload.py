@@ -1,5 +1,6 @@
-"""A running worker follows the model store's live pointers: promote, rollback and a candidate
-that does not fit, with every window scored once throughout."""
+"""A running worker follows the model store's pointers: a shadow scored beside the live model
+and flagged, promote, rollback and a candidate that does not fit, with every window scored once
+throughout."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _wait_for_log(worker, text: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"the worker never logged {text!r}:\n{worker.log()[-3000:]}")
 
 
-def test_a_worker_swaps_models_on_promote_and_rollback_and_scores_every_window_once(
+def test_a_worker_scores_the_shadow_swaps_models_on_promote_and_rollback_and_scores_every_window_once(
     make_pipeline, stream_models, tmp_path
 ):
     channel = stream_models.channels["a0"]
@@ -47,17 +48,19 @@ def test_a_worker_swaps_models_on_promote_and_rollback_and_scores_every_window_o
         worker = pipe.start_worker(env={"STREAMPROC_DETECTORS__RELOAD_INTERVAL_S": "0.3"})
         expected_versions = []
 
-        def stream(segment: int, version: str) -> None:
+        def stream(segment: int, version: str, shadow: str | None = None) -> None:
             start, stop = segment * SEGMENT, (segment + 1) * SEGMENT
             pipe.produce([channel], start, stop)
             ends = [models.window_end(s) for s in models.window_steps(stop) if s >= start]
-            expected_versions.extend((end, version) for end in ends)
+            expected_versions.extend((end, version, False) for end in ends)
+            if shadow is not None:
+                expected_versions.extend((end, shadow, True) for end in ends)
             pipe.wait_for(
                 lambda: len(pipe.scored_windows().get("a0", [])) >= len(expected_versions),
                 what=f"the windows of segment {segment}",
             )
 
-        stream(0, first.version)
+        stream(0, first.version, shadow=second.version)
         store.promote("pca", "a0", 2)
         _wait_for_log(worker, "pca a0: now scoring with live version 2")
         stream(1, second.version)
@@ -68,7 +71,9 @@ def test_a_worker_swaps_models_on_promote_and_rollback_and_scores_every_window_o
         _wait_for_log(worker, "pca a0: live version 3 refused")
         stream(3, first.version)
         time.sleep(1.0)  # anything scored twice would arrive by now
-        scored = sorted((r.record["window_end"], r.record["model_version"]) for r in pipe.records("scores"))
-        assert scored == expected_versions
+        scored = sorted(
+            (r.record["window_end"], r.record["model_version"], r.record["shadow"]) for r in pipe.records("scores")
+        )
+        assert scored == sorted(expected_versions)
     finally:
         pipe.close()
