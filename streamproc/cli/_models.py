@@ -9,8 +9,11 @@ import typer
 
 from streamproc.training import ModelStore, Pointers, VersionInfo
 
+from ._shared import comma_list
+
 app = typer.Typer(
-    help="Model versions: list, show, promote, shadow, rollback, retire (workers pick up the change).",
+    help="Model versions: list, show, promote, shadow, rollback, retire (workers pick up the change), "
+    "and compare a shadow with the live version on the scores topic.",
     no_args_is_help=True,
 )
 
@@ -103,6 +106,66 @@ def retire(
 ) -> None:
     """Delete a version for good; it leaves the rollback history and the shadow."""
     _said(detector, channel, ModelStore(models).retire(detector, channel, version))
+
+
+@app.command("compare")
+def compare(
+    detector: str = _DETECTOR,
+    channels: str | None = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
+    since: str | None = typer.Option(None, "--since", help="Windows ending at or after this time (ISO 8601 or ms)."),
+    until: str | None = typer.Option(None, "--until", help="Windows ending before this time (ISO 8601 or ms)."),
+    quiet_s: float = typer.Option(
+        3.0, "--quiet", min=0.1, help="Stop reading once the scores topic has been silent this long (seconds)."
+    ),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file (default: $STREAMPROC_CONFIG)."),
+) -> None:
+    """Live against shadow on the scores topic: per channel, the windows both versions scored,
+    their score correlation, threshold crossings and the alerts each alone would have opened
+    (the configured fusion.open_after / resolve_after)."""
+    from streamproc.config import Settings
+    from streamproc.datasets import parse_time
+    from streamproc.stream import TopicReader
+    from streamproc.training import compare_shadow
+
+    settings = Settings.load(config)
+    wanted = set(comma_list(channels)) if channels else None
+    low = parse_time("--since", since) if since is not None else None
+    high = parse_time("--until", until) if until is not None else None
+    records = []
+    with TopicReader(settings.kafka.confluent_config(), [settings.topics.scores]) as reader:
+        while batch := list(reader.poll(quiet_s)):
+            for item in batch:
+                record = item.record
+                if item.schema != "AnomalyScore" or (wanted is not None and record["channel"] not in wanted):
+                    continue
+                if (low is not None and record["window_end"] < low) or (
+                    high is not None and record["window_end"] >= high
+                ):
+                    continue
+                records.append(record)
+    fusion = settings.fusion
+    found = compare_shadow(records, detector, open_after=fusion.open_after, resolve_after=fusion.resolve_after)
+    if not found:
+        typer.echo(f"no window of {detector!r} scored by both a live and a shadow version on {settings.topics.scores}")
+        return
+    rows: list[tuple[str, ...]] = [
+        ("CHANNEL", "LIVE", "SHADOW", "WINDOWS", "CORRELATION", "ANOMALOUS LIVE/SHADOW", "AGREE", "ALERTS LIVE/SHADOW")
+    ]
+    for c in found:
+        correlation = "-" if c.correlation is None else f"{c.correlation:.3f}"
+        rows.append(
+            (
+                c.channel,
+                ",".join(c.live_versions),
+                ",".join(c.shadow_versions),
+                str(c.windows),
+                correlation,
+                f"{c.live_anomalous}/{c.shadow_anomalous}",
+                f"{c.agreement:.1%}",
+                f"{c.live_alerts}/{c.shadow_alerts}",
+            )
+        )
+    _table(rows)
 
 
 def _said(detector: str, channel: str, pointers: Pointers) -> None:

@@ -1,5 +1,6 @@
 """Training: per-channel models with robust scaling and label-free thresholds, stored as artifacts."""
 
+from ._compare import ShadowComparison, compare_shadow
 from ._errors import TrainingError
 from ._fingerprint import data_fingerprint
 from ._model import CALIBRATION_FILE, TrainedModel
@@ -25,6 +26,8 @@ __all__ = [
     "CALIBRATION_FILE",
     "ModelStore",
     "Reused",
+    "ShadowComparison",
+    "compare_shadow",
     "TrainedModel",
     "TrainingError",
     "TrainingOptions",

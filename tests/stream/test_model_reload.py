@@ -32,7 +32,7 @@ def _wait_for_log(worker, text: str, timeout: float = 30.0) -> None:
 
 
 def test_a_worker_scores_the_shadow_swaps_models_on_promote_and_rollback_and_scores_every_window_once(
-    make_pipeline, stream_models, tmp_path
+    make_pipeline, stream_models, tmp_path, run_cli, monkeypatch
 ):
     channel = stream_models.channels["a0"]
     store = ModelStore(tmp_path / "models")
@@ -75,5 +75,14 @@ def test_a_worker_scores_the_shadow_swaps_models_on_promote_and_rollback_and_sco
             (r.record["window_end"], r.record["model_version"], r.record["shadow"]) for r in pipe.records("scores")
         )
         assert scored == sorted(expected_versions)
+        # the comparison reads the same topic: the windows of segment 0, scored by both versions
+        for key, value in pipe.env().items():
+            if key.startswith("STREAMPROC_") or key == "KAFKA_BOOTSTRAP":
+                monkeypatch.setenv(key, value)
+        code, out, err = run_cli("models", "compare", "pca", "--channels", "a0", "--quiet", "1")
+        assert code == 0, err
+        shadowed = sum(1 for _, _, shadow in expected_versions if shadow)
+        row = out.strip().splitlines()[1].split()
+        assert row[:4] == ["a0", first.version, second.version, str(shadowed)]
     finally:
         pipe.close()
