@@ -38,7 +38,7 @@ DEFAULT_CONFIG = {
     "known_covariates": True,
     "drift_ratio": 0.5,
     "level_weight": 1.0,
-    "extreme_weight": 10.0,
+    "extreme_weight": 0.0,
     "threads": 0,
     "epochs": 10,
     "batch_size": 128,

@@ -67,7 +67,9 @@ class StructureAwareDetector(TorchDetector):
     not. ``extreme_weight > 0`` adds, for the same features, how far the scored step lies outside
     the training ``[min, max]``, squared, in units of the feature's training variance, times
     ``extreme_weight``: a spike counts on the step it happens, above the windows after it that
-    still hold it in their history (the reconstruction error's echo).
+    still hold it in their history (the reconstruction error's echo). Off by default: it ranks the
+    generator's spikes first but costs SKAB's development folder ranking (VUS-PR 0.932 → 0.905 at
+    10; BENCHMARKS.md, session 11).
 
     ``threads > 0`` runs fitting and scoring with that many torch threads (restored after);
     ``0`` leaves torch's setting alone. :meth:`explain` returns the structural attention.
@@ -96,7 +98,7 @@ class StructureAwareDetector(TorchDetector):
         known_covariates: bool = True,
         drift_ratio: float = 0.5,
         level_weight: float = 1.0,
-        extreme_weight: float = 10.0,
+        extreme_weight: float = 0.0,
         threads: int = 0,
         epochs: int = 10,
         batch_size: int = 128,
