@@ -71,6 +71,7 @@ class ChannelMetrics:
         self._scores: dict[tuple[str, str], tuple[float, float]] = {}
         self._readings: dict[str, float] = {}
         self._models: dict[tuple[str, str], str] = {}
+        self._drift: dict[tuple[str, str], float] = {}
         self._where: dict[str, tuple[str, int]] = {}
         self.skipped = 0
 
@@ -100,6 +101,8 @@ class ChannelMetrics:
                 del self._scores[key]
             for key in [k for k in self._models if k[0] == channel]:
                 del self._models[key]
+            for key in [k for k in self._drift if k[0] == channel]:
+                del self._drift[key]
 
     def score(self, channel: str, detector: str, score: float, threshold: float) -> None:
         if self._admit(channel):
@@ -108,6 +111,10 @@ class ChannelMetrics:
     def reading(self, channel: str, timestamp_s: float) -> None:
         if self._admit(channel):
             self._readings[channel] = max(float(timestamp_s), self._readings.get(channel, float("-inf")))
+
+    def drift(self, channel: str, detector: str, statistic: float) -> None:
+        if self._admit(channel):
+            self._drift[(channel, detector)] = float(statistic)
 
     def models(self, channel: str, versions: Mapping[str, str]) -> None:
         if self._admit(channel):
@@ -129,6 +136,14 @@ class ChannelMetrics:
         for (channel, detector), (score, limit) in sorted(self._scores.items()):
             ratio.add_metric([channel, detector], score / limit if limit > 0 else score - limit + 1.0)
             threshold.add_metric([channel, detector], limit)
+        drift = GaugeMetricFamily(
+            "streamproc_model_drift",
+            "Kolmogorov-Smirnov distance between a model's recent scores on a channel and the "
+            "scores it was calibrated on (0: alike; above 0.3 the worker logs that it drifted).",
+            labels=["channel", "detector"],
+        )
+        for (channel, detector), statistic in sorted(self._drift.items()):
+            drift.add_metric([channel, detector], statistic)
         last = GaugeMetricFamily(
             "streamproc_channel_last_reading_timestamp_seconds",
             "Time (the readings' own, seconds since the epoch) of a channel's latest reading.",
@@ -148,7 +163,7 @@ class ChannelMetrics:
             "Per-channel updates not exported because worker.channel_metrics_limit channels already have series.",
         )
         skipped.add_metric([], self.skipped)
-        yield from (ratio, threshold, last, models, skipped)
+        yield from (ratio, threshold, drift, last, models, skipped)
 
 
 class WorkerMetrics:

@@ -9,6 +9,7 @@ records to files. Nothing here imports a Kafka client.
 """
 
 from ._catalog import ChannelModels, ModelCatalog, Reloaded
+from ._drift import DRIFT_LIMIT, DriftCheck, DriftMonitor, ks_statistic
 from ._ledger import DeadLetterLedger
 from ._pipeline import Pipeline, missing_policy
 from ._records import (
@@ -39,6 +40,10 @@ from ._stages import (
 from ._stale import StaleWatch, stale_alert_id
 
 __all__ = [
+    "DRIFT_LIMIT",
+    "DriftCheck",
+    "DriftMonitor",
+    "ks_statistic",
     "DEAD_LETTER_PAYLOAD_BYTES",
     "KEY_MISMATCH",
     "NO_MODEL",

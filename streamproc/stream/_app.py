@@ -50,6 +50,7 @@ from streamproc.pipeline import (
     NOT_HERE,
     PROCESSING_ERROR,
     DeadLetterLedger,
+    DriftMonitor,
     Pipeline,
     RawMessage,
     ScoredBatch,
@@ -193,6 +194,7 @@ class PipelineApp:
         self._counts: list[Any] = []
         self._reading_partitions: dict[str, int] = {}  # channel -> its readings partition
         self._shadow_failed: set[str] = set()  # detectors whose shadow failure was logged
+        self.drift = DriftMonitor()
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -407,6 +409,8 @@ class PipelineApp:
             _LOG.warning("models: %s", line)
         for channel in changed:
             entry = self.catalog.get(channel)
+            for detector in self.catalog.detectors:  # a new model is judged against its own calibration
+                self.drift.forget(channel, detector)
             if entry.problem is None:
                 self.metrics.channels.models(channel, {d: m.version for d, m in entry.models.items()})
 
@@ -603,7 +607,30 @@ class PipelineApp:
         )
         if not shadow:  # the channel's gauges show what decides alerts
             self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
+            self._watch_drift(channel, verdict)
         self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
+
+    def _watch_drift(self, channel: str, verdict: Any) -> None:
+        model = self.catalog.get(channel).models.get(verdict.detector)
+        if model is None or model.version != verdict.model_version:
+            return
+        check = self.drift.observe(channel, verdict.detector, verdict.score, model.calibration_scores)
+        if check is None:
+            return
+        self.metrics.channels.drift(channel, verdict.detector, check.statistic)
+        if check.changed and check.drifting:
+            _LOG.warning(
+                "model drift on %s (%s, version %s): its last %d scores differ from its calibration scores "
+                "(KS %.2f > %.2f); retrain it on recent data (streamproc train --from-topic ... --shadow)",
+                channel,
+                verdict.detector,
+                model.version,
+                check.scores,
+                check.statistic,
+                self.drift.limit,
+            )
+        elif check.changed:
+            _LOG.info("model drift on %s (%s) is over (KS %.2f)", channel, verdict.detector, check.statistic)
 
     def _send_shadow_scores(self, windows: Sequence[Window], scored: ScoredBatch) -> None:
         for window, verdicts in zip(windows, scored.shadow_verdicts, strict=False):
