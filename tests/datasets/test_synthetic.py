@@ -126,7 +126,7 @@ def test_ratio_too_high_for_the_gaps():
 def test_planted_anomalies_are_found_by_a_window_pca(seed):
     """The detector contract needs ROC AUC >= 0.8 from a window PCA; keep a margin over seeds."""
     from streamproc.detection import DetectorRegistry, RobustScaler, sliding_windows
-    from streamproc.detection.checks import _auc
+    from streamproc.detection.checks import roc_auc
 
     spec = DetectorRegistry().spec("pca")
     data = generate_synthetic(dataclasses.replace(CONTRACT, seed=seed))
@@ -135,4 +135,4 @@ def test_planted_anomalies_are_found_by_a_window_pca(seed):
     detector.fit(scaler.transform(data.train))
     window = detector.window
     scores = detector.score(np.ascontiguousarray(sliding_windows(scaler.transform(data.test), window))).scores
-    assert _auc(scores, data.labels[window - 1 :]) >= 0.85
+    assert roc_auc(scores, data.labels[window - 1 :]) >= 0.85
