@@ -1,12 +1,12 @@
 """Trained models of a sensitivity run, kept on disk so that studies and reruns share them.
 
 A model is identified by (detector, channel, window, training-noise level, seed) and lives in
-``ROOT/window<W>_train-noise<L>_seed<S>/<detector>/<channel>/`` as a
+``ROOT/window<W>_train-noise<L>_seed<S>/<detector>/<channel>/`` (its versions) as a
 :class:`streamproc.training.ModelStore` artifact. It is reused only while
 :meth:`ModelStore.reuse` holds: same detector config (which carries the window and the
 seed), same training options and same training data (fingerprint of the possibly noisy
 series); a change of the threshold settings alone recalibrates the stored model. Anything
-else is retrained and replaced.
+else is retrained and stored as a new live version.
 """
 
 from __future__ import annotations

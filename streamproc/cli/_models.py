@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from streamproc.detection import ArtifactError
 from streamproc.training import ModelStore, Pointers, VersionInfo
 
 from ._shared import comma_list
@@ -31,11 +32,13 @@ def list_models(
     store = ModelStore(models)
     rows: list[tuple[str, ...]] = [("DETECTOR", "CHANNEL", "LIVE", "SHADOW", "VERSIONS", "PREVIOUS")]
     for name in [detector] if detector else store.detectors():
-        base = store.root / name
-        channels = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
-        for channel in channels:
-            pointers = store.pointers(name, channel)
-            kept = len(store.versions(name, channel))
+        for channel in store.stored_channels(name):
+            try:
+                pointers = store.pointers(name, channel)
+                kept = len(store.versions(name, channel))
+            except ArtifactError as exc:  # one broken channel does not hide the others
+                rows.append((name, channel, "?", "?", "?", str(exc)))
+                continue
             if not kept:
                 continue
             previous = ",".join(str(n) for n in pointers.history) or "-"

@@ -71,6 +71,7 @@ class ModelCatalog:
         device: str | None = None,
         retry_after_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        shadows: bool = True,
     ) -> None:
         if not detectors:
             raise StreamprocError("detectors.enabled: no detector to score with")
@@ -79,9 +80,11 @@ class ModelCatalog:
         self.window = int(window)
         self.device = device
         self.retry_after_s = retry_after_s
+        self.shadows = shadows  # load and score shadow versions (a worker does, a backtest does not)
         self._clock = clock
         self._entries: dict[str, ChannelModels] = {}
         self._missing_since: dict[str, float] = {}
+        self._available: dict[str, tuple[float, list[str]]] = {}  # channel -> (looked up at, detectors)
         # per channel, each detector's (live, shadow) versions when last looked at (loaded or refused)
         self._seen: dict[str, dict[str, tuple[int | None, int | None]]] = {}
 
@@ -112,14 +115,14 @@ class ModelCatalog:
         return self._entries[channel]
 
     def available(self, channel: str) -> list[str]:
-        """Enabled detectors with a model file for ``channel`` (without loading them)."""
-        found = []
-        for detector in self.detectors:
-            try:
-                if self.store.live_version(detector, channel) is not None:
-                    found.append(detector)
-            except StreamprocError:
-                continue
+        """Enabled detectors with a live model for ``channel`` (without loading them); looked up
+        in the store at most every ``retry_after_s`` per channel, since fusion asks per score."""
+        now = self._clock()
+        cached = self._available.get(channel)
+        if cached is not None and now - cached[0] < self.retry_after_s:
+            return cached[1]
+        found = [detector for detector, (live, _) in self._versions(channel).items() if live is not None]
+        self._available[channel] = (now, found)
         return found
 
     def changed(self) -> list[str]:
@@ -139,18 +142,30 @@ class ModelCatalog:
             old = self._entries.get(channel, ChannelModels())
             seen = self._seen.get(channel, {})
             versions = self._versions(channel)
-            roles = {"live": dict(old.models), "shadow": dict(old.shadows)}
+            models, shadows = dict(old.models), dict(old.shadows)
+            swapped: list[str] = []
             for detector, (live, shadow) in versions.items():
                 before = seen.get(detector, (None, None))
-                for role, version, was in (("live", live, before[0]), ("shadow", shadow, before[1])):
-                    if version != was:
-                        self._swap(roles[role], role, detector, channel, version, said)
+                if live != before[0]:
+                    self._swap(models, "live", detector, channel, live, swapped, said)
+                if shadow != before[1]:
+                    self._swap(shadows, "shadow", detector, channel, shadow, swapped, said)
             self._seen[channel] = versions
-            models, shadows = roles["live"], roles["shadow"]
-            if models and len({m.n_features for m in [*models.values(), *shadows.values()]}) > 1:
+            if len({m.n_features for m in models.values()}) > 1:
                 said.refused.append(f"{channel}: the new models disagree on its number of features; the old ones stay")
                 continue
-            self._entries[channel] = ChannelModels(models, shadows=shadows) if models else self._load(channel)
+            for detector, shadow_model in list(shadows.items()):
+                live_model = models.get(detector)
+                if live_model is None or shadow_model.n_features != live_model.n_features:
+                    del shadows[detector]  # only a shadow of a live model, and of its shape, is scored
+                    said.refused.append(f"{detector} {channel}: its shadow does not fit the live model; not scored")
+            said.swapped += swapped
+            if models:
+                self._entries[channel] = ChannelModels(models, shadows=shadows)
+                continue
+            entry = self._entries[channel] = self._load(channel)
+            if entry.problem is not None:  # looked up again later, as any channel without a model
+                self._missing_since[channel] = self._clock()
         return said
 
     def _swap(
@@ -160,13 +175,14 @@ class ModelCatalog:
         detector: str,
         channel: str,
         version: int | None,
+        swapped: list[str],
         said: Reloaded,
     ) -> None:
         """Put ``version`` of ``detector``'s model in ``models`` (its live or shadow ones)."""
         current = models.get(detector)
         if version is None:
             if models.pop(detector, None) is not None:
-                said.swapped.append(f"{detector} {channel}: no {role} model any more")
+                swapped.append(f"{detector} {channel}: no {role} model any more")
             return
         model, problem = self._load_model(detector, channel, version)
         if model is None:
@@ -174,17 +190,19 @@ class ModelCatalog:
             said.refused.append(f"{detector} {channel}: {role} version {version} refused ({problem}); {kept}")
             return
         models[detector] = model
-        said.swapped.append(f"{detector} {channel}: now scoring with {role} version {version} ({model.version})")
+        swapped.append(f"{detector} {channel}: now scoring with {role} version {version} ({model.version})")
 
     def _versions(self, channel: str) -> dict[str, tuple[int | None, int | None]]:
-        """Per detector, the store's (live, shadow) versions of ``channel``'s model."""
+        """Per detector, the store's (live, shadow) versions of ``channel``'s model; where the
+        pointers cannot be read just now (a shared volume's hiccup), what was seen before."""
+        seen = self._seen.get(channel, {})
         versions: dict[str, tuple[int | None, int | None]] = {}
         for detector in self.detectors:
             try:
                 pointers = self.store.pointers(detector, channel)
-                versions[detector] = (pointers.live, pointers.shadow)
-            except StreamprocError:  # an invalid channel name or unreadable pointers: no model
-                versions[detector] = (None, None)
+                versions[detector] = (pointers.live, pointers.shadow if self.shadows else None)
+            except StreamprocError:  # an invalid channel name (never a model) or unreadable pointers
+                versions[detector] = seen.get(detector, (None, None))
         return versions
 
     def _load_model(self, detector: str, channel: str, version: int | None) -> tuple[TrainedModel | None, str]:

@@ -17,7 +17,8 @@ DRIFT_LIMIT = 0.3
 def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
     """The two-sample Kolmogorov-Smirnov statistic: the largest distance between the empirical
     distribution functions of ``a`` and ``b`` (0: alike, 1: disjoint)."""
-    a, b = np.sort(np.asarray(a, float)), np.sort(np.asarray(b, float))
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = np.sort(a[np.isfinite(a)]), np.sort(b[np.isfinite(b)])
     if len(a) == 0 or len(b) == 0:
         return 0.0
     points = np.concatenate([a, b])
@@ -28,6 +29,7 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class _Recent:
+    model_version: str
     scores: deque[float]
     since_check: int = 0
     drifting: bool = False
@@ -44,11 +46,14 @@ class DriftMonitor:
     limit: float = DRIFT_LIMIT
     _recent: dict[tuple[str, str], _Recent] = field(default_factory=dict)
 
-    def observe(self, channel: str, detector: str, score: float, calibration: np.ndarray) -> DriftCheck | None:
-        """Add one score; a :class:`DriftCheck` when this score completed a comparison."""
+    def observe(
+        self, channel: str, detector: str, model_version: str, score: float, calibration: np.ndarray
+    ) -> DriftCheck | None:
+        """Add one score of ``model_version`` (another version than before starts over: it has
+        a calibration of its own); a :class:`DriftCheck` when this score completed a comparison."""
         recent = self._recent.get((channel, detector))
-        if recent is None:
-            recent = self._recent[(channel, detector)] = _Recent(deque(maxlen=self.window))
+        if recent is None or recent.model_version != model_version:
+            recent = self._recent[(channel, detector)] = _Recent(model_version, deque(maxlen=self.window))
         if np.isfinite(score):
             recent.scores.append(float(score))
         recent.since_check += 1
@@ -58,10 +63,6 @@ class DriftMonitor:
         statistic = ks_statistic(np.fromiter(recent.scores, float), calibration)
         was, recent.drifting = recent.drifting, statistic > self.limit
         return DriftCheck(channel, detector, statistic, len(recent.scores), recent.drifting, recent.drifting != was)
-
-    def forget(self, channel: str, detector: str) -> None:
-        """Start over (a new model: its calibration is another)."""
-        self._recent.pop((channel, detector), None)
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,19 @@ class Pipeline:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: ModelStore, detectors: Sequence[str], codec: Codec | None = None
+        cls,
+        settings: Settings,
+        store: ModelStore,
+        detectors: Sequence[str],
+        codec: Codec | None = None,
+        *,
+        shadows: bool = True,
     ) -> Pipeline:
-        """The stages a worker runs with ``settings``, scoring with ``detectors``' models in ``store``."""
-        catalog = ModelCatalog(store, detectors, settings.window.size, device=settings.detectors.device)
+        """The stages a worker runs with ``settings``, scoring with ``detectors``' models in ``store``
+        (and their shadow versions with ``shadows``)."""
+        catalog = ModelCatalog(
+            store, detectors, settings.window.size, device=settings.detectors.device, shadows=shadows
+        )
         assembler = WindowAssembler(
             settings.window.size,
             settings.window.stride,

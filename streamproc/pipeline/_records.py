@@ -116,7 +116,10 @@ def score_record(
         "anomalous": bool(verdict.score > verdict.threshold),
         "contributions": [float(c) for c in verdict.contributions],
         "feature_names": list(feature_names) if feature_names is not None else None,
-        "record_id": record_id(channel, verdict.detector, verdict.model_version, window_end),
+        # a shadow may be a recalibration of the live model, with the same model id: its own ids
+        "record_id": record_id(
+            channel, verdict.detector, verdict.model_version, window_end, *(["shadow"] if shadow else [])
+        ),
         "shadow": shadow,
     }
 

@@ -75,7 +75,8 @@ class Backtest:
     def __init__(self, settings: Settings, store: ModelStore, detectors: Sequence[str]) -> None:
         self.settings = settings
         self.detectors = list(detectors)
-        self.pipeline = Pipeline.from_settings(settings, store, self.detectors)
+        # a backtest measures the live models: shadows would be scored for nothing
+        self.pipeline = Pipeline.from_settings(settings, store, self.detectors, shadows=False)
         self.batch_readings = settings.worker.batch_size * settings.window.stride
 
     @classmethod

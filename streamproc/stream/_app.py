@@ -260,7 +260,11 @@ class PipelineApp:
         if role in ("all", "detect") and interval > 0:
 
             async def reload_timer() -> None:
-                await self._reload_models()
+                # An exception would end faust's timer for good, silently: log it, look again later.
+                try:
+                    await self._reload_models()
+                except Exception:
+                    _LOG.exception("models: looking for promoted or rolled-back models failed")
 
             self.app.timer(interval, name="model-reload")(reload_timer)
         if role == "detect":
@@ -409,8 +413,6 @@ class PipelineApp:
             _LOG.warning("models: %s", line)
         for channel in changed:
             entry = self.catalog.get(channel)
-            for detector in self.catalog.detectors:  # a new model is judged against its own calibration
-                self.drift.forget(channel, detector)
             if entry.problem is None:
                 self.metrics.channels.models(channel, {d: m.version for d, m in entry.models.items()})
 
@@ -614,7 +616,7 @@ class PipelineApp:
         model = self.catalog.get(channel).models.get(verdict.detector)
         if model is None or model.version != verdict.model_version:
             return
-        check = self.drift.observe(channel, verdict.detector, verdict.score, model.calibration_scores)
+        check = self.drift.observe(channel, verdict.detector, model.version, verdict.score, model.reference_scores)
         if check is None:
             return
         self.metrics.channels.drift(channel, verdict.detector, check.statistic)

@@ -374,6 +374,8 @@ class _Follower:
 
     def handle(self, schema: str, record: dict[str, Any]) -> None:
         if schema == "AnomalyScore":
+            if record.get("shadow"):
+                return  # a shadow model's score: the live ones count
             channel = record["channel"]
             before = min(self.scored[channel, detector] for detector in self.detectors)
             self.scored[channel, record["detector"]] += 1

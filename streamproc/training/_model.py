@@ -1,6 +1,7 @@
 """A trained model: detector, scaler and label-free threshold of one channel, as one artifact.
 
-On disk (``MODELS/<detector>/<channel>/``), written by :meth:`Detector.save` plus one file:
+On disk (one version of a :class:`ModelStore`, ``MODELS/<detector>/<channel>/versions/<n>/``),
+written by :meth:`Detector.save` plus one file:
 
 - ``metadata.json``: the detector's config and format, and under our keys the channel, the
   feature names, the scaler statistics, the threshold state (:class:`Spot`), the training
@@ -84,6 +85,16 @@ class TrainedModel:
     def version(self) -> str:
         """Short id of this training run (data fingerprint, config and time of training)."""
         return cast(str, self.metadata["version"])
+
+    @property
+    def reference_scores(self) -> np.ndarray:
+        """Scores of normal windows as this model gives them: the calibration scores, without
+        the margin that in-sample ones were multiplied by (what drift is measured against)."""
+        training = self.metadata.get("training", {})
+        margin = 1.0
+        if training.get("calibration", {}).get("source") == "in-sample":
+            margin = float(training.get("options", {}).get("in_sample_margin", 1.0)) or 1.0
+        return self.calibration_scores / margin
 
     @property
     def threshold(self) -> float:

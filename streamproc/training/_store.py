@@ -132,19 +132,26 @@ class ModelStore:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
 
+    def stored_channels(self, detector: str) -> list[str]:
+        """Channel folders of ``detector`` (with a live model or not), sorted."""
+        base = self.root / detector
+        if not _NAME.match(detector) or not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and _NAME.match(p.name))
+
     def channels(self, detector: str) -> list[str]:
         """Channels with a live model for ``detector``, sorted."""
-        base = self.root / detector
-        if not base.is_dir():
-            return []
-        return sorted(p.name for p in base.iterdir() if _NAME.match(p.name) and self.live_version(detector, p.name))
+        return [c for c in self.stored_channels(detector) if self.live_version(detector, c)]
 
     # -- reading ------------------------------------------------------------------------------
 
     def pointers(self, detector: str, channel: str) -> Pointers:
         base = self.path(detector, channel)
         try:
-            return Pointers.from_json(json.loads((base / POINTERS_FILE).read_text()))
+            data = json.loads((base / POINTERS_FILE).read_text())
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            return Pointers.from_json(data)
         except FileNotFoundError:
             return Pointers(live=1) if (base / METADATA_FILE).is_file() else Pointers()
         except (OSError, ValueError, TypeError) as exc:
@@ -225,7 +232,10 @@ class ModelStore:
                 pointers = _promoted(pointers, number)
             elif role == "shadow":
                 pointers = replace(pointers, shadow=number)
-            self._write_pointers(base, self._pruned(base, pointers))
+            pointers, spare = self._pruned(base, pointers)
+            self._write_pointers(base, pointers)  # first: no pointer may name a deleted version
+            for number in spare:
+                self._delete(base, number)
         return target
 
     def promote(self, detector: str, channel: str, version: int) -> Pointers:
@@ -300,13 +310,17 @@ class ModelStore:
             return []
         return [int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / METADATA_FILE).is_file()]
 
-    def _pruned(self, base: Path, pointers: Pointers) -> Pointers:
-        """Retire the oldest versions beyond ``keep_versions`` that are neither live nor shadow."""
-        spare = sorted(n for n in self._numbers(base) if n not in (pointers.live, pointers.shadow))
-        for number in spare[: max(0, len(spare) - self.keep_versions)]:
+    def _pruned(self, base: Path, pointers: Pointers) -> tuple[Pointers, list[int]]:
+        """The pointers with the versions beyond ``keep_versions`` retired, and those versions:
+        never the live one, the shadow or the one ``rollback`` returns to; versions that were
+        never live go before earlier live ones, the oldest first."""
+        protected = {pointers.live, pointers.shadow, pointers.history[-1] if pointers.history else None}
+        spare = [n for n in self._numbers(base) if n not in protected]
+        spare.sort(key=lambda n: (n in pointers.history, n))
+        doomed = spare[: max(0, len(spare) - self.keep_versions)]
+        for number in doomed:
             pointers = _retired(pointers, number)
-            self._delete(base, number)
-        return pointers
+        return pointers, doomed
 
     @staticmethod
     def _delete(base: Path, version: int) -> None:
@@ -327,9 +341,14 @@ class ModelStore:
     @staticmethod
     @contextlib.contextmanager
     def _locked(base: Path) -> Iterator[None]:
-        """One writer of a channel's pointers at a time, across processes."""
-        base.mkdir(parents=True, exist_ok=True)
-        with (base / _LOCK_FILE).open("a") as handle:
+        """One writer of a channel's pointers at a time, across processes; a folder that cannot be
+        written (a read-only mount, say) is an ArtifactError that says so."""
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            handle = (base / _LOCK_FILE).open("a")
+        except OSError as exc:
+            raise ArtifactError(f"{base}: cannot be written ({exc.strerror or exc})") from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -352,9 +371,10 @@ class ModelStore:
         (re)trained.
 
         When only the threshold settings differ, the stored model is reused with its threshold
-        recalibrated on its stored calibration scores (and saved so, as a new live version): the
-        scores a threshold is fitted to do not depend on those settings, so retraining would only
-        reproduce them.
+        recalibrated on its stored calibration scores (and saved so, as a new version in the same
+        role): the scores a threshold is fitted to do not depend on those settings, so retraining
+        would only reproduce them. A setting a detector added after the model was stored counts as
+        stored at the value that reproduces the old behaviour (its ``added_settings``).
         """
         try:
             pointers = self.pointers(detector, channel)
@@ -368,8 +388,12 @@ class ModelStore:
         except (ArtifactError, OSError, ValueError):
             return None
         training = meta.get("training", {})
+        try:
+            added = dict(getattr(self.registry.spec(detector).factory, "added_settings", {}))
+        except StreamprocError:  # an unknown detector: nothing to add
+            added = {}
         if (
-            _json_normal(meta.get("config")) != _json_normal(dict(config))
+            _json_normal({**added, **meta.get("config", {})}) != _json_normal(dict(config))
             or training.get("data_fingerprint") != _json_normal(dict(fingerprint))
             or sorted(meta.get("covariates", [])) != sorted(int(c) for c in covariates)
         ):

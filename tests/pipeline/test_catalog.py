@@ -146,3 +146,40 @@ def test_a_live_version_that_does_not_fit_is_refused_once_and_the_old_model_keep
     assert reloaded.refused[0].endswith(f"version {first.version} stays")
     assert catalog.get("a0").models["pca"] is first and catalog.get("a0").problem is None
     assert catalog.changed() == [], "refused once per pointer change, not at every look"
+
+
+def test_pointers_unreadable_for_a_moment_keep_the_loaded_models(stream_models, tmp_path):
+    store = _store_with_a0(stream_models, tmp_path)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window)
+    catalog.prepare(["a0"])
+    first = catalog.get("a0").models["pca"]
+    pointers = store.path("pca", "a0") / "pointers.json"
+    saved = pointers.read_text()
+    pointers.write_text("{not json")  # a shared volume's hiccup
+    assert catalog.changed() == []
+    assert catalog.available("a0") == ["pca"], "answered from what was looked up before"
+    pointers.write_text(saved)
+    assert catalog.get("a0").models["pca"] is first
+
+
+def test_a_shadow_of_another_shape_is_not_scored_and_does_not_block_a_promotion(stream_models, tmp_path):
+    store = _store_with_a0(stream_models, tmp_path)
+    catalog = ModelCatalog(store, ["pca"], stream_models.window)
+    catalog.prepare(["a0"])
+    wide = generate_synthetic(SyntheticConfig(n_features=5, train_steps=600, test_steps=100, seed=98))
+    store.save(train_channel("pca", "a0", wide.train, config={"window": stream_models.window}), role="shadow")
+    candidate = _other_model(stream_models.window)
+    store.save(candidate, role="none")
+    store.promote("pca", "a0", 3)
+    reloaded = catalog.reload(catalog.changed())
+    assert "does not fit the live model" in reloaded.refused[0]
+    entry = catalog.get("a0")
+    assert entry.models["pca"].version == candidate.version and entry.shadows == {}
+
+
+def test_a_backtest_catalog_leaves_shadows_alone(stream_models, tmp_path):
+    store = _store_with_a0(stream_models, tmp_path)
+    store.save(_other_model(stream_models.window), role="shadow")
+    catalog = ModelCatalog(store, ["pca"], stream_models.window, shadows=False)
+    catalog.prepare(["a0"])
+    assert catalog.get("a0").shadows == {} and catalog.changed() == []

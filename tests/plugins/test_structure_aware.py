@@ -530,6 +530,18 @@ def test_the_scored_step_beyond_the_training_range_scores_at_once_and_only_then(
     np.testing.assert_allclose(gap[:, 2], 40.0, rtol=1e-3)
 
 
+def test_the_extreme_term_survives_save_and_load(tmp_path) -> None:
+    detector = StructureAwareDetector(**{**TINY, "extreme_weight": 10.0, "validation_tail": 0.0, "epochs": 1})
+    detector.fit(_series(300, seed=0))
+    detector.save(tmp_path)
+    loaded = StructureAwareDetector.load(tmp_path)
+    spiked = np.ascontiguousarray(sliding_windows(_series(60, seed=1), WINDOW))
+    spiked[:, -1, 0] += 5.0
+    before, after = detector.score(spiked), loaded.score(spiked)
+    assert (before.contributions[:, 0] > 10.0).all(), "the spike is beyond the training range"
+    np.testing.assert_allclose(after.contributions, before.contributions, rtol=1e-5)
+
+
 def test_covariates_and_drifting_features_have_no_extreme_term() -> None:
     detector = StructureAwareDetector(**{**TINY, "drift_ratio": 0.5, "extreme_weight": 10.0, "epochs": 1})
     detector.fit(_drifting(300, seed=0), covariates=[1])

@@ -28,6 +28,9 @@ def test_records_are_identified_by_what_they_report_not_by_when():
         first["record_id"]
         != score_record("c1", 1000, DetectorVerdict("pca", "v2", 2.0, 1.0, (1.0,)), None)["record_id"]
     )
+    # a shadow that is a recalibration of the live model shares its model id, never its record ids
+    shadow = score_record("c1", 1000, verdict, None, shadow=True)
+    assert shadow["shadow"] and not first["shadow"] and shadow["record_id"] != first["record_id"]
     bad = RawMessage(b"c1", b"junk", "readings", 3, 42, 0.0)
     letter = dead_letter_record(bad, "malformed", "one")
     assert letter["record_id"] == dead_letter_record(bad, "malformed", "two")["record_id"]

@@ -77,7 +77,7 @@ def test_roles_declare_their_agents_tables_and_topics(settings, role, agents, ta
     topics = pipeline.topics()
     assert ("streamproc-windows" in topics) is internal
     assert topics[settings.topics.readings] == settings.topics.partitions
-    assert pipeline.catalog.detectors == ["pca"]
+    assert pipeline.catalog.detectors == settings.detectors.enabled == ["structure_aware", "pca"]
 
 
 class CommitRecorder(PipelineApp):

@@ -11,6 +11,7 @@ from streamproc.datasets import DatasetError, generate_synthetic
 from streamproc.datasets.synthetic import SyntheticConfig
 from streamproc.serde import Codec
 from streamproc.stream import ChannelSeries, ReadingFeed, read_history
+from streamproc.training import ModelStore
 
 pytestmark = pytest.mark.broker
 
@@ -83,7 +84,7 @@ def test_train_from_topic_on_the_command_line(kafka_cluster, readings_topic, run
     )
     assert status == 0, err
     assert f"kafka:{topic}: " in err and "reading(s) of 2 channel(s)" in err
-    meta = json.loads((tmp_path / "pca" / "p1" / "metadata.json").read_text())["training"]
+    meta = json.loads((ModelStore(tmp_path).live_path("pca", "p1") / "metadata.json").read_text())["training"]
     # Until 22:18:20 is 300 s after the first reading: 300 steps, one of them missing (filled).
     assert meta["fit_steps"] + meta["validation_steps"] == 300 and meta["sampling_period_ms"] == 1000
     assert meta["missing_values"] == {"filled": 1, "rows_left_out": 0}

@@ -132,3 +132,37 @@ def test_pointers_are_replaced_whole(tmp_path, models) -> None:
     assert Pointers.from_json(written) == Pointers(live=2, history=(1,))
     assert written == json.loads(json.dumps(dataclasses.asdict(Pointers(live=2, history=(1,)))))
     assert sorted(p.name for p in base.iterdir()) == [".lock", "pointers.json", "versions"], "no staging file left"
+
+
+def test_pruning_never_takes_the_version_rollback_returns_to(tmp_path, models) -> None:
+    store = ModelStore(tmp_path, keep_versions=1)
+    store.save(models[0])
+    store.save(models[1])  # live 2, rollback target 1
+    for _ in range(3):
+        store.save(models[2], role="shadow")
+    pointers = store.pointers("pca", "S-1")
+    assert (pointers.live, pointers.history[-1], pointers.shadow) == (2, 1, 5)
+    assert store.rollback("pca", "S-1").live == 1
+
+
+def test_unreadable_pointers_are_an_artifact_error(tmp_path, models) -> None:
+    store = ModelStore(tmp_path)
+    store.save(models[0])
+    (store.path("pca", "S-1") / "pointers.json").write_text("[1, 2]")
+    with pytest.raises(ArtifactError, match="unreadable"):
+        store.pointers("pca", "S-1")
+    assert store.live_version("pca", "S-1") is None
+
+
+def test_a_store_that_cannot_be_written_refuses_changes_with_an_artifact_error(tmp_path, models) -> None:
+    """A read-only mount, say; here the lock file's place is taken by a folder (root can write
+    anywhere, not open a folder as a file)."""
+    store = ModelStore(tmp_path)
+    store.save(models[0])
+    store.save(models[1])
+    lock = store.path("pca", "S-1") / ".lock"
+    lock.unlink()
+    lock.mkdir()
+    with pytest.raises(ArtifactError, match="cannot be written"):
+        store.rollback("pca", "S-1")
+    assert store.pointers("pca", "S-1").live == 2

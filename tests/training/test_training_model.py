@@ -309,3 +309,22 @@ def test_missing_training_values_are_filled_by_the_policy_and_long_runs_left_out
     assert model.sampling_period_ms == 1000 and np.isfinite(model.threshold)
     with pytest.raises(TrainingError, match=r"left out for missing values"):
         train_channel("pca", "S-1", np.full((30, 4), np.nan), config=SMALL)
+
+
+def test_reuse_reads_a_setting_added_after_the_model_was_stored_at_its_old_value(tmp_path) -> None:
+    """A stored structure_aware model from before ``extreme_weight`` stands for one trained now
+    with the setting at the value that reproduces it (0: off), so upgrading retrains nothing."""
+    data = generate_synthetic(SyntheticConfig(n_features=3, train_steps=400, test_steps=100, seed=5))
+    spec = DetectorRegistry().spec("structure_aware")
+    config = {**spec.small_config, "epochs": 1}
+    model = train_channel("structure_aware", "S-1", data.train, config=config)
+    store = ModelStore(tmp_path)
+    path = store.save(model)
+    meta = json.loads((path / "metadata.json").read_text())
+    del meta["config"]["extreme_weight"]
+    (path / "metadata.json").write_text(json.dumps(meta))
+    options, fingerprint = TrainingOptions().to_json(), data_fingerprint(data.train)
+    resolved = model.detector.config
+    assert store.reuse("structure_aware", "S-1", config=resolved, options=options, fingerprint=fingerprint)
+    changed = {**resolved, "extreme_weight": 3.0}
+    assert store.reuse("structure_aware", "S-1", config=changed, options=options, fingerprint=fingerprint) is None
