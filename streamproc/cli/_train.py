@@ -114,7 +114,10 @@ def train(
         "cluster (all of each channel's history in the time range is training data).",
     ),
     since: str = typer.Option(
-        None, "--since", help="With --from-topic: readings taken at or after this time (ISO 8601 or epoch ms)."
+        None,
+        "--since",
+        help="With --from-topic: readings taken at or after this time (ISO 8601, epoch ms, or a span back "
+        "from now: 12h, 7d).",
     ),
     until: str = typer.Option(
         None, "--until", help="With --from-topic: readings taken before this time (ISO 8601 or epoch ms)."

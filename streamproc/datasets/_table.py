@@ -83,16 +83,27 @@ class TableOptions:
             raise DatasetError(f"--timezone: unknown time zone {self.timezone!r}") from None
 
 
-def parse_time(option: str, text: str, zone: str = "UTC") -> int:
-    """An ISO 8601 time (in ``zone`` when it names none) or epoch milliseconds, as epoch ms;
+_AGO = re.compile(r"^(\d+)([smhd])$")
+_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_time(option: str, text: str, zone: str = "UTC", *, now_ms: int | None = None) -> int:
+    """An ISO 8601 time (in ``zone`` when it names none), epoch milliseconds, or a span back from
+    now (``90s``, ``30m``, ``12h``, ``7d``: what a scheduled job asks for), as epoch ms;
     ``option`` names the flag in the error."""
     text = text.strip()
     if text.lstrip("-").isdigit():
         return int(text)
+    ago = _AGO.match(text)
+    if ago is not None:
+        now = int(datetime.now(UTC).timestamp() * 1000) if now_ms is None else now_ms
+        return now - int(ago.group(1)) * _UNIT_MS[ago.group(2)]
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise DatasetError(f"{option}: {text!r} is neither an ISO 8601 time nor epoch milliseconds") from None
+        raise DatasetError(
+            f"{option}: {text!r} is neither an ISO 8601 time, epoch milliseconds nor a span like 7d or 12h"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone))
     return int(moment.timestamp() * 1000)

@@ -216,3 +216,15 @@ def test_train_and_replay_a_csv_folder_from_the_command_line(tmp_path, run_cli):
     first_open = min(r["opened_at"] for r in records if r["state"] == "OPEN")
     test_start = datetime(2021, 5, 1, 8, 8, 21, tzinfo=UTC)  # row 500
     assert first_open >= int(test_start.timestamp() * 1000), "alerts carry the data's own time"
+
+
+def test_times_are_iso_epoch_milliseconds_or_a_span_back_from_now() -> None:
+    from streamproc.datasets import parse_time
+
+    assert parse_time("--since", "2026-01-01T00:00:00") == 1767225600000
+    assert parse_time("--since", "1767225600000") == 1767225600000
+    now = 1767225600000
+    assert parse_time("--since", "7d", now_ms=now) == now - 7 * 86_400_000
+    assert parse_time("--since", "90s", now_ms=now) == now - 90_000
+    with pytest.raises(DatasetError, match="a span like 7d"):
+        parse_time("--since", "last week")

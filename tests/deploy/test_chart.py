@@ -644,6 +644,49 @@ def test_training_passes_further_arguments_through(render, renderer):
     assert job["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--channels", "P-1,P-2"]
 
 
+def test_retraining_cronjobs_train_shadows_from_the_readings_topic_into_the_live_models(
+    render, minimal_values, validation_errors
+):
+    values = _with(
+        minimal_values,
+        {"retraining": {"enabled": True, "schedule": "15 2 * * *", "history": "3d", "args": ["--channels", "P-1"]}},
+    )
+    jobs = {job["metadata"]["name"]: job for job in of_kind(render(values), "CronJob")}
+    assert set(jobs) == {"streamproc-retrain-structure-aware", "streamproc-retrain-pca"}
+    assert [error for job in jobs.values() for error in validation_errors(job)] == []
+    job = jobs["streamproc-retrain-pca"]
+    assert job["spec"]["schedule"] == "15 2 * * *" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == [
+        "train",
+        "--detector",
+        "pca",
+        "--from-topic",
+        "sensors.readings",
+        "--since",
+        "3d",
+        "--out",
+        "/models",
+        "--shadow",
+        "--channels",
+        "P-1",
+    ]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert not mounts["/models"].get("readOnly"), "shadows are written where the detectors read"
+    assert "KAFKA_BOOTSTRAP" in env_of(container), "it reads the readings topic"
+    assert pod["restartPolicy"] == "Never"
+
+
+def test_retraining_needs_the_models_claim(render, minimal_values):
+    values = _with(
+        minimal_values,
+        {"retraining": {"enabled": True}, "models": {"source": "image", "image": {"reference": "models:1"}}},
+    )
+    with pytest.raises(helm_python.HelmRenderError, match="retraining.enabled needs models.source=pvc"):
+        render(values)
+
+
 def test_models_can_come_from_an_image_volume(rendered_example):
     objects = rendered_example("keda")
     assert not of_kind(objects, "PersistentVolumeClaim")
