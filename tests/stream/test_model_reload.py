@@ -1,6 +1,6 @@
 """A running worker follows the model store's pointers: a shadow scored beside the live model
 and flagged, promote, rollback and a candidate that does not fit, with every window scored once
-throughout."""
+throughout and the alerts of the live scores, swaps included."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import time
 
 import pytest
 
+from streamproc.config import Settings
 from streamproc.datasets import SyntheticConfig, generate_synthetic
+from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
 from streamproc.training import ModelStore, train_channel
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
@@ -75,6 +77,23 @@ def test_a_worker_scores_the_shadow_swaps_models_on_promote_and_rollback_and_sco
             (r.record["window_end"], r.record["model_version"], r.record["shadow"]) for r in pipe.records("scores")
         )
         assert scored == sorted(expected_versions)
+        # alerts: what the worker's fusion gives the live scores of each window, offline, across
+        # the swaps (fusion state carries over; the shadow's scores never enter)
+        fuser = Fuser.from_settings(
+            Settings.load(env={}, overrides={"window.size": models.window, "window.stride": models.stride}).fusion
+        )
+        offline = {m.version: (m, *m.score_series(channel.test)) for m in (first, second)}
+        state, expected_alerts = ChannelFusion(), []
+        for end, version, shadow in sorted(expected_versions):
+            if shadow:
+                continue
+            model, scores, contributions = offline[version]
+            step = (end - models.start_ms) // models.step_ms
+            verdict = DetectorVerdict("pca", version, float(scores[step]), model.threshold, contributions[step])
+            expected_alerts += fuser.fuse(state, WindowVerdicts("a0", end, [verdict], channel.feature_names))
+        published = [(r.record["alert_id"], r.record["state"], r.record["updated_at"]) for r in pipe.records("alerts")]
+        assert expected_alerts, "a0 has planted anomalies: alerts are part of the check"
+        assert published == [(e.alert_id, e.state, e.updated_at) for e in expected_alerts]
         # the comparison reads the same topic: the windows of segment 0, scored by both versions
         for key, value in pipe.env().items():
             if key.startswith("STREAMPROC_") or key == "KAFKA_BOOTSTRAP":
