@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from streamproc.errors import StreamprocError
 from streamproc.training import ModelStore, TrainedModel
 
@@ -58,8 +60,9 @@ class ModelCatalog:
     :meth:`changed` and :meth:`reload` follow the store's pointers (``streamproc models
     promote`` / ``rollback`` / ``shadow``): a channel whose live or shadow version changed gets the
     new model in place of the old one, in one assignment, so a batch is scored wholly by one or the
-    other. A version that cannot be loaded or does not fit (window, features) is refused with the
-    reason, once per pointer change, and the model it was to replace keeps scoring.
+    other. A version that cannot be loaded, does not fit (window, features) or breaks the scoring
+    contract on a normal window (a finite score, finite non-negative contributions) is refused
+    with the reason, once per pointer change, and the model it was to replace keeps scoring.
     """
 
     def __init__(
@@ -220,6 +223,9 @@ class ModelCatalog:
                 f"the {detector!r} model of channel {channel!r} uses windows of "
                 f"{model.window} samples but window.size is {self.window}"
             )
+        problem = _contract_problem(model)
+        if problem:
+            return None, f"the {detector!r} model of channel {channel!r} {problem}"
         return model, ""
 
     def _load(self, channel: str) -> ChannelModels:
@@ -254,3 +260,20 @@ class ModelCatalog:
                 problem=f"the models of channel {channel!r} disagree on its number of features: {sizes}"
             )
         return ChannelModels(models, shadows=shadows)
+
+
+def _contract_problem(model: TrainedModel) -> str:
+    """Why ``model`` breaks the scoring contract on one window of its training medians (the
+    scaler's centre), or "" when it keeps it: one finite score, finite non-negative
+    contributions, one per feature. Checked before a model is trusted with a channel."""
+    try:
+        window = np.repeat(np.asarray(model.scaler.center)[None, None, :], model.window, axis=1).astype(np.float32)
+        scores, contributions = model.score(window)
+    except Exception as exc:  # a model that cannot score is refused, whatever it raised
+        return f"cannot score a window: {exc!r}"
+    scores, contributions = np.asarray(scores), np.asarray(contributions)
+    if scores.shape != (1,) or contributions.shape != (1, model.n_features):
+        return f"scores one window as {scores.shape} / {contributions.shape}, not (1,) / (1, {model.n_features})"
+    if not (np.isfinite(scores).all() and np.isfinite(contributions).all() and (contributions >= 0).all()):
+        return "gives a non-finite score or a negative or non-finite contribution on normal data"
+    return ""

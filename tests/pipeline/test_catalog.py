@@ -1,6 +1,7 @@
 import shutil
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from streamproc.datasets import SyntheticConfig, generate_synthetic
@@ -43,8 +44,11 @@ def test_model_of_another_window_is_unusable(stream_models):
 class _StubStore:
     """A model store holding fake models of given feature counts."""
 
-    def __init__(self, features: dict[str, int], window: int = 8, devices: tuple[str, ...] = ("cpu",)) -> None:
+    def __init__(
+        self, features: dict[str, int], window: int = 8, devices: tuple[str, ...] = ("cpu",), score: float = 0.5
+    ) -> None:
         self.features = features
+        self.score = score
         self.window = window
         self.devices = devices
         self.placed: list[tuple[str, str]] = []
@@ -64,11 +68,14 @@ class _StubStore:
                 raise StreamprocError(f"no {device} device here")
             self.placed.append((detector, device))
 
+        n = self.features[detector]
         return SimpleNamespace(
             window=self.window,
-            n_features=self.features[detector],
+            n_features=n,
             feature_names=None,
             detector=SimpleNamespace(use_device=use_device),
+            scaler=SimpleNamespace(center=np.zeros(n, np.float32)),
+            score=lambda windows: (np.full(len(windows), self.score), np.zeros((len(windows), n))),
         )
 
 
@@ -183,3 +190,9 @@ def test_a_backtest_catalog_leaves_shadows_alone(stream_models, tmp_path):
     catalog = ModelCatalog(store, ["pca"], stream_models.window, shadows=False)
     catalog.prepare(["a0"])
     assert catalog.get("a0").shadows == {} and catalog.changed() == []
+
+
+def test_a_model_that_breaks_the_scoring_contract_is_refused_with_the_reason():
+    catalog = ModelCatalog(_StubStore({"pca": 3}, score=float("nan")), ["pca"], 8)
+    catalog.prepare(["c"])
+    assert "non-finite score" in catalog.get("c").problem
