@@ -54,10 +54,11 @@ class DriftCheck:
     at_ms: int
     opened_ms: int | None = None
 
-    def alert(self) -> AlertEvent:
-        """The DRIFT alert event that announces this check's verdict: OPEN while drifting,
-        RESOLVED once not (the caller publishes it when the verdict differs from the last one it
-        published; ``changed`` says whether it differs from the last check's)."""
+    def alert(self) -> AlertEvent | None:
+        """The DRIFT alert event this check announces: OPEN when drift starts, RESOLVED when it
+        ends; None when nothing changed."""
+        if not self.changed:
+            return None
         opened = self.opened_ms if self.opened_ms is not None else self.at_ms
         return AlertEvent(
             drift_alert_id(self.channel, self.detector, self.model_version),

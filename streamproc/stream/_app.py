@@ -196,9 +196,6 @@ class PipelineApp:
         self._reading_partitions: dict[str, int] = {}  # channel -> its readings partition
         self._shadow_failed: set[str] = set()  # detectors whose shadow failure was logged
         self.drift = DriftMonitor()
-        # (channel, detector, model version) of the DRIFT alerts published OPEN, and this batch's changes
-        self._drift_announced: set[tuple[str, str, str]] = set()
-        self._drift_pending: dict[tuple[str, str, str], bool] = {}
         self._declare()
         if options.web_enabled:
             add_health_views(self.app, self.metrics)
@@ -382,7 +379,6 @@ class PipelineApp:
     def _discard_batch(self) -> None:
         self._outputs.clear()
         self._counts.clear()
-        self._drift_pending.clear()
         self.ledger.discard()
 
     async def _dead_letter_failure(self, message: RawMessage) -> None:
@@ -630,14 +626,10 @@ class PipelineApp:
         for check in checks:
             if check.model_version == model.version:
                 self.metrics.channels.drift(channel, verdict.detector, check.statistic)
-            # Announced by what was published, not by the monitor's flag: a batch attempt that
-            # fails publishes nothing, and its retry must announce again (see _commit_batch).
-            key = (check.channel, check.detector, check.model_version)
-            announced = self._drift_pending.get(key, key in self._drift_announced)
-            if check.drifting == announced:
+            event = check.alert()
+            if event is None:
                 continue
-            self._drift_pending[key] = check.drifting
-            self._send_alerts([dataclasses.replace(check.alert(), produced_at=produced_at)])
+            self._send_alerts([dataclasses.replace(event, produced_at=produced_at)])
             if check.drifting:
                 _LOG.warning(
                     "model drift on %s (%s, version %s): its last %d scores differ from its calibration "
@@ -709,7 +701,6 @@ class PipelineApp:
             )
         for counter, amount in counts:
             counter.inc(amount)
-        self._settle_drift()
         now = time.time()
         for histogram, produced_at in latencies:
             if produced_at > 0:
@@ -717,15 +708,6 @@ class PipelineApp:
         for table, buffer in (*changes, (self.dead_letter_table, self.ledger)):
             for key, partition, data in buffer.changes():
                 table.send_changelog(partition, key, data)
-
-    def _settle_drift(self) -> None:
-        """The batch's DRIFT alerts are published: remember them as announced."""
-        for model, drifting in self._drift_pending.items():
-            if drifting:
-                self._drift_announced.add(model)
-            else:
-                self._drift_announced.discard(model)
-        self._drift_pending.clear()
 
     async def _read_to_end(self) -> set[tuple[str, int]]:
         """The assigned partitions whose every message this worker has processed: by its read

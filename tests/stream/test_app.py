@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -94,7 +93,6 @@ class CommitRecorder(PipelineApp):
             counter.inc(amount)
         self._outputs, self._counts = [], []
         self.changelog = [*getattr(self, "changelog", []), *self.ledger.changes()]
-        self._settle_drift()
 
 
 def test_a_failing_message_is_dead_lettered_alone_and_failed_attempts_publish_nothing(settings):
@@ -126,36 +124,6 @@ def test_a_restarted_worker_does_not_dead_letter_a_message_again(settings):
     letters = [value for topic, value in second.published if topic == settings.topics.dead_letter]
     assert [Codec().decode(v).record["offset"] for v in letters] == [2]
     assert second.metrics.dead_letters_repeated._value.get() == 1
-
-
-def test_a_drift_alert_is_published_once_even_when_its_first_batch_attempt_fails(settings, stream_models):
-    """The drift monitor has seen the drift by the retry; what was published decides whether it
-    is announced, so the retry announces it."""
-    import asyncio
-
-    import numpy as np
-
-    from streamproc.fusion import DetectorVerdict
-    from streamproc.pipeline import DriftMonitor
-
-    settings = dataclasses.replace(settings, window=dataclasses.replace(settings.window, size=stream_models.window))
-    app = CommitRecorder(settings, WorkerOptions(web_enabled=False))
-    app.catalog.prepare(["a0"])
-    model = app.catalog.get("a0").models["pca"]
-    app.drift = DriftMonitor(window=20, min_scores=20, every=20)
-    far = DetectorVerdict("pca", model.version, 10 * float(np.nanmax(model.reference_scores)), model.threshold, ())
-
-    async def handler(messages) -> None:
-        for message in messages:
-            for i in range(20):
-                app._watch_drift("a0", 1000 * (20 * message.offset + i), far, 0.0)
-        if any(message.value == b"poison" for message in messages):
-            raise RuntimeError("a plugin bug")
-        await app._commit_batch([])
-
-    asyncio.run(app._guarded(handler, [message_event(0, b"a"), message_event(1, b"poison"), message_event(2, b"c")]))
-    alerts = [Codec().decode(v).record for topic, v in app.published if topic == settings.topics.alerts]
-    assert [(a["condition"], a["state"]) for a in alerts] == [("DRIFT", "OPEN")]
 
 
 def message_event(offset: int, value: bytes):
