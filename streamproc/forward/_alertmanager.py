@@ -24,7 +24,7 @@ from ._delivery import post
 
 ALERTNAME = "StreamprocAnomaly"
 # The alertname of each alert condition (a record from before conditions is an anomaly).
-ALERTNAMES = {"ANOMALY": ALERTNAME, "STALE": "StreamprocChannelStale", "DRIFT": "StreamprocModelDrift"}
+ALERTNAMES = {"ANOMALY": ALERTNAME, "STALE": "StreamprocChannelStale"}
 # Labels streamproc sets itself; configured labels may not take these names.
 RESERVED_LABELS = ("alertname", "alert_id", "channel", "severity", "detectors")
 # Alertmanager's (Prometheus') label names.
@@ -102,14 +102,6 @@ def alertmanager_alert(
     if record.get("condition") == "STALE":
         summary = f"No readings from {record['channel']} since {rfc3339(record['opened_at'])}"
         description = "The channel went silent: a dead sensor, a stopped exporter or a lost link."
-    elif record.get("condition") == "DRIFT":
-        models = ", ".join(f"{d['detector']} {d['model_version']}" for d in record["detector_scores"])
-        summary = f"Model drift on {record['channel']}: KS distance {record['fused_score']:.2f} ({models})"
-        description = (
-            "The model's recent scores no longer look like the scores it was calibrated on: the plant "
-            "changed or a sensor did. Retrain it on recent data (streamproc train --from-topic ... --shadow), "
-            "compare (streamproc models compare) and promote."
-        )
     else:
         severity = record["severity"].lower()
         summary = f"Anomaly on {record['channel']}: fused score {record['fused_score']:.2f} ({severity})"

@@ -10,12 +10,11 @@ from ._feedback import REMEMBERED_ALERTS, VERDICTS, FeedbackOutcome, FeedbackTun
 from ._fuser import ALERT_NAMESPACE, MAX_PENDING_WINDOWS, Fuser, alert_id
 from ._policy import POLICIES, FusionConfigError, FusionPolicy, normalise
 from ._state import ChannelFusion, FusionStateError, OpenAlert, PendingWindow, RememberedAlert
-from ._verdict import ANOMALY, DRIFT, STALE, AlertEvent, DetectorVerdict, FeatureContribution, WindowVerdicts
+from ._verdict import ANOMALY, STALE, AlertEvent, DetectorVerdict, FeatureContribution, WindowVerdicts
 
 __all__ = [
     "ALERT_NAMESPACE",
     "ANOMALY",
-    "DRIFT",
     "STALE",
     "MAX_PENDING_WINDOWS",
     "POLICIES",

@@ -11,7 +11,6 @@ from streamproc.serde import record_id
 # What an alert is about (the Avro ``Condition`` enum).
 ANOMALY = "ANOMALY"
 STALE = "STALE"
-DRIFT = "DRIFT"
 
 
 @dataclass(frozen=True)

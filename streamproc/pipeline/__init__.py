@@ -9,7 +9,7 @@ records to files. Nothing here imports a Kafka client.
 """
 
 from ._catalog import ChannelModels, ModelCatalog, Reloaded
-from ._drift import DRIFT_LIMIT, DriftCheck, DriftMonitor, drift_alert_id, ks_statistic
+from ._drift import DRIFT_LIMIT, DriftCheck, DriftMonitor, ks_statistic
 from ._ledger import DeadLetterLedger
 from ._pipeline import Pipeline, missing_policy
 from ._records import (
@@ -43,7 +43,6 @@ __all__ = [
     "DRIFT_LIMIT",
     "DriftCheck",
     "DriftMonitor",
-    "drift_alert_id",
     "ks_statistic",
     "DEAD_LETTER_PAYLOAD_BYTES",
     "KEY_MISMATCH",

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import dataclasses
 import logging
 import shutil
 import sys
@@ -610,39 +609,30 @@ class PipelineApp:
         )
         if not shadow:  # the channel's gauges show what decides alerts
             self.metrics.channels.score(channel, verdict.detector, verdict.score, verdict.threshold)
+            self._watch_drift(channel, verdict)
         self._outputs.append((self.scores_topic, channel.encode(), value, produced_at_header(produced_at)))
-        if not shadow:
-            self._watch_drift(channel, window_end, verdict, produced_at)
 
-    def _watch_drift(self, channel: str, window_end: int, verdict: Any, produced_at: float) -> None:
-        """Compare the live model's recent scores with its calibration; a change of verdict is a
-        DRIFT alert on the alerts topic (and a line in the log)."""
+    def _watch_drift(self, channel: str, verdict: Any) -> None:
         model = self.catalog.get(channel).models.get(verdict.detector)
         if model is None or model.version != verdict.model_version:
             return
-        checks = self.drift.observe(
-            channel, verdict.detector, model.version, verdict.score, model.reference_scores, window_end
-        )
-        for check in checks:
-            if check.model_version == model.version:
-                self.metrics.channels.drift(channel, verdict.detector, check.statistic)
-            event = check.alert()
-            if event is None:
-                continue
-            self._send_alerts([dataclasses.replace(event, produced_at=produced_at)])
-            if check.drifting:
-                _LOG.warning(
-                    "model drift on %s (%s, version %s): its last %d scores differ from its calibration "
-                    "scores (KS %.2f > %.2f); retrain it on recent data (streamproc train --from-topic ... --shadow)",
-                    channel,
-                    check.detector,
-                    check.model_version,
-                    check.scores,
-                    check.statistic,
-                    check.limit,
-                )
-            else:
-                _LOG.info("model drift on %s (%s, version %s) is over", channel, check.detector, check.model_version)
+        check = self.drift.observe(channel, verdict.detector, model.version, verdict.score, model.reference_scores)
+        if check is None:
+            return
+        self.metrics.channels.drift(channel, verdict.detector, check.statistic)
+        if check.changed and check.drifting:
+            _LOG.warning(
+                "model drift on %s (%s, version %s): its last %d scores differ from its calibration scores "
+                "(KS %.2f > %.2f); retrain it on recent data (streamproc train --from-topic ... --shadow)",
+                channel,
+                verdict.detector,
+                model.version,
+                check.scores,
+                check.statistic,
+                self.drift.limit,
+            )
+        elif check.changed:
+            _LOG.info("model drift on %s (%s) is over (KS %.2f)", channel, verdict.detector, check.statistic)
 
     def _send_shadow_scores(self, windows: Sequence[Window], scored: ScoredBatch) -> None:
         for window, verdicts in zip(windows, scored.shadow_verdicts, strict=False):

@@ -17,21 +17,11 @@ def format_time(millis: int) -> str:
     return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _condition_text(record: Mapping[str, Any]) -> str:
-    condition = record.get("condition")
-    if condition == "STALE":
-        return "silent"  # a silent channel has no score: say what it is instead
-    if condition == "DRIFT":
-        return f"model drift (KS {record['fused_score']:.2f})"
-    return f"fused {record['fused_score']:.2f}"
-
-
 def format_alert(record: Mapping[str, Any], *, top: int = 3, when: bool = True) -> str:
     """``2026-01-05 10:00:00  OPEN      pump-7  HIGH      fused 5.32  pca 2.1/0.4  top temp 41%, flow 22%
     [id 1b2c3d4e]``: time (of the readings), state, channel, severity, fused score, each detector's
     score/threshold, the top features' shares and the start of the alert id; ``silent`` in place
-    of the score for a STALE alert (a channel that stopped sending), ``model drift (KS d)`` for a
-    DRIFT alert."""
+    of the score for a STALE alert (a channel that stopped sending)."""
     detectors = " ".join(f"{d['detector']} {d['score']:.3g}/{d['threshold']:.3g}" for d in record["detector_scores"])
     features = ", ".join(
         f"{f['name'] if f['name'] is not None else '#' + str(f['index'])} {100 * f['contribution']:.0f}%"
@@ -41,7 +31,8 @@ def format_alert(record: Mapping[str, Any], *, top: int = 3, when: bool = True) 
         record["state"].ljust(_STATE_WIDTH),
         record["channel"],
         record["severity"].ljust(_SEVERITY_WIDTH),
-        _condition_text(record),
+        # A silent channel has no score: say what it is instead.
+        "silent" if record.get("condition") == "STALE" else f"fused {record['fused_score']:.2f}",
     ]
     if when:
         parts.insert(0, format_time(record["resolved_at"] if record["state"] == "RESOLVED" else record["updated_at"]))

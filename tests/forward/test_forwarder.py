@@ -114,18 +114,6 @@ def test_a_silent_channel_is_its_own_alertname_and_says_since_when() -> None:
     assert "silent" in posted["annotations"]["description"]
 
 
-def test_model_drift_is_its_own_alertname_and_says_what_to_do() -> None:
-    receiver = Receiver()
-    fwd = forwarder(receiver)
-    scores = [{"detector": "pca", "model_version": "v1", "score": 0.42, "threshold": 0.3}]
-    drift = {**alert(), "condition": "DRIFT", "fused_score": 0.42, "detector_scores": scores, "top_features": []}
-    assert fwd.handle(message(drift)) == []
-    ((posted,),) = receiver.bodies()
-    assert posted["labels"]["alertname"] == "StreamprocModelDrift" and posted["labels"]["detectors"] == "pca"
-    assert posted["annotations"]["summary"] == "Model drift on pump-7: KS distance 0.42 (pca v1)"
-    assert "Retrain" in posted["annotations"]["description"]
-
-
 def test_an_open_alert_becomes_one_alertmanager_alert_with_routing_labels_and_explanation() -> None:
     receiver = Receiver()
     fwd = forwarder(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from streamproc.fusion import ChannelFusion, DetectorVerdict, Fuser, WindowVerdicts
-from streamproc.pipeline import DriftMonitor
 from streamproc.serde import Codec
 from streamproc.stream import TopicReader, format_alert, tail_alerts
 
@@ -30,20 +28,6 @@ def test_format_alert():
     assert format_alert(opened, when=False).startswith("OPEN ")
     unnamed = {**opened, "top_features": [{"index": 2, "name": None, "contribution": 0.5}]}
     assert "top #2 50%" in format_alert(unnamed)
-
-
-def test_a_drift_alert_reads_as_one_and_survives_the_avro_codec():
-    monitor = DriftMonitor(window=50, min_scores=50, every=50)
-    calibration = np.linspace(0.0, 1.0, 200)
-    (check,) = [
-        c for s in range(50) for c in monitor.observe("pump-7", "pca", "v1", 5.0, calibration, 1_700_000_000_000)
-    ]
-    record = check.alert().to_record()
-    codec = Codec()
-    schema, decoded = codec.decode(codec.encode("Alert", record))
-    assert schema == "Alert" and decoded["condition"] == "DRIFT"
-    line = format_alert(decoded, when=False)
-    assert line.startswith("OPEN      pump-7  LOW       model drift (KS 1.00)  pca 1/0.3")
 
 
 @pytest.mark.broker
