@@ -115,8 +115,12 @@ def retire(
 def compare(
     detector: str = _DETECTOR,
     channels: str | None = typer.Option(None, "--channels", help="Comma-separated channels (default: all)."),
-    since: str | None = typer.Option(None, "--since", help="Windows ending at or after this time (ISO 8601 or ms)."),
-    until: str | None = typer.Option(None, "--until", help="Windows ending before this time (ISO 8601 or ms)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Windows ending at or after this time (ISO 8601, ms, or a span back: 2d)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="Windows ending before this time (ISO 8601, ms, or a span back: 1h)."
+    ),
     quiet_s: float = typer.Option(
         3.0, "--quiet", min=0.1, help="Stop reading once the scores topic has been silent this long (seconds)."
     ),

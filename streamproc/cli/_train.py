@@ -120,7 +120,7 @@ def train(
         "from now: 12h, 7d).",
     ),
     until: str = typer.Option(
-        None, "--until", help="With --from-topic: readings taken before this time (ISO 8601 or epoch ms)."
+        None, "--until", help="With --from-topic: readings taken before this time (ISO 8601, epoch ms, or a span: 1h)."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Models directory; each model is a new version in OUT/<detector>/<channel>/versions/."

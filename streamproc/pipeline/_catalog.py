@@ -265,7 +265,8 @@ class ModelCatalog:
 def _contract_problem(model: TrainedModel) -> str:
     """Why ``model`` breaks the scoring contract on one window of its training medians (the
     scaler's centre), or "" when it keeps it: one finite score, finite non-negative
-    contributions, one per feature. Checked before a model is trusted with a channel."""
+    contributions, one per feature, and a finite threshold. Checked before a model is trusted
+    with a channel."""
     try:
         window = np.repeat(np.asarray(model.scaler.center)[None, None, :], model.window, axis=1).astype(np.float32)
         scores, contributions = model.score(window)
@@ -276,4 +277,6 @@ def _contract_problem(model: TrainedModel) -> str:
         return f"scores one window as {scores.shape} / {contributions.shape}, not (1,) / (1, {model.n_features})"
     if not (np.isfinite(scores).all() and np.isfinite(contributions).all() and (contributions >= 0).all()):
         return "gives a non-finite score or a negative or non-finite contribution on normal data"
+    if not np.isfinite(model.threshold):
+        return f"has no finite threshold ({model.threshold})"  # every window would be judged anomalous
     return ""

@@ -88,13 +88,13 @@ class TrainedModel:
 
     @property
     def reference_scores(self) -> np.ndarray:
-        """Scores of normal windows as this model gives them: the calibration scores, without
-        the margin that in-sample ones were multiplied by (what drift is measured against)."""
-        training = self.metadata.get("training", {})
-        margin = 1.0
-        if training.get("calibration", {}).get("source") == "in-sample":
-            margin = float(training.get("options", {}).get("in_sample_margin", 1.0)) or 1.0
-        return self.calibration_scores / margin
+        """Scores of unseen normal windows as this model gives them, what drift is measured
+        against: the calibration scores when they were held out (validation or cross-fit), none
+        when they are the model's own training windows (in-sample: unseen data scores higher than
+        those even without drift, so a comparison would cry wolf)."""
+        if self.metadata.get("training", {}).get("calibration", {}).get("source") == "in-sample":
+            return np.zeros(0)
+        return self.calibration_scores
 
     @property
     def threshold(self) -> float:

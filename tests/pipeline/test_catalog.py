@@ -70,6 +70,7 @@ class _StubStore:
 
         n = self.features[detector]
         return SimpleNamespace(
+            threshold=1.0,
             window=self.window,
             n_features=n,
             feature_names=None,

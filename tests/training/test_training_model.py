@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
@@ -328,3 +329,14 @@ def test_reuse_reads_a_setting_added_after_the_model_was_stored_at_its_old_value
     assert store.reuse("structure_aware", "S-1", config=resolved, options=options, fingerprint=fingerprint)
     changed = {**resolved, "extreme_weight": 3.0}
     assert store.reuse("structure_aware", "S-1", config=changed, options=options, fingerprint=fingerprint) is None
+
+
+def test_drift_is_measured_against_held_out_calibration_scores_only(model) -> None:
+    """In-sample calibration scores are the model's own training windows: unseen normal data
+    scores higher even without drift, so such a model has no reference to drift from."""
+    assert model.metadata["training"]["calibration"]["source"] == "validation"
+    np.testing.assert_array_equal(model.reference_scores, model.calibration_scores)
+    in_sample = copy.copy(model)
+    in_sample.metadata = json.loads(json.dumps(model.metadata))
+    in_sample.metadata["training"]["calibration"]["source"] = "in-sample"
+    assert len(in_sample.reference_scores) == 0
