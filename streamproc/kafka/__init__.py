@@ -19,10 +19,12 @@ from ._errors import (
     KafkaSetupError,
     TopicCreationError,
 )
+from ._logging import CLIENT_LOG
 from ._overrides import EMBEDDED_OVERRIDES, NO_OVERRIDES, ClientOverrides
 from ._topics import create_topics
 
 __all__ = [
+    "CLIENT_LOG",
     "EMBEDDED_OVERRIDES",
     "NO_OVERRIDES",
     "BootstrapError",

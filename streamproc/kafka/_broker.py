@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import IO, cast
 
 from ._errors import BrokerStartError
+from ._logging import CLIENT_LOG
 
 _LOG = logging.getLogger(__name__)
 _LOOPBACK = "127.0.0.1"
@@ -267,7 +268,7 @@ def _answers_metadata(bootstrap: str, timeout: float) -> bool:
     from confluent_kafka.admin import AdminClient
 
     # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _LOG})  # type: ignore[dict-item]
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})  # type: ignore[dict-item]
     try:
         admin.list_topics(timeout=max(timeout, 0.1))
     except KafkaException:

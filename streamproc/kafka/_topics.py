@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import BootstrapError, TopicCreationError
+from ._logging import CLIENT_LOG
 
 _LOG = logging.getLogger(__name__)
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
@@ -34,7 +35,7 @@ def create_topics(
 
     # librdkafka's own log goes to Python logging, not stderr: failures surface as exceptions.
     # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
-    admin = AdminClient({"logger": _LOG, **(client_config or {}), "bootstrap.servers": bootstrap})  # type: ignore[dict-item]
+    admin = AdminClient({"logger": CLIENT_LOG, **(client_config or {}), "bootstrap.servers": bootstrap})  # type: ignore[dict-item]
     futures = admin.create_topics(
         [NewTopic(name, partitions, replication) for name, partitions in topics.items()],
         operation_timeout=timeout,

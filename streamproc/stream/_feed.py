@@ -13,6 +13,7 @@ import numpy as np
 
 from streamproc.datasets import DEFAULT_STEP_MS
 from streamproc.errors import StreamprocError
+from streamproc.kafka import CLIENT_LOG
 from streamproc.serde import Codec
 
 _LOG = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class ReadingFeed:
 
         self.topic = topic
         self.codec = codec or Codec(validate=False)
-        self._producer = Producer({"logger": _LOG, **producer_config})
+        self._producer = Producer({"logger": CLIENT_LOG, **producer_config})
         self._errors: list[str] = []
 
     def _on_delivery(self, error: Any, message: Any) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamproc.errors import StreamprocError
+from streamproc.kafka import CLIENT_LOG
 from streamproc.pipeline import RawMessage
 from streamproc.serde import Codec, DecodeError
 
@@ -45,7 +46,7 @@ class TopicReader:
         self.codec = codec or Codec()
         config = {
             "group.id": "streamproc-reader",
-            "logger": _LOG,
+            "logger": CLIENT_LOG,
             **consumer_config,
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,

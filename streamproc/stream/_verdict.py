@@ -7,6 +7,7 @@ from typing import Any
 
 from streamproc.errors import StreamprocError
 from streamproc.fusion import VERDICTS
+from streamproc.kafka import CLIENT_LOG
 from streamproc.serde import codec_for
 
 
@@ -34,7 +35,7 @@ def send_verdict(settings: Any, alert_id: str, verdict: str, *, author: str, not
     }
     value = codec_for(settings).encode("Feedback", record)
     errors: list[str] = []
-    producer = Producer(settings.kafka.confluent_config())
+    producer = Producer({**settings.kafka.confluent_config(), "logger": CLIENT_LOG})
     producer.produce(
         settings.topics.feedback,
         key=record["alert_id"].encode(),

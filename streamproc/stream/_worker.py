@@ -12,7 +12,7 @@ from typing import Any
 
 from streamproc.config import Settings
 from streamproc.errors import StreamprocError
-from streamproc.kafka import EmbeddedBroker, TopicCreationError, create_topics
+from streamproc.kafka import CLIENT_LOG, EmbeddedBroker, TopicCreationError, create_topics
 from streamproc.observability import JsonFormatter, json_logging_config
 
 from ._app import PipelineApp, WorkerOptions
@@ -88,7 +88,7 @@ def topic_partitions(settings: Settings, names: list[str], timeout: float = 10.0
     from confluent_kafka.admin import AdminClient
 
     # The ignore: confluent-kafka types AdminClient's config without its documented "logger" entry.
-    admin = AdminClient({**settings.kafka.confluent_config(), "logger": _LOG})  # type: ignore[dict-item]
+    admin = AdminClient({**settings.kafka.confluent_config(), "logger": CLIENT_LOG})  # type: ignore[dict-item]
     metadata = admin.list_topics(timeout=timeout)
     return {
         name: len(metadata.topics[name].partitions)
