@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from streamproc.detection import ArtifactError
+from streamproc.errors import StreamprocError
 from streamproc.training import ModelStore, Pointers, VersionInfo
 
 from ._shared import comma_list
@@ -29,6 +30,8 @@ def list_models(
     detector: str | None = typer.Option(None, "--detector", help="Only this detector."),
 ) -> None:
     """Every detector and channel with its live and shadow versions and how many are kept."""
+    if not models.is_dir():
+        raise StreamprocError(f"--models {models}: not a directory")
     store = ModelStore(models)
     rows: list[tuple[str, ...]] = [("DETECTOR", "CHANNEL", "LIVE", "SHADOW", "VERSIONS", "PREVIOUS")]
     for name in [detector] if detector else store.detectors():

@@ -58,10 +58,14 @@ def test_promote_rollback_shadow_and_retire(trained, run_cli) -> None:
         (["retire", "pca", "{channel}", "1"], "version 1 is live"),
         (["rollback", "pca", "{channel}"], "nothing to roll back to"),
         (["promote", "pca", "../up", "1"], "invalid channel name"),
+        (["list", "--models", "{missing}"], "not a directory"),
     ],
 )
 def test_refusals_are_one_line_without_a_traceback(trained, run_cli, args, message) -> None:
     models, channel = trained
-    code, out, err = run_cli("models", *[a.format(channel=channel) for a in args], "--models", str(models))
+    filled = [a.format(channel=channel, missing=models / "missing") for a in args]
+    if "--models" not in filled:
+        filled += ["--models", str(models)]
+    code, out, err = run_cli("models", *filled)
     assert code != 0 and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
