@@ -134,7 +134,8 @@ def train(
         False,
         "--shadow",
         help="Store each new model as the shadow of the live one (scored beside it, never fused into "
-        "alerts; `streamproc models promote` makes it live) instead of making it live.",
+        "alerts; `streamproc models promote` makes it live) instead of making it live; a channel's "
+        "first model is live all the same.",
     ),
     validation_fraction: float = typer.Option(
         0.2,
@@ -227,7 +228,9 @@ def train(
                         ProgressCallback, lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values)
                     ),
                 )
-                store.save(model, role="shadow" if shadow else "live")
+                # a shadow needs a live model to stand beside: a channel's first model is live
+                first = store.live_version(spec.name, name) is None
+                store.save(model, role="shadow" if shadow and not first else "live")
                 trained += 1
                 spent_training += time.perf_counter() - began
                 remaining = len(selected) - index

@@ -69,3 +69,14 @@ def test_refusals_are_one_line_without_a_traceback(trained, run_cli, args, messa
     code, out, err = run_cli("models", *filled)
     assert code != 0 and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_channels_first_model_is_live_even_when_trained_as_a_shadow(tmp_path, run_cli) -> None:
+    channels = generate_synthetic_channels(
+        SyntheticConfig(n_features=3, train_steps=400, test_steps=200, seed=2), 1, prefix="S-"
+    )
+    write_telemanom(tmp_path / "data", channels)
+    models = tmp_path / "models"
+    args = ["train", "--detector", "pca", "--data", str(tmp_path / "data"), "--out", str(models), "--set", "window=8"]
+    assert run_cli(*args, "--shadow")[0] == 0
+    assert ModelStore(models).pointers("pca", next(iter(channels))) == Pointers(live=1)
