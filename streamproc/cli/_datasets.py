@@ -15,6 +15,8 @@ from streamproc.datasets import (
     write_telemanom,
 )
 
+from ._shared import echo_columns
+
 app = typer.Typer(help="Fetch, inspect and generate data sets in the telemanom layout.", no_args_is_help=True)
 
 BASE_URL_ENV = "STREAMPROC_DATASETS_URL"
@@ -78,9 +80,7 @@ def info(
                 spans,
             )
         )
-    widths = [max(len(r[k]) for r in rows) for k in range(6)]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:6], widths, strict=False)) + "  " + row[6])
+    echo_columns(rows)
     test_steps = sum(s.test_steps for s in summaries)
     anomalous = sum(s.anomalous_steps for s in summaries)
     typer.echo(

@@ -11,7 +11,7 @@ from streamproc.detection import ArtifactError
 from streamproc.errors import StreamprocError
 from streamproc.training import ModelStore, Pointers, VersionInfo
 
-from ._shared import comma_list
+from ._shared import comma_list, echo_columns
 
 app = typer.Typer(
     help="Model versions: list, show, promote, shadow, rollback, retire (workers pick up the change), "
@@ -49,7 +49,7 @@ def list_models(
     if len(rows) == 1:
         typer.echo(f"no models under {models}")
         return
-    _table(rows)
+    echo_columns(rows)
 
 
 @app.command("show")
@@ -58,12 +58,12 @@ def show(detector: str = _DETECTOR, channel: str = _CHANNEL, models: Path = _MOD
     store = ModelStore(models)
     versions = store.versions(detector, channel)
     if not versions:
-        raise typer.BadParameter(f"no {detector!r} model for channel {channel!r} under {models}")
+        raise ArtifactError(f"no {detector!r} model for channel {channel!r} under {models}")
     rows: list[tuple[str, ...]] = [
         ("VERSION", "STATE", "CREATED", "BY", "MODEL ID", "WINDOW", "THRESHOLD", "VAL LOSS", "DATA")
     ]
     rows += [_version_row(info) for info in versions]
-    _table(rows)
+    echo_columns(rows)
     pointers = store.pointers(detector, channel)
     if pointers.history:
         typer.echo(f"rollback returns to version {pointers.history[-1]}")
@@ -175,7 +175,7 @@ def compare(
                 f"{c.live_alerts}/{c.shadow_alerts}",
             )
         )
-    _table(rows)
+    echo_columns(rows)
 
 
 def _said(detector: str, channel: str, pointers: Pointers) -> None:
@@ -206,9 +206,3 @@ def _version_row(info: VersionInfo) -> tuple[str, ...]:
         "-" if loss is None else f"{loss:.4g}",
         data or "-",
     )
-
-
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -4,6 +4,8 @@ import typer
 
 from streamproc.detection import DetectorRegistry
 
+from ._shared import echo_columns
+
 app = typer.Typer(help="Detector plugins installed in this environment.", no_args_is_help=True)
 
 
@@ -13,6 +15,4 @@ def list_plugins() -> None:
     infos = DetectorRegistry().infos()
     rows = [("NAME", "VERSION", "PACKAGE", "DESCRIPTION")]
     rows += [(i.spec.name, i.version, i.package, i.spec.summary) for i in infos]
-    widths = [max(len(r[k]) for r in rows) for k in range(3)]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=False)) + "  " + row[3])
+    echo_columns(rows)

@@ -7,6 +7,8 @@ import typer
 
 from streamproc.serde import SchemaSet, check_schemas, load_schemas
 
+from ._shared import echo_columns
+
 app = typer.Typer(help="The Avro schemas of every topic (the public contract).", no_args_is_help=True)
 
 
@@ -16,9 +18,7 @@ def list_schemas() -> None:
     schemas = load_schemas()
     rows = [("NAME", "FULL NAME", "FINGERPRINT", "FILE")]
     rows += [(s.name, s.full_name, s.fingerprint.hex(), s.source) for s in schemas.values()]
-    widths = [max(len(r[k]) for r in rows) for k in range(3)]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=False)) + "  " + row[3])
+    echo_columns(rows)
 
 
 @app.command("show")

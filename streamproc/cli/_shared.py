@@ -1,5 +1,5 @@
 """What several commands do alike: read comma-separated lists and ``--set key=value`` pairs, print
-a detector's headline metrics, make torch deterministic."""
+aligned columns and a detector's headline metrics, make torch deterministic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from streamproc.errors import StreamprocError
@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 def comma_list(text: str | None) -> list[str]:
     """``"a, b,,c"`` -> ``["a", "b", "c"]``; None or blanks give an empty list."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def echo_columns(rows: Sequence[Sequence[str]]) -> None:
+    """Print ``rows`` (the first one the header) in columns two spaces apart; the last column is
+    not padded, so a long description does not widen the others."""
+    import typer
+
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
 
 
 def parse_settings(pairs: list[str]) -> dict[str, object]:

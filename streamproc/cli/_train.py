@@ -228,9 +228,7 @@ def train(
                         ProgressCallback, lambda step, steps, values, _n=name: progress.epoch(_n, step, steps, values)
                     ),
                 )
-                # a shadow needs a live model to stand beside: a channel's first model is live
-                first = store.live_version(spec.name, name) is None
-                store.save(model, role="shadow" if shadow and not first else "live")
+                store.save(model, role="shadow" if shadow else "live")
                 trained += 1
                 spent_training += time.perf_counter() - began
                 remaining = len(selected) - index

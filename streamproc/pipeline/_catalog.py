@@ -158,9 +158,8 @@ class ModelCatalog:
                 said.refused.append(f"{channel}: the new models disagree on its number of features; the old ones stay")
                 continue
             for detector, shadow_model in list(shadows.items()):
-                live_model = models.get(detector)
-                if live_model is None or shadow_model.n_features != live_model.n_features:
-                    del shadows[detector]  # only a shadow of a live model, and of its shape, is scored
+                if not _shadows(shadow_model, models.get(detector)):
+                    del shadows[detector]
                     said.refused.append(f"{detector} {channel}: its shadow does not fit the live model; not scored")
             said.swapped += swapped
             if models:
@@ -242,7 +241,7 @@ class ModelCatalog:
             models[detector] = model
             if shadow is not None:
                 candidate, problem = self._load_model(detector, channel, shadow)
-                if candidate is None or candidate.n_features != model.n_features:
+                if candidate is None or not _shadows(candidate, model):
                     _LOG.warning(
                         "%s %s: shadow version %s not scored: %s",
                         detector,
@@ -260,6 +259,12 @@ class ModelCatalog:
                 problem=f"the models of channel {channel!r} disagree on its number of features: {sizes}"
             )
         return ChannelModels(models, shadows=shadows)
+
+
+def _shadows(candidate: TrainedModel, live: TrainedModel | None) -> bool:
+    """Whether ``candidate`` can be scored in the shadow of ``live``: only a shadow of a live
+    model, and of its shape, reads the same windows."""
+    return live is not None and candidate.n_features == live.n_features
 
 
 def _contract_problem(model: TrainedModel) -> str:

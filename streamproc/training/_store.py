@@ -199,16 +199,13 @@ class ModelStore:
         except Exception as exc:  # a damaged file or a plugin's own restore failing: refuse, say why
             raise ArtifactError(f"{path}: the model cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
-    def load_shadow(self, detector: str, channel: str) -> TrainedModel | None:
-        """The shadow model of ``channel``, or None when it has none."""
-        number = self.pointers(detector, channel).shadow
-        return None if number is None else self.load(detector, channel, number)
-
     # -- writing ------------------------------------------------------------------------------
 
     def save(self, model: TrainedModel, *, role: Role = "live") -> Path:
         """Store ``model`` as a new version (complete before anyone can see it) and make it
-        ``role``: live (the previous live one goes to the history), shadow, or neither."""
+        ``role``: live (the previous live one goes to the history), shadow, or neither. A shadow
+        needs a live model to be scored beside: a channel's first model is live whatever ``role``
+        asks for."""
         base = self.path(model.detector_name, model.channel)
         base.mkdir(parents=True, exist_ok=True)
         with self._locked(base):
@@ -228,7 +225,7 @@ class ModelStore:
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
-            if role == "live":
+            if role == "live" or (role == "shadow" and pointers.live is None):
                 pointers = _promoted(pointers, number)
             elif role == "shadow":
                 pointers = replace(pointers, shadow=number)

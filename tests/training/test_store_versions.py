@@ -54,10 +54,9 @@ def test_a_shadow_version_is_stored_beside_the_live_one_and_promoted_in_its_plac
     store.save(models[1], role="shadow")
     assert store.pointers("pca", "S-1") == Pointers(live=1, shadow=2)
     assert store.load("pca", "S-1").version == models[0].version
-    shadow = store.load_shadow("pca", "S-1")
-    assert shadow is not None and shadow.version == models[1].version
+    assert store.load("pca", "S-1", store.pointers("pca", "S-1").shadow).version == models[1].version
     assert store.promote("pca", "S-1", 2) == Pointers(live=2, history=(1,))
-    assert store.load_shadow("pca", "S-1") is None
+    assert store.pointers("pca", "S-1").shadow is None
     with pytest.raises(ArtifactError, match="its own shadow"):
         store.set_shadow("pca", "S-1", 2)
     assert store.set_shadow("pca", "S-1", 1).shadow == 1
@@ -166,3 +165,11 @@ def test_a_store_that_cannot_be_written_refuses_changes_with_an_artifact_error(t
     with pytest.raises(ArtifactError, match="cannot be written"):
         store.rollback("pca", "S-1")
     assert store.pointers("pca", "S-1").live == 2
+
+
+def test_a_channels_first_model_is_live_even_when_saved_as_a_shadow(tmp_path, models) -> None:
+    store = ModelStore(tmp_path)
+    store.save(models[0], role="shadow")
+    assert store.pointers("pca", "S-1") == Pointers(live=1)
+    store.save(models[1], role="shadow")
+    assert store.pointers("pca", "S-1") == Pointers(live=1, shadow=2)
